@@ -1,0 +1,38 @@
+# Compiler settings shared by every kiln target.
+
+find_program(KILN_CCACHE ccache)
+if(KILN_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${KILN_CCACHE}")
+endif()
+
+# "Release + asserts": optimized code that still checks its invariants.
+if(KILN_ASSERTS)
+  foreach(config RELEASE RELWITHDEBINFO MINSIZEREL)
+    string(REPLACE "-DNDEBUG" "" CMAKE_CXX_FLAGS_${config} "${CMAKE_CXX_FLAGS_${config}}")
+  endforeach()
+endif()
+
+# kiln_warnings: an interface target our own code links to get the house
+# warning set; generated code (protoc, ANTLR) does not link it.
+add_library(kiln_warnings INTERFACE)
+target_compile_options(kiln_warnings INTERFACE -Wall -Wextra -Wpedantic)
+if(KILN_WERROR)
+  target_compile_options(kiln_warnings INTERFACE -Werror)
+endif()
+
+# kiln_add_module(NAME <target> DIR <dir> [SOURCES ...] [DEPS ...] [PRIVATE_DEPS ...])
+# A module library with its public headers in <dir>/include. Without sources the
+# module is an INTERFACE library: the module exists, owns its headers and its
+# dependency edges, and holds no code yet.
+function(kiln_add_module)
+  cmake_parse_arguments(M "" "NAME;DIR" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  if(M_SOURCES)
+    add_library(${M_NAME} STATIC ${M_SOURCES})
+    target_include_directories(${M_NAME} PUBLIC ${M_DIR}/include PRIVATE ${M_DIR}/src)
+    target_link_libraries(${M_NAME} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS} kiln_warnings)
+  else()
+    add_library(${M_NAME} INTERFACE)
+    target_include_directories(${M_NAME} INTERFACE ${M_DIR}/include)
+    target_link_libraries(${M_NAME} INTERFACE ${M_DEPS})
+  endif()
+endfunction()

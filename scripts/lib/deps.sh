@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Installs, through apt, the Debian 12 packages kiln needs to build and test.
+# Sourced by scripts/test and scripts/demo. Idempotent: prints nothing and
+# touches nothing when every package is already installed.
+
+KILN_APT_PACKAGES=(
+  # toolchain
+  cmake ninja-build g++ ccache pkg-config
+  # libraries kiln links
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libssl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+)
+
+kiln_missing_packages() {
+  local pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+      printf '%s\n' "$pkg"
+    fi
+  done
+}
+
+kiln_install_deps() {
+  local missing
+  mapfile -t missing < <(kiln_missing_packages "${KILN_APT_PACKAGES[@]}")
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  if ((EUID != 0)); then
+    echo "kiln: missing packages: ${missing[*]}; run as root or install them with apt" >&2
+    return 1
+  fi
+  echo "kiln: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # The package lists may be stale or absent on a fresh machine.
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
