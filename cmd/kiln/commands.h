@@ -1,0 +1,20 @@
+// Subcommands of the kiln CLI. Each takes the arguments after its name and
+// returns the process exit code: 0 success, 1 failure (message on stderr),
+// 2 usage error.
+#ifndef KILN_CMD_KILN_COMMANDS_H_
+#define KILN_CMD_KILN_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace kiln::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int RunDumpLlb(const std::vector<std::string>& args);
+
+}  // namespace kiln::cli
+
+#endif  // KILN_CMD_KILN_COMMANDS_H_

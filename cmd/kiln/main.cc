@@ -1,0 +1,64 @@
+// kiln: the command-line interface.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.h"
+
+namespace kiln::cli {
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+
+constexpr std::string_view kUsage = R"(Usage: kiln [--version] [--help] COMMAND [ARGS...]
+
+kiln is a container image build engine that speaks BuildKit's LLB.
+
+Commands:
+  debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
+
+Run 'kiln COMMAND --help' for more about a command.
+
+Exit codes: 0 success, 1 the command failed (the reason is on stderr),
+2 the command line was wrong.
+)";
+
+constexpr std::string_view kDebugUsage = R"(Usage: kiln debug COMMAND [ARGS...]
+
+Tools for looking inside kiln and its inputs.
+
+Commands:
+  dump-llb    Print the ops of an LLB Definition read from stdin or a file
+)";
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("kiln %s\n", kVersion.data());
+    return kExitOk;
+  }
+  if (args[0] == "debug") {
+    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
+      std::fputs(kDebugUsage.data(), args.size() < 2 ? stderr : stdout);
+      return args.size() < 2 ? kExitUsage : kExitOk;
+    }
+    if (args[1] == "dump-llb") {
+      return RunDumpLlb(std::vector<std::string>(args.begin() + 2, args.end()));
+    }
+    std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s", args[1].c_str(),
+                 kDebugUsage.data());
+    return kExitUsage;
+  }
+  std::fprintf(stderr, "kiln: unknown command %s\n\n%s", args[0].c_str(), kUsage.data());
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace kiln::cli
+
+int main(int argc, char** argv) { return kiln::cli::Main(argc, argv); }
