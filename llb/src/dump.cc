@@ -295,6 +295,14 @@ std::string DotLabel(const LoadedOp& op, const pb::OpMetadata* md) {
 
 }  // namespace
 
+namespace internal {
+std::string GoJsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+}  // namespace internal
+
 std::string MessageToGoJson(const google::protobuf::Message& message) {
   std::string out;
   AppendMessage(&out, message);

@@ -189,10 +189,12 @@ const Status& GetStatus(const Result<T>& r) {
 #define KILN_CONCAT_(a, b) KILN_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the current function if it is an error.
-#define KILN_RETURN_IF_ERROR(expr)                                   \
-  do {                                                               \
-    const auto& kiln_status_ = ::kiln::internal::GetStatus((expr));  \
-    if (!kiln_status_.ok()) return ::kiln::Status(kiln_status_);     \
+#define KILN_RETURN_IF_ERROR(expr)                                          \
+  do {                                                                      \
+    auto&& kiln_value_ = (expr); /* extends a temporary's lifetime */       \
+    if (!::kiln::internal::GetStatus(kiln_value_).ok()) {                   \
+      return ::kiln::Status(::kiln::internal::GetStatus(kiln_value_));      \
+    }                                                                       \
   } while (false)
 
 // `lhs` = the value of Result-returning `expr`, or returns its error.
