@@ -289,6 +289,7 @@ std::string DotLabel(const LoadedOp& op, const pb::OpMetadata* md) {
       }
       return label;
     }
+    case pb::Op::OP_NOT_SET: return "result";
     default: return std::string(OpKind(o));
   }
 }
