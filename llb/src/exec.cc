@@ -45,11 +45,17 @@ class ExecVertex final : public Vertex {
 
     std::vector<std::pair<std::string, std::string>> env = meta_->env;
     caps->insert(std::string(caps::kExecMetaBase));
+    auto has_env = [&](std::string_view key) {
+      return std::any_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    // The first forwarded agent is the process's SSH_AUTH_SOCK unless set.
+    if (!run_.ssh.empty() && !has_env("SSH_AUTH_SOCK")) {
+      env.emplace_back("SSH_AUTH_SOCK", SshDest(0));
+    }
     if (const caps::CapSet* engine = ctx.options().engine_caps) {
       if (engine->contains(caps::kExecMetaSetsDefaultPath)) {
         caps->insert(std::string(caps::kExecMetaSetsDefaultPath));
-      } else if (std::none_of(env.begin(), env.end(),
-                              [](const auto& kv) { return kv.first == "PATH"; })) {
+      } else if (!has_env("PATH")) {
         env.emplace_back("PATH", std::string(kDefaultLinuxPath));
       }
     }
@@ -113,10 +119,7 @@ class ExecVertex final : public Vertex {
       if (!m.selector.empty()) caps->insert(std::string(caps::kExecMountSelector));
       switch (m.type) {
         case Mount::Type::kBind:
-          if (m.source) caps->insert(std::string(caps::kExecMountBind));
-          if (m.no_output && !m.readonly) {
-            caps->insert(std::string(caps::kExecMountBindReadWriteNoOutput));
-          }
+          if (m.source && !m.source->IsScratch()) caps->insert(std::string(caps::kExecMountBind));
           break;
         case Mount::Type::kCache: {
           out->set_mounttype(pb::CACHE);
@@ -144,6 +147,8 @@ class ExecVertex final : public Vertex {
       }
     }
 
+    // A secret may be an env var, a file, or both.
+    if (!run_.secrets.empty()) caps->insert(std::string(caps::kExecMountSecret));
     for (const SecretMount& s : run_.secrets) {
       if (!s.env.empty()) {
         auto* e = exec->add_secretenv();
@@ -151,8 +156,8 @@ class ExecVertex final : public Vertex {
         e->set_name(s.env);
         e->set_optional(s.optional);
         caps->insert(std::string(caps::kExecSecretEnv));
-        continue;
       }
+      if (s.dest.empty()) continue;
       auto* m = exec->add_mounts();
       m->set_input(-1);
       m->set_dest(s.dest);
@@ -163,13 +168,12 @@ class ExecVertex final : public Vertex {
       o->set_gid(s.gid);
       o->set_mode(s.mode);
       o->set_optional(s.optional);
-      caps->insert(std::string(caps::kExecMountSecret));
     }
     for (size_t i = 0; i < run_.ssh.size(); ++i) {
       const SshMount& s = run_.ssh[i];
       auto* m = exec->add_mounts();
       m->set_input(-1);
-      m->set_dest(s.dest.empty() ? "/run/buildkit/ssh_agent." + std::to_string(i) : s.dest);
+      m->set_dest(SshDest(i));
       m->set_mounttype(pb::SSH);
       auto* o = m->mutable_sshopt();
       o->set_id(s.id);
@@ -203,6 +207,12 @@ class ExecVertex final : public Vertex {
   }
 
   bool WritesPlatform() const override { return true; }
+
+  // Where ssh agent `i` is mounted.
+  std::string SshDest(size_t i) const {
+    const std::string& dest = run_.ssh[i].dest;
+    return dest.empty() ? "/run/buildkit/ssh_agent." + std::to_string(i) : dest;
+  }
 
   std::string Describe() const override {
     std::string s = "exec [";
@@ -242,8 +252,11 @@ Status ValidateRun(const RunOptions& o, const std::vector<PlacedMount>& mounts) 
     }
   }
   for (const SecretMount& s : o.secrets) {
-    if (s.id.empty()) return InvalidArgumentError("secret needs an id or a destination");
-    if (s.env.empty()) KILN_RETURN_IF_ERROR(check_dest(s.dest, "secret"));
+    if (s.id.empty()) return InvalidArgumentError("secret needs an id, a destination or an env name");
+    if (s.env.empty() && s.dest.empty()) {
+      return InvalidArgumentError("secret \"" + s.id + "\" needs a destination file or an env name");
+    }
+    if (!s.dest.empty()) KILN_RETURN_IF_ERROR(check_dest(s.dest, "secret"));
   }
   for (const SshMount& s : o.ssh) {
     if (!s.dest.empty()) KILN_RETURN_IF_ERROR(check_dest(s.dest, "ssh"));
@@ -321,9 +334,9 @@ ExecState State::Run(RunOptions options) const {
   // Root first, then the caller's mounts, sorted by destination as the Go
   // client does; outputs numbered in that order.
   std::vector<PlacedMount> mounts;
-  Mount root = Mount::Bind("/", *this);
-  root.readonly = options.readonly_rootfs;
-  mounts.push_back(PlacedMount{std::move(root), -1});
+  Mount root_mount = Mount::Bind("/", *this);
+  root_mount.readonly = options.readonly_rootfs;
+  mounts.push_back(PlacedMount{std::move(root_mount), -1});
   for (Mount& m : options.mounts) mounts.push_back(PlacedMount{std::move(m), -1});
   options.mounts.clear();
   std::stable_sort(mounts.begin(), mounts.end(), [](const PlacedMount& a, const PlacedMount& b) {
@@ -337,14 +350,17 @@ ExecState State::Run(RunOptions options) const {
     outputs[m.dest] = pm.output;
   }
   for (const SecretMount& s : options.secrets) {
-    if (s.env.empty()) outputs.emplace(s.dest, -1);
+    if (!s.dest.empty()) outputs.emplace(s.dest, -1);
   }
 
   Status error = ValidateRun(options, mounts);
+  const bool readonly_root = options.readonly_rootfs;
   auto vertex = std::make_shared<ExecVertex>(meta, std::move(options), std::move(mounts));
   if (!error.ok()) vertex->set_error(std::move(error));
-  int64_t root_output = outputs["/"];
-  return ExecState(State(vertex, root_output, std::move(meta)), vertex, std::move(outputs));
+  // As in the Go client, a read-only root filesystem is not an output: the
+  // result's root is the unchanged input root.
+  State root = readonly_root ? State(vertex_, index_, meta) : State(vertex, outputs["/"], meta);
+  return ExecState(std::move(root), vertex, std::move(outputs));
 }
 
 Result<std::vector<std::string>> Shlex(std::string_view command) {

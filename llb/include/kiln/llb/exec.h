@@ -52,11 +52,12 @@ struct Mount {
   ContentCache content_cache = ContentCache::kDefault;
 };
 
-// A secret from the client's secret store, as a file (on tmpfs) or env var.
+// A secret from the client's secret store, as a file (on tmpfs), an env
+// var, or both.
 struct SecretMount {
-  std::string id;    // default: the destination path
-  std::string dest;  // file path; empty when `env` is set
-  std::string env;   // set to expose it as this environment variable instead
+  std::string id;    // default: the destination path, else the env name
+  std::string dest;  // file path; may be empty when `env` is set
+  std::string env;   // also (or only) expose it as this environment variable
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t mode = 0400;
@@ -112,6 +113,7 @@ struct RunOptions {
   bool readonly_rootfs = false;
   std::vector<Mount> mounts;
   std::vector<SecretMount> secrets;
+  // Forwarded ssh agents; the first becomes SSH_AUTH_SOCK unless env sets it.
   std::vector<SshMount> ssh;
   std::vector<CdiDevice> cdi_devices;
   std::optional<LinuxResources> linux_resources;
@@ -124,7 +126,8 @@ struct RunOptions {
 Result<std::vector<std::string>> Shlex(std::string_view command);
 
 // The result of State::Run(): the new root filesystem (this State) plus the
-// other writable mounts.
+// other writable mounts. With RunOptions.readonly_rootfs the root is not an
+// output and this State is the unchanged input root, as in the Go client.
 class ExecState : public State {
  public:
   State Root() const { return *this; }
