@@ -139,14 +139,14 @@ class FileVertex final : public Vertex {
               m->set_path(NormalizePath(parent, a.path, false));
               m->set_mode(static_cast<int32_t>(a.mode & 0777));
               m->set_makeparents(a.options.make_parents);
-              SetOwnerOf(m, a.options.owner, input);
+              SetOwnerOf(m, a.options.owner, first_input);
               m->set_timestamp(a.options.timestamp_ns.value_or(-1));
             } else if constexpr (std::is_same_v<T, MkfileAction>) {
               auto* m = out->mutable_mkfile();
               m->set_path(NormalizePath(parent, a.path, false));
               m->set_mode(static_cast<int32_t>(a.mode & 0777));
               m->set_data(a.data);
-              SetOwnerOf(m, a.options.owner, input);
+              SetOwnerOf(m, a.options.owner, first_input);
               m->set_timestamp(a.options.timestamp_ns.value_or(-1));
             } else if constexpr (std::is_same_v<T, RmAction>) {
               auto* m = out->mutable_rm();
@@ -164,7 +164,7 @@ class FileVertex final : public Vertex {
               }
               m->set_src(src);
               m->set_dest(NormalizePath(parent, a.dest, true));
-              SetOwnerOf(m, o.owner, input);
+              SetOwnerOf(m, o.owner, first_input);
               if (!o.mode_str.empty()) {
                 m->set_mode(-1);
                 m->set_modestr(o.mode_str);
@@ -195,7 +195,7 @@ class FileVertex final : public Vertex {
               auto* m = out->mutable_symlink();
               m->set_oldpath(a.oldpath);
               m->set_newpath(NormalizePath(parent, a.newpath, false));
-              SetOwnerOf(m, a.options.owner, input);
+              SetOwnerOf(m, a.options.owner, first_input);
               m->set_timestamp(a.options.timestamp_ns.value_or(-1));
               caps->insert(std::string(caps::kFileSymlinkCreate));
             }
@@ -245,6 +245,7 @@ Result<UserRef> ParseUserPart(std::string_view part, std::string_view spec) {
   if (part.empty()) {
     return InvalidArgumentError("invalid owner \"" + std::string(spec) + "\": empty user or group");
   }
+  if (part == "root") return UserRef::Id(0);  // as the Go client: no lookup needed
   uint32_t id = 0;
   auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), id);
   if (ec == std::errc() && ptr == part.data() + part.size()) return UserRef::Id(id);

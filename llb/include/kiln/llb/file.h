@@ -34,7 +34,9 @@ struct ChownOpt {
   std::optional<UserRef> user;
   std::optional<UserRef> group;
 
-  // "user[:group]", each part numeric or a name, as --chown takes it.
+  // "user[:group]", each part numeric or a name, as --chown takes it;
+  // "root" is id 0. A name is looked up in the action's base filesystem
+  // (NamedUserOpt.input = the input the file op is applied to).
   static Result<ChownOpt> Parse(std::string_view spec);
 };
 
