@@ -92,7 +92,8 @@ State Image(std::string_view ref, ImageOptions options) {
     case ResolveMode::kForcePull: attrs["image.resolvemode"] = "pull"; break;
     case ResolveMode::kPreferLocal: attrs["image.resolvemode"] = "local"; break;
   }
-  if (options.resolve_mode != ResolveMode::kDefault) {
+  // Only the security-relevant mode requires the cap (as in the Go client).
+  if (options.resolve_mode == ResolveMode::kForcePull) {
     caps.insert(std::string(caps::kSourceImageResolveMode));
   }
   if (!options.record_type.empty()) attrs["image.recordtype"] = options.record_type;
@@ -117,18 +118,16 @@ State OciLayout(std::string_view ref, OciLayoutOptions options) {
   std::map<std::string, std::string> attrs;
   std::set<std::string> caps{std::string(caps::kSourceOciLayout)};
   Status error;
+  // The identifier is the reference as given (the Go client does not
+  // normalize it); it must name a digest, the only thing the engine resolves.
   auto parsed = ParseImageReference(ref);
-  std::string identifier = "oci-layout://";
   if (!parsed.ok()) {
     error = parsed.status();
-    identifier += ref;
   } else if (parsed->digest.empty()) {
     error = InvalidArgumentError("oci layout reference \"" + std::string(ref) +
                                  "\" has no digest; use name@sha256:…");
-    identifier += ref;
-  } else {
-    identifier += parsed->String();
   }
+  std::string identifier = "oci-layout://" + std::string(ref);
   if (!options.session_id.empty()) attrs["oci.session"] = options.session_id;
   if (!options.store_id.empty()) attrs["oci.store"] = options.store_id;
   if (options.layer_limit > 0) attrs["oci.layerlimit"] = std::to_string(options.layer_limit);
@@ -166,7 +165,7 @@ State Local(std::string_view name, LocalOptions options) {
   }
   if (options.differ != LocalDiffer::kUnset) {
     attrs["local.differ"] = options.differ == LocalDiffer::kNone ? "none" : "metadata";
-    caps.insert(std::string(caps::kSourceLocalDiffer));
+    if (options.differ_required) caps.insert(std::string(caps::kSourceLocalDiffer));
   }
   if (options.metadata_transfer) {
     attrs["local.metadatatransfer"] = "true";
@@ -232,6 +231,16 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
     full = "https://" + full;
     remote = ParseGitUrl(full, &bad_scheme);
   }
+  // `ref` may carry "ref:subdir" (the old Docker git URL fragment form);
+  // options.subdir overrides the subdir part.
+  std::string_view ref_part = ref;
+  std::string subdir;
+  if (auto colon = ref.find(':'); colon != std::string_view::npos) {
+    ref_part = ref.substr(0, colon);
+    subdir = std::string(ref.substr(colon + 1));
+  }
+  if (!options.subdir.empty()) subdir = options.subdir;
+  subdir = internal::JoinPath("/", subdir).substr(1);  // cleaned, relative
   std::string id;
   if (!remote) {
     id = full;
@@ -241,11 +250,10 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
   } else {
     full = remote->remote;
     id = remote->host + internal::JoinPath("/", remote->path);
-    std::string fragment(ref);
-    if (fragment.empty() && options.subdir.empty()) fragment = remote->fragment;
-    if (!options.subdir.empty()) fragment += ":" + options.subdir;
-    if (!fragment.empty()) id += "#" + fragment;
-    if (!options.subdir.empty()) caps.insert(std::string(caps::kSourceGitSubdir));
+    if (!ref_part.empty() || !subdir.empty()) {
+      id += "#" + std::string(ref_part);
+      if (!subdir.empty()) id += ":" + subdir;
+    }
   }
   if (options.keep_git_dir) {
     attrs["git.keepgitdir"] = "true";
@@ -279,6 +287,14 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
     attrs["git.skipsubmodules"] = "true";
     caps.insert(std::string(caps::kSourceGitSkipSubmodules));
   }
+  if (!options.mtime.empty()) {
+    if (options.mtime != "checkout" && options.mtime != "commit") {
+      error = InvalidArgumentError("git mtime must be \"checkout\" or \"commit\", got \"" +
+                                   options.mtime + "\"");
+    }
+    attrs["git.mtime"] = options.mtime;
+    caps.insert(std::string(caps::kSourceGitMTime));
+  }
   caps.insert(std::string(caps::kSourceGit));
   return MakeSource("git://" + id, std::move(attrs), std::move(caps), false,
                     std::move(options.op), std::move(error));
@@ -299,9 +315,9 @@ State Http(std::string_view url, HttpOptions options) {
     caps.insert(std::string(caps::kSourceHttpChecksum));
   }
   if (!options.filename.empty()) attrs["http.filename"] = options.filename;
-  if (options.perm != 0) {
+  if ((options.perm & 0777) != 0) {
     char buf[16];
-    std::snprintf(buf, sizeof buf, "0%o", options.perm);
+    std::snprintf(buf, sizeof buf, "0%o", options.perm & 0777);
     attrs["http.perm"] = buf;
     caps.insert(std::string(caps::kSourceHttpPerm));
   }
@@ -317,10 +333,9 @@ State Http(std::string_view url, HttpOptions options) {
     attrs["http.authheadersecret"] = options.auth_header_secret;
     caps.insert(std::string(caps::kSourceHttpAuth));
   }
-  for (const auto& [name, value] : options.headers) {
-    std::string key = name;
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    attrs["http.header." + key] = value;
+  if (!options.accept.empty()) attrs["http.header.accept"] = options.accept;
+  if (!options.user_agent.empty()) attrs["http.header.user-agent"] = options.user_agent;
+  if (!options.accept.empty() || !options.user_agent.empty()) {
     caps.insert(std::string(caps::kSourceHttpHeader));
   }
   return MakeSource(std::string(url), std::move(attrs), std::move(caps), false,

@@ -57,6 +57,7 @@ struct LocalOptions {
   std::vector<std::string> follow_paths;      // local.followpaths (JSON)
   std::string shared_key_hint;                // local.sharedkeyhint
   LocalDiffer differ = LocalDiffer::kUnset;   // local.differ
+  bool differ_required = false;  // engine must support the differ (cap)
   bool metadata_transfer = false;             // local.metadatatransfer
   OpOptions op;
 };
@@ -67,7 +68,7 @@ State Local(std::string_view name, LocalOptions options = {});
 
 struct GitOptions {
   bool keep_git_dir = false;  // git.keepgitdir
-  std::string subdir;         // appended to the id fragment as "#ref:subdir"
+  std::string subdir;         // the id fragment becomes "#ref:subdir"
   // Secrets for HTTP auth; defaults as in the Go client. The httpauth cap is
   // required only when the caller sets them explicitly.
   std::optional<std::string> auth_token_secret;   // default "GIT_AUTH_TOKEN"
@@ -78,24 +79,29 @@ struct GitOptions {
   std::string mount_ssh_sock;
   std::string checksum;         // git.checksum: expected commit
   bool skip_submodules = false; // git.skipsubmodules
+  std::string mtime;            // git.mtime: "checkout" (default) or "commit"
   OpOptions op;
 };
 
-// A git repository at `ref` (branch, tag or commit; empty = default branch).
-// `url` may be https://, ssh://, git://, scp-style (git@host:path) or a bare
-// host/path (https assumed). The id is host/path#ref[:subdir], the same for
-// https and ssh remotes of one repository; the full URL goes to git.fullurl.
+// A git repository at `ref` (branch, tag or commit; empty = default branch;
+// "ref:subdir" is accepted as in Docker's URL fragments). `url` may be
+// https://, http://, ssh://, git://, scp-style (git@host:path) or a bare
+// host/path (https assumed); a "#fragment" in the URL is dropped, as in the Go
+// client. The id is host/path[#ref[:subdir]], the same for https and ssh
+// remotes of one repository; the full URL goes to git.fullurl.
 State Git(std::string_view url, std::string_view ref = {}, GitOptions options = {});
 
 struct HttpOptions {
   std::string checksum;  // http.checksum: "sha256:…"
   std::string filename;  // http.filename
-  uint32_t perm = 0;     // http.perm, e.g. 0644 (0 = unset)
+  uint32_t perm = 0;     // http.perm, e.g. 0644 (masked to 0777; 0 = unset)
   uint32_t uid = 0;      // http.uid (0 = unset)
   uint32_t gid = 0;      // http.gid (0 = unset)
   std::string auth_header_secret;  // http.authheadersecret
-  // http.header.<name>: only accept and user-agent are honoured upstream.
-  std::vector<std::pair<std::string, std::string>> headers;
+  // Request headers (http.header.accept / http.header.user-agent), the only
+  // two the engine honours.
+  std::string accept;
+  std::string user_agent;
   OpOptions op;
 };
 
