@@ -28,29 +28,40 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
   return out;
 }
 
+std::string MarshalOp(pb::Op* op, OpEncoding encoding) {
+  if (encoding == OpEncoding::kFieldNumber || op->op_case() == pb::Op::OP_NOT_SET) {
+    return SerializeDeterministic(*op);
+  }
+  // protobuf-go: non-oneof fields by number, then the oneof member, then
+  // unknown fields. The member and unknown fields are detached for the first
+  // part and put back afterwards, so no copy of the op is made.
+  const google::protobuf::Reflection* reflection = op->GetReflection();
+  const google::protobuf::FieldDescriptor* member =
+      reflection->GetOneofFieldDescriptor(*op, pb::Op::descriptor()->FindOneofByName("op"));
+  google::protobuf::UnknownFieldSet unknown;
+  unknown.Swap(reflection->MutableUnknownFields(op));
+  google::protobuf::Message* body = reflection->ReleaseMessage(op, member);
+
+  std::string out = SerializeDeterministic(*op);
+  std::string body_bytes = SerializeDeterministic(*body);
+  AppendVarint(&out, (static_cast<uint64_t>(member->number()) << 3) | 2);
+  AppendVarint(&out, body_bytes.size());
+  out += body_bytes;
+  std::string unknown_bytes;
+  unknown.SerializeToString(&unknown_bytes);
+  out += unknown_bytes;
+
+  reflection->SetAllocatedMessage(op, body, member);
+  unknown.Swap(reflection->MutableUnknownFields(op));
+  return out;
+}
+
 std::string MarshalOp(const pb::Op& op, OpEncoding encoding) {
   if (encoding == OpEncoding::kFieldNumber || op.op_case() == pb::Op::OP_NOT_SET) {
     return SerializeDeterministic(op);
   }
-  // protobuf-go: non-oneof fields by number, then the oneof member, then
-  // unknown fields.
-  pb::Op base = op;
-  base.clear_op();
-  base.GetReflection()->MutableUnknownFields(&base)->Clear();
-  std::string out = SerializeDeterministic(base);
-
-  const google::protobuf::Reflection* reflection = op.GetReflection();
-  const google::protobuf::FieldDescriptor* member =
-      reflection->GetOneofFieldDescriptor(op, pb::Op::descriptor()->FindOneofByName("op"));
-  std::string body = SerializeDeterministic(reflection->GetMessage(op, member));
-  AppendVarint(&out, (static_cast<uint64_t>(member->number()) << 3) | 2);
-  AppendVarint(&out, body.size());
-  out += body;
-
-  std::string unknown;
-  reflection->GetUnknownFields(op).SerializeToString(&unknown);
-  out += unknown;
-  return out;
+  pb::Op copy = op;
+  return MarshalOp(&copy, encoding);
 }
 
 }  // namespace kiln::llb

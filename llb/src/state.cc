@@ -321,7 +321,7 @@ Result<pb::Definition> State::Marshal(const MarshalOptions& options) const {
     for (const auto& f : options.worker_filters) constraints->add_filter(f);
     for (const auto& f : o.worker_filters) constraints->add_filter(f);
 
-    std::string bytes = MarshalOp(op, options.encoding);
+    std::string bytes = MarshalOp(&op, options.encoding);
     Digest digest = Digest::FromBytes(bytes);
     ctx.SetDigest(v, digest);
 

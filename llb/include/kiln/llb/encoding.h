@@ -30,6 +30,9 @@ std::string SerializeDeterministic(const google::protobuf::Message& message);
 
 // The bytes of `op` in the given encoding.
 std::string MarshalOp(const pb::Op& op, OpEncoding encoding);
+// Same, without copying the op: its oneof member is detached while the
+// fields before it are written and put back before returning.
+std::string MarshalOp(pb::Op* op, OpEncoding encoding);
 
 }  // namespace kiln::llb
 
