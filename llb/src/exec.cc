@@ -38,13 +38,13 @@ class ExecVertex final : public Vertex {
   }
 
   Status Build(const internal::MarshalContext& ctx, pb::Op* op,
-               std::set<std::string>* caps) const override {
+               std::set<std::string_view>* caps) const override {
     auto* exec = op->mutable_exec();
     auto* meta = exec->mutable_meta();
     for (const auto& a : run_.args) meta->add_args(a);
 
     std::vector<std::pair<std::string, std::string>> env = meta_->env;
-    caps->insert(std::string(caps::kExecMetaBase));
+    caps->insert(caps::kExecMetaBase);
     auto has_env = [&](std::string_view key) {
       return std::any_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == key; });
     };
@@ -54,7 +54,7 @@ class ExecVertex final : public Vertex {
     }
     if (const caps::CapSet* engine = ctx.options().engine_caps) {
       if (engine->contains(caps::kExecMetaSetsDefaultPath)) {
-        caps->insert(std::string(caps::kExecMetaSetsDefaultPath));
+        caps->insert(caps::kExecMetaSetsDefaultPath);
       } else if (!has_env("PATH")) {
         env.emplace_back("PATH", std::string(kDefaultLinuxPath));
       }
@@ -69,7 +69,7 @@ class ExecVertex final : public Vertex {
       p->set_ftp_proxy(run_.proxy_env->ftp_proxy);
       p->set_no_proxy(run_.proxy_env->no_proxy);
       p->set_all_proxy(run_.proxy_env->all_proxy);
-      caps->insert(std::string(caps::kExecMetaProxy));
+      caps->insert(caps::kExecMetaProxy);
     }
     for (const HostIP& h : meta_->extra_hosts) {
       auto* e = meta->add_extrahosts();
@@ -83,24 +83,24 @@ class ExecVertex final : public Vertex {
       l->set_soft(u.soft);
       l->set_hard(u.hard);
     }
-    if (!meta_->ulimits.empty()) caps->insert(std::string(caps::kExecMetaUlimit));
+    if (!meta_->ulimits.empty()) caps->insert(caps::kExecMetaUlimit);
     if (!meta_->cgroup_parent.empty()) {
       meta->set_cgroupparent(meta_->cgroup_parent);
-      caps->insert(std::string(caps::kExecMetaCgroupParent));
+      caps->insert(caps::kExecMetaCgroupParent);
     }
     meta->set_removemountstubsrecursive(true);
     for (int32_t code : run_.valid_exit_codes) meta->add_validexitcodes(code);
-    if (!run_.valid_exit_codes.empty()) caps->insert(std::string(caps::kExecValidExitCode));
+    if (!run_.valid_exit_codes.empty()) caps->insert(caps::kExecValidExitCode);
 
     switch (meta_->network) {
       case NetMode::kSandbox: break;
       case NetMode::kHost: exec->set_network(pb::HOST); break;
       case NetMode::kNone: exec->set_network(pb::NONE); break;
     }
-    if (meta_->network != NetMode::kSandbox) caps->insert(std::string(caps::kExecMetaNetwork));
+    if (meta_->network != NetMode::kSandbox) caps->insert(caps::kExecMetaNetwork);
     if (meta_->security == SecurityMode::kInsecure) {
       exec->set_security(pb::INSECURE);
-      caps->insert(std::string(caps::kExecMetaSecurity));
+      caps->insert(caps::kExecMetaSecurity);
     }
 
     for (const PlacedMount& pm : mounts_) {
@@ -116,10 +116,10 @@ class ExecVertex final : public Vertex {
       out->set_dest(m.dest);
       out->set_output(pm.output);
       out->set_readonly(m.readonly);
-      if (!m.selector.empty()) caps->insert(std::string(caps::kExecMountSelector));
+      if (!m.selector.empty()) caps->insert(caps::kExecMountSelector);
       switch (m.type) {
         case Mount::Type::kBind:
-          if (m.source && !m.source->IsScratch()) caps->insert(std::string(caps::kExecMountBind));
+          if (m.source && !m.source->IsScratch()) caps->insert(caps::kExecMountBind);
           break;
         case Mount::Type::kCache: {
           out->set_mounttype(pb::CACHE);
@@ -130,32 +130,32 @@ class ExecVertex final : public Vertex {
             case CacheSharing::kPrivate: c->set_sharing(pb::PRIVATE); break;
             case CacheSharing::kLocked: c->set_sharing(pb::LOCKED); break;
           }
-          caps->insert(std::string(caps::kExecMountCache));
-          caps->insert(std::string(caps::kExecMountCacheSharing));
+          caps->insert(caps::kExecMountCache);
+          caps->insert(caps::kExecMountCacheSharing);
           break;
         }
         case Mount::Type::kTmpfs:
           out->set_mounttype(pb::TMPFS);
           out->mutable_tmpfsopt()->set_size(m.tmpfs_size);
-          caps->insert(std::string(caps::kExecMountTmpfs));
-          if (m.tmpfs_size > 0) caps->insert(std::string(caps::kExecMountTmpfsSize));
+          caps->insert(caps::kExecMountTmpfs);
+          if (m.tmpfs_size > 0) caps->insert(caps::kExecMountTmpfsSize);
           break;
       }
       if (m.content_cache != ContentCache::kDefault) {
         out->set_contentcache(m.content_cache == ContentCache::kOn ? pb::ON : pb::OFF);
-        caps->insert(std::string(caps::kExecMountContentCache));
+        caps->insert(caps::kExecMountContentCache);
       }
     }
 
     // A secret may be an env var, a file, or both.
-    if (!run_.secrets.empty()) caps->insert(std::string(caps::kExecMountSecret));
+    if (!run_.secrets.empty()) caps->insert(caps::kExecMountSecret);
     for (const SecretMount& s : run_.secrets) {
       if (!s.env.empty()) {
         auto* e = exec->add_secretenv();
         e->set_id(s.id);
         e->set_name(s.env);
         e->set_optional(s.optional);
-        caps->insert(std::string(caps::kExecSecretEnv));
+        caps->insert(caps::kExecSecretEnv);
       }
       if (s.dest.empty()) continue;
       auto* m = exec->add_mounts();
@@ -181,15 +181,15 @@ class ExecVertex final : public Vertex {
       o->set_gid(s.gid);
       o->set_mode(s.mode);
       o->set_optional(s.optional);
-      caps->insert(std::string(caps::kExecMountSsh));
+      caps->insert(caps::kExecMountSsh);
     }
     for (const CdiDevice& d : run_.cdi_devices) {
       auto* c = exec->add_cdidevices();
       c->set_name(d.name);
       c->set_optional(d.optional);
-      caps->insert(std::string(caps::kExecMetaCdi));
+      caps->insert(caps::kExecMetaCdi);
     }
-    if (run_.linux_resources) caps->insert(std::string(caps::kExecMetaLinuxResources));
+    if (run_.linux_resources) caps->insert(caps::kExecMetaLinuxResources);
     return Status::Ok();
   }
 

@@ -106,8 +106,8 @@ class FileVertex final : public Vertex {
   }
 
   Status Build(const internal::MarshalContext& ctx, pb::Op* op,
-               std::set<std::string>* caps) const override {
-    caps->insert(std::string(caps::kFileBase));
+               std::set<std::string_view>* caps) const override {
+    caps->insert(caps::kFileBase);
     auto input_of = [&](const State& s) -> int64_t {
       if (s.IsScratch()) return -1;
       return internal::AddInputDedup(
@@ -153,7 +153,7 @@ class FileVertex final : public Vertex {
               m->set_path(NormalizePath(parent, a.path, false));
               m->set_allownotfound(a.options.allow_not_found);
               m->set_allowwildcard(a.options.allow_wildcard);
-              if (a.options.allow_wildcard) caps->insert(std::string(caps::kFileRmWildcard));
+              if (a.options.allow_wildcard) caps->insert(caps::kFileRmWildcard);
             } else if constexpr (std::is_same_v<T, CopyAction>) {
               const CopyOptions& o = a.options;
               auto* m = out->mutable_copy();
@@ -181,15 +181,15 @@ class FileVertex final : public Vertex {
               for (const auto& p : o.include_patterns) m->add_include_patterns(p);
               for (const auto& p : o.exclude_patterns) m->add_exclude_patterns(p);
               if (!o.include_patterns.empty() || !o.exclude_patterns.empty()) {
-                caps->insert(std::string(caps::kFileCopyIncludeExcludePatterns));
+                caps->insert(caps::kFileCopyIncludeExcludePatterns);
               }
               m->set_alwaysreplaceexistingdestpaths(o.always_replace_existing_dest_paths);
               if (o.always_replace_existing_dest_paths) {
-                caps->insert(std::string(caps::kFileCopyAlwaysReplaceExistingDestPaths));
+                caps->insert(caps::kFileCopyAlwaysReplaceExistingDestPaths);
               }
               for (const auto& p : o.required_paths) m->add_required_paths(p);
               if (!o.required_paths.empty()) {
-                caps->insert(std::string(caps::kFileCopyRequiredPaths));
+                caps->insert(caps::kFileCopyRequiredPaths);
               }
             } else {
               auto* m = out->mutable_symlink();
@@ -197,7 +197,7 @@ class FileVertex final : public Vertex {
               m->set_newpath(NormalizePath(parent, a.newpath, false));
               SetOwnerOf(m, a.options.owner, first_input);
               m->set_timestamp(a.options.timestamp_ns.value_or(-1));
-              caps->insert(std::string(caps::kFileSymlinkCreate));
+              caps->insert(caps::kFileSymlinkCreate);
             }
           },
           actions_[i]->action);

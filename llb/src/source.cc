@@ -14,7 +14,7 @@ using internal::Vertex;
 class SourceVertex final : public Vertex {
  public:
   SourceVertex(std::string identifier, std::map<std::string, std::string> attrs,
-               std::set<std::string> caps, bool writes_platform, OpOptions options,
+               std::set<std::string_view> caps, bool writes_platform, OpOptions options,
                std::optional<Platform> platform)
       : Vertex(std::move(options), std::move(platform)),
         identifier_(std::move(identifier)),
@@ -25,7 +25,7 @@ class SourceVertex final : public Vertex {
   std::vector<const Vertex*> Dependencies() const override { return {}; }
 
   Status Build(const internal::MarshalContext& ctx, pb::Op* op,
-               std::set<std::string>* caps) const override {
+               std::set<std::string_view>* caps) const override {
     auto* source = op->mutable_source();
     source->set_identifier(identifier_);
     for (const auto& [k, v] : attrs_) (*source->mutable_attrs())[k] = v;
@@ -34,7 +34,7 @@ class SourceVertex final : public Vertex {
       std::string unique = attrs_.contains("local.unique") ? "" : ctx.options().local_unique_id;
       if (!unique.empty()) {
         (*source->mutable_attrs())["local.unique"] = unique;
-        caps->insert(std::string(caps::kSourceLocalUnique));
+        caps->insert(caps::kSourceLocalUnique);
       }
     }
     return Status::Ok();
@@ -45,12 +45,12 @@ class SourceVertex final : public Vertex {
  private:
   std::string identifier_;
   std::map<std::string, std::string> attrs_;
-  std::set<std::string> caps_;
+  std::set<std::string_view> caps_;
   bool writes_platform_;
 };
 
 State MakeSource(std::string identifier, std::map<std::string, std::string> attrs,
-                 std::set<std::string> caps, bool writes_platform, OpOptions options,
+                 std::set<std::string_view> caps, bool writes_platform, OpOptions options,
                  Status error = Status::Ok()) {
   std::shared_ptr<const StateMeta> meta = internal::DefaultMeta();
   if (writes_platform && options.platform) {
@@ -77,7 +77,7 @@ std::string JsonArray(const std::vector<std::string>& items) {
 
 State Image(std::string_view ref, ImageOptions options) {
   std::map<std::string, std::string> attrs;
-  std::set<std::string> caps{std::string(caps::kSourceImage)};
+  std::set<std::string_view> caps{caps::kSourceImage};
   auto parsed = ParseImageReference(ref);
   std::string identifier = "docker-image://";
   Status error;
@@ -94,12 +94,12 @@ State Image(std::string_view ref, ImageOptions options) {
   }
   // Only the security-relevant mode requires the cap (as in the Go client).
   if (options.resolve_mode == ResolveMode::kForcePull) {
-    caps.insert(std::string(caps::kSourceImageResolveMode));
+    caps.insert(caps::kSourceImageResolveMode);
   }
   if (!options.record_type.empty()) attrs["image.recordtype"] = options.record_type;
   if (options.layer_limit > 0) {
     attrs["image.layerlimit"] = std::to_string(options.layer_limit);
-    caps.insert(std::string(caps::kSourceImageLayerLimit));
+    caps.insert(caps::kSourceImageLayerLimit);
   } else if (options.layer_limit < 0) {
     error = InvalidArgumentError("image layer limit must be positive, got " +
                                  std::to_string(options.layer_limit));
@@ -108,7 +108,7 @@ State Image(std::string_view ref, ImageOptions options) {
     auto d = Digest::Parse(options.checksum);
     if (!d.ok()) error = d.status().WithContext("image checksum");
     attrs["image.checksum"] = options.checksum;
-    caps.insert(std::string(caps::kSourceImageChecksum));
+    caps.insert(caps::kSourceImageChecksum);
   }
   return MakeSource(std::move(identifier), std::move(attrs), std::move(caps), true,
                     std::move(options.op), std::move(error));
@@ -116,7 +116,7 @@ State Image(std::string_view ref, ImageOptions options) {
 
 State OciLayout(std::string_view ref, OciLayoutOptions options) {
   std::map<std::string, std::string> attrs;
-  std::set<std::string> caps{std::string(caps::kSourceOciLayout)};
+  std::set<std::string_view> caps{caps::kSourceOciLayout};
   Status error;
   // The identifier is the reference as given (the Go client does not
   // normalize it); it must name a digest, the only thing the engine resolves.
@@ -137,39 +137,39 @@ State OciLayout(std::string_view ref, OciLayoutOptions options) {
 
 State Local(std::string_view name, LocalOptions options) {
   std::map<std::string, std::string> attrs;
-  std::set<std::string> caps{std::string(caps::kSourceLocal)};
+  std::set<std::string_view> caps{caps::kSourceLocal};
   Status error;
   if (name.empty()) error = InvalidArgumentError("local source needs a name");
   if (!options.session_id.empty()) {
     attrs["local.session"] = options.session_id;
-    caps.insert(std::string(caps::kSourceLocalSessionId));
+    caps.insert(caps::kSourceLocalSessionId);
   } else if (!options.unique_id.empty()) {
     attrs["local.unique"] = options.unique_id;
-    caps.insert(std::string(caps::kSourceLocalUnique));
+    caps.insert(caps::kSourceLocalUnique);
   }
   if (!options.include_patterns.empty()) {
     attrs["local.includepattern"] = JsonArray(options.include_patterns);
-    caps.insert(std::string(caps::kSourceLocalIncludePatterns));
+    caps.insert(caps::kSourceLocalIncludePatterns);
   }
   if (!options.follow_paths.empty()) {
     attrs["local.followpaths"] = JsonArray(options.follow_paths);
-    caps.insert(std::string(caps::kSourceLocalFollowPaths));
+    caps.insert(caps::kSourceLocalFollowPaths);
   }
   if (!options.exclude_patterns.empty()) {
     attrs["local.excludepatterns"] = JsonArray(options.exclude_patterns);
-    caps.insert(std::string(caps::kSourceLocalExcludePatterns));
+    caps.insert(caps::kSourceLocalExcludePatterns);
   }
   if (!options.shared_key_hint.empty()) {
     attrs["local.sharedkeyhint"] = options.shared_key_hint;
-    caps.insert(std::string(caps::kSourceLocalSharedKeyHint));
+    caps.insert(caps::kSourceLocalSharedKeyHint);
   }
   if (options.differ != LocalDiffer::kUnset) {
     attrs["local.differ"] = options.differ == LocalDiffer::kNone ? "none" : "metadata";
-    if (options.differ_required) caps.insert(std::string(caps::kSourceLocalDiffer));
+    if (options.differ_required) caps.insert(caps::kSourceLocalDiffer);
   }
   if (options.metadata_transfer) {
     attrs["local.metadatatransfer"] = "true";
-    caps.insert(std::string(caps::kSourceLocalMetadataTransfer));
+    caps.insert(caps::kSourceLocalMetadataTransfer);
   }
   return MakeSource("local://" + std::string(name), std::move(attrs), std::move(caps), false,
                     std::move(options.op), std::move(error));
@@ -222,7 +222,7 @@ std::optional<GitRemote> ParseGitUrl(std::string_view url, std::string* bad_sche
 
 State Git(std::string_view url, std::string_view ref, GitOptions options) {
   std::map<std::string, std::string> attrs;
-  std::set<std::string> caps;
+  std::set<std::string_view> caps;
   Status error;
   std::string bad_scheme;
   std::string full(url);
@@ -257,35 +257,35 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
   }
   if (options.keep_git_dir) {
     attrs["git.keepgitdir"] = "true";
-    caps.insert(std::string(caps::kSourceGitKeepDir));
+    caps.insert(caps::kSourceGitKeepDir);
   }
   if (!full.empty()) {
     attrs["git.fullurl"] = full;
-    caps.insert(std::string(caps::kSourceGitFullUrl));
+    caps.insert(caps::kSourceGitFullUrl);
   }
   const std::string token = options.auth_token_secret.value_or("GIT_AUTH_TOKEN");
   const std::string header = options.auth_header_secret.value_or("GIT_AUTH_HEADER");
   if (!token.empty()) {
     attrs["git.authtokensecret"] = token;
-    if (options.auth_token_secret) caps.insert(std::string(caps::kSourceGitHttpAuth));
+    if (options.auth_token_secret) caps.insert(caps::kSourceGitHttpAuth);
   }
   if (!header.empty()) {
     attrs["git.authheadersecret"] = header;
-    if (options.auth_header_secret) caps.insert(std::string(caps::kSourceGitHttpAuth));
+    if (options.auth_header_secret) caps.insert(caps::kSourceGitHttpAuth);
   }
   if (remote && remote->ssh) {
     if (!options.known_ssh_hosts.empty()) attrs["git.knownsshhosts"] = options.known_ssh_hosts;
-    caps.insert(std::string(caps::kSourceGitKnownSshHosts));
+    caps.insert(caps::kSourceGitKnownSshHosts);
     attrs["git.mountsshsock"] = options.mount_ssh_sock.empty() ? "default" : options.mount_ssh_sock;
-    caps.insert(std::string(caps::kSourceGitMountSshSock));
+    caps.insert(caps::kSourceGitMountSshSock);
   }
   if (!options.checksum.empty()) {
     attrs["git.checksum"] = options.checksum;
-    caps.insert(std::string(caps::kSourceGitChecksum));
+    caps.insert(caps::kSourceGitChecksum);
   }
   if (options.skip_submodules) {
     attrs["git.skipsubmodules"] = "true";
-    caps.insert(std::string(caps::kSourceGitSkipSubmodules));
+    caps.insert(caps::kSourceGitSkipSubmodules);
   }
   if (!options.mtime.empty()) {
     if (options.mtime != "checkout" && options.mtime != "commit") {
@@ -293,16 +293,16 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
                                    options.mtime + "\"");
     }
     attrs["git.mtime"] = options.mtime;
-    caps.insert(std::string(caps::kSourceGitMTime));
+    caps.insert(caps::kSourceGitMTime);
   }
-  caps.insert(std::string(caps::kSourceGit));
+  caps.insert(caps::kSourceGit);
   return MakeSource("git://" + id, std::move(attrs), std::move(caps), false,
                     std::move(options.op), std::move(error));
 }
 
 State Http(std::string_view url, HttpOptions options) {
   std::map<std::string, std::string> attrs;
-  std::set<std::string> caps{std::string(caps::kSourceHttp)};
+  std::set<std::string_view> caps{caps::kSourceHttp};
   Status error;
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     error = InvalidArgumentError("http source \"" + std::string(url) +
@@ -312,31 +312,31 @@ State Http(std::string_view url, HttpOptions options) {
     auto d = Digest::Parse(options.checksum);
     if (!d.ok()) error = d.status().WithContext("http checksum");
     attrs["http.checksum"] = options.checksum;
-    caps.insert(std::string(caps::kSourceHttpChecksum));
+    caps.insert(caps::kSourceHttpChecksum);
   }
   if (!options.filename.empty()) attrs["http.filename"] = options.filename;
   if ((options.perm & 0777) != 0) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "0%o", options.perm & 0777);
     attrs["http.perm"] = buf;
-    caps.insert(std::string(caps::kSourceHttpPerm));
+    caps.insert(caps::kSourceHttpPerm);
   }
   if (options.uid != 0) {
     attrs["http.uid"] = std::to_string(options.uid);
-    caps.insert(std::string(caps::kSourceHttpUidGid));
+    caps.insert(caps::kSourceHttpUidGid);
   }
   if (options.gid != 0) {
     attrs["http.gid"] = std::to_string(options.gid);
-    caps.insert(std::string(caps::kSourceHttpUidGid));
+    caps.insert(caps::kSourceHttpUidGid);
   }
   if (!options.auth_header_secret.empty()) {
     attrs["http.authheadersecret"] = options.auth_header_secret;
-    caps.insert(std::string(caps::kSourceHttpAuth));
+    caps.insert(caps::kSourceHttpAuth);
   }
   if (!options.accept.empty()) attrs["http.header.accept"] = options.accept;
   if (!options.user_agent.empty()) attrs["http.header.user-agent"] = options.user_agent;
   if (!options.accept.empty() || !options.user_agent.empty()) {
-    caps.insert(std::string(caps::kSourceHttpHeader));
+    caps.insert(caps::kSourceHttpHeader);
   }
   return MakeSource(std::string(url), std::move(attrs), std::move(caps), false,
                     std::move(options.op), std::move(error));

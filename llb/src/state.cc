@@ -73,13 +73,13 @@ class MergeVertex final : public Vertex {
     for (const State& s : inputs_) deps.push_back(StateAccess::vertex(s).get());
     return deps;
   }
-  Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string>* caps) const override {
+  Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string_view>* caps) const override {
     auto* merge = op->mutable_merge();
     for (const State& s : inputs_) {
       merge->add_inputs()->set_input(op->inputs_size());
       *op->add_inputs() = ctx.InputOf(StateAccess::vertex(s).get(), StateAccess::index(s));
     }
-    caps->insert(std::string(caps::kMergeOp));
+    caps->insert(caps::kMergeOp);
     return Status::Ok();
   }
   std::string Describe() const override {
@@ -103,7 +103,7 @@ class DiffVertex final : public Vertex {
     if (!upper_.IsScratch()) deps.push_back(StateAccess::vertex(upper_).get());
     return deps;
   }
-  Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string>* caps) const override {
+  Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string_view>* caps) const override {
     auto* diff = op->mutable_diff();
     auto add = [&](const State& s) -> int64_t {
       if (s.IsScratch()) return -1;
@@ -112,7 +112,7 @@ class DiffVertex final : public Vertex {
     };
     diff->mutable_lower()->set_input(add(lower_));
     diff->mutable_upper()->set_input(add(upper_));
-    caps->insert(std::string(caps::kDiffOp));
+    caps->insert(caps::kDiffOp);
     return Status::Ok();
   }
   std::string Describe() const override { return "diff"; }
@@ -311,7 +311,7 @@ Result<pb::Definition> State::Marshal(const MarshalOptions& options) const {
     if (!v->error().ok()) return v->error().WithContext(v->Describe());
 
     pb::Op op;
-    std::set<std::string> caps;
+    std::set<std::string_view> caps;
     KILN_RETURN_IF_ERROR(v->Build(ctx, &op, &caps).WithContext(v->Describe()));
     const OpOptions& o = v->options();
     if (v->WritesPlatform()) {
@@ -337,17 +337,23 @@ Result<pb::Definition> State::Marshal(const MarshalOptions& options) const {
       pg->set_weak(o.progress_group->weak);
     }
     v->AddMetadata(&md);
-    for (const auto& c : caps) (*md.mutable_caps())[c] = true;
+    for (std::string_view c : caps) (*md.mutable_caps())[std::string(c)] = true;
     if (options.engine_caps != nullptr) {
-      for (const auto& c : caps) {
+      for (std::string_view c : caps) {
         if (!options.engine_caps->contains(c)) {
           return FailedPreconditionError("op " + digest.str() + " (" + v->Describe() +
-                                         ") needs LLB capability \"" + c +
+                                         ") needs LLB capability \"" + std::string(c) +
                                          "\", which the target engine does not support");
         }
       }
     }
-    internal::MergeMetadata(&metadata[digest.str()], md);
+    // Most ops appear once: move their metadata in rather than merging.
+    auto [it, fresh] = metadata.try_emplace(digest.str());
+    if (fresh) {
+      it->second.Swap(&md);
+    } else {
+      internal::MergeMetadata(&it->second, md);
+    }
     sources.Add(digest, o.source_locations);
     if (emitted.insert(digest).second) def.add_def(std::move(bytes));
   }

@@ -48,8 +48,9 @@ class Vertex {
   // Vertices whose outputs this op reads (for graph traversal).
   virtual std::vector<const Vertex*> Dependencies() const = 0;
   // Fills the op body and inputs, and adds the caps the op needs. Input
-  // digests of dependencies are available from `ctx`.
-  virtual Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string>* caps) const = 0;
+  // digests of dependencies are available from `ctx`. `caps` holds views:
+  // insert only the constants of kiln/llb/caps.h, never a temporary string.
+  virtual Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string_view>* caps) const = 0;
   // Whether Op.platform is written (exec, image and OCI layout sources).
   virtual bool WritesPlatform() const { return false; }
   // "exec [sh -c ...]", "image source alpine", … for error messages.
