@@ -1,9 +1,10 @@
 // Exec ops: process context, mounts, outputs and caps as the Go client
 // (client/llb/exec.go) writes them.
+#include "kiln/llb/exec.h"
+
 #include <gtest/gtest.h>
 
 #include "graph_util.h"
-#include "kiln/llb/exec.h"
 #include "kiln/llb/source.h"
 
 namespace kiln::llb {
@@ -38,12 +39,16 @@ TEST(Exec, ProcessContext) {
   EXPECT_EQ(g.Result().platform().architecture(), "amd64");
   EXPECT_TRUE(g.HasCap(1, "exec.meta.base"));
   EXPECT_TRUE(g.HasCap(1, "exec.mount.bind"));
-  EXPECT_FALSE(g.HasCap(1, "exec.meta.setsdefaultpath"));  // no engine caps given
+  EXPECT_FALSE(
+      g.HasCap(1, "exec.meta.setsdefaultpath"));  // no engine caps given
 }
 
 TEST(Exec, RunOptionsOverrideAndAreInherited) {
-  ExecState e = Base().AddEnv("A", "1").Dir("/x").Run(
-      {.args = {"true"}, .env = {{"B", "2"}}, .cwd = "y", .user = "u", .hostname = "h"});
+  ExecState e = Base().AddEnv("A", "1").Dir("/x").Run({.args = {"true"},
+                                                       .env = {{"B", "2"}},
+                                                       .cwd = "y",
+                                                       .user = "u",
+                                                       .hostname = "h"});
   EXPECT_EQ(e.GetEnv("B"), "2");
   EXPECT_EQ(e.GetDir(), "/x/y");
   EXPECT_EQ(e.GetUser(), "u");
@@ -59,9 +64,11 @@ TEST(Exec, DefaultPathDependsOnEngineCaps) {
   o.engine_caps = &old_engine;
   Graph g = MarshalOk(Base().Run({.args = {"true"}}), o);
   ASSERT_EQ(Exec(g).meta().env_size(), 1);
-  EXPECT_EQ(Exec(g).meta().env(0),
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  Graph kept = MarshalOk(Base().AddEnv("PATH", "/bin").Run({.args = {"true"}}), o);
+  EXPECT_EQ(
+      Exec(g).meta().env(0),
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  Graph kept =
+      MarshalOk(Base().AddEnv("PATH", "/bin").Run({.args = {"true"}}), o);
   EXPECT_EQ(Exec(kept).meta().env(0), "PATH=/bin");
 
   o.engine_caps = &caps::AllLlbCaps();
@@ -84,8 +91,9 @@ TEST(Exec, MountsSortedOutputsNumbered) {
   const pb::ExecOp& x = Exec(g);
   std::vector<std::string> dests;
   for (const auto& m : x.mounts()) dests.push_back(m.dest());
-  EXPECT_EQ(dests, (std::vector<std::string>{"/", "/a-out", "/cache", "/scratch", "/src", "/tmp",
-                                             "/z-out"}));
+  EXPECT_EQ(dests,
+            (std::vector<std::string>{"/", "/a-out", "/cache", "/scratch",
+                                      "/src", "/tmp", "/z-out"}));
   // Inputs: root, then the context once (used by three mounts).
   ASSERT_EQ(g.Result().inputs_size(), 2);
   const auto& m = x.mounts();
@@ -109,8 +117,9 @@ TEST(Exec, MountsSortedOutputsNumbered) {
   EXPECT_EQ(m[5].tmpfsopt().size(), 1 << 20);
   EXPECT_EQ(m[6].input(), -1);  // scratch bind
   EXPECT_EQ(m[6].output(), 2);
-  for (const char* cap : {"exec.mount.bind", "exec.mount.cache", "exec.mount.cache.sharing",
-                          "exec.mount.selector", "exec.mount.tmpfs", "exec.mount.tmpfs.size"}) {
+  for (const char* cap :
+       {"exec.mount.bind", "exec.mount.cache", "exec.mount.cache.sharing",
+        "exec.mount.selector", "exec.mount.tmpfs", "exec.mount.tmpfs.size"}) {
     EXPECT_TRUE(g.HasCap(2, cap)) << cap;
   }
 
@@ -120,8 +129,10 @@ TEST(Exec, MountsSortedOutputsNumbered) {
   Graph og = MarshalOk(*out);
   ASSERT_EQ(og.ops.back().inputs_size(), 1);
   EXPECT_EQ(og.ops.back().inputs(0).index(), 2);
-  EXPECT_EQ(e.GetMount("/src").status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(e.GetMount("/cache").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(e.GetMount("/src").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(e.GetMount("/cache").status().code(),
+            StatusCode::kFailedPrecondition);
   EXPECT_EQ(e.GetMount("/nope").status().code(), StatusCode::kNotFound);
 }
 
@@ -139,7 +150,12 @@ TEST(Exec, SecretsAndSsh) {
   RunOptions r{.args = {"true"}};
   r.secrets.push_back({.dest = "/run/secrets/a"});
   r.secrets.push_back({.id = "tok", .env = "TOKEN", .optional = true});
-  r.secrets.push_back({.id = "both", .dest = "/b", .env = "B", .uid = 1, .gid = 2, .mode = 0440});
+  r.secrets.push_back({.id = "both",
+                       .dest = "/b",
+                       .env = "B",
+                       .uid = 1,
+                       .gid = 2,
+                       .mode = 0440});
   r.ssh.push_back({});
   r.ssh.push_back({.id = "work", .dest = "/ssh", .mode = 0666});
   Graph g = MarshalOk(Base().Run(r));
@@ -150,7 +166,8 @@ TEST(Exec, SecretsAndSsh) {
   EXPECT_EQ(a.mounttype(), pb::SECRET);
   EXPECT_EQ(a.input(), -1);
   EXPECT_EQ(a.dest(), "/run/secrets/a");
-  EXPECT_EQ(a.secretopt().id(), "/run/secrets/a");  // id defaults to the destination
+  EXPECT_EQ(a.secretopt().id(),
+            "/run/secrets/a");  // id defaults to the destination
   EXPECT_EQ(a.secretopt().mode(), 0400u);
   const pb::Mount& b = x.mounts(2);
   EXPECT_EQ(b.secretopt().id(), "both");
@@ -172,7 +189,8 @@ TEST(Exec, SecretsAndSsh) {
   // The first agent becomes SSH_AUTH_SOCK.
   ASSERT_EQ(x.meta().env_size(), 1);
   EXPECT_EQ(x.meta().env(0), "SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
-  for (const char* cap : {"exec.mount.secret", "exec.secretenv", "exec.mount.ssh"}) {
+  for (const char* cap :
+       {"exec.mount.secret", "exec.secretenv", "exec.mount.ssh"}) {
     EXPECT_TRUE(g.HasCap(1, cap)) << cap;
   }
 }
@@ -185,7 +203,8 @@ TEST(Exec, NetworkSecurityAndMeta) {
                 .AddUlimit("nofile", 1024, 2048)
                 .WithCgroupParent("kiln.slice");
   RunOptions r{.args = {"true"}};
-  r.proxy_env = ProxyEnv{.http_proxy = "http://p:3128", .no_proxy = "localhost"};
+  r.proxy_env =
+      ProxyEnv{.http_proxy = "http://p:3128", .no_proxy = "localhost"};
   r.valid_exit_codes = {0, 1};
   r.cdi_devices = {{.name = "nvidia.com/gpu=all", .optional = true}};
   r.linux_resources = LinuxResources{.memory = 1 << 30, .cpu_quota = 50000};
@@ -203,7 +222,8 @@ TEST(Exec, NetworkSecurityAndMeta) {
   EXPECT_EQ(x.meta().cgroupparent(), "kiln.slice");
   EXPECT_EQ(x.meta().proxy_env().http_proxy(), "http://p:3128");
   EXPECT_EQ(x.meta().proxy_env().no_proxy(), "localhost");
-  EXPECT_EQ(std::vector<int>(x.meta().validexitcodes().begin(), x.meta().validexitcodes().end()),
+  EXPECT_EQ(std::vector<int>(x.meta().validexitcodes().begin(),
+                             x.meta().validexitcodes().end()),
             (std::vector<int>{0, 1}));
   ASSERT_EQ(x.cdidevices_size(), 1);
   EXPECT_EQ(x.cdidevices(0).name(), "nvidia.com/gpu=all");
@@ -211,17 +231,22 @@ TEST(Exec, NetworkSecurityAndMeta) {
   EXPECT_EQ(g.ResultMetadata().linux_resources().memory(), 1 << 30);
   EXPECT_EQ(g.ResultMetadata().linux_resources().cpuquota(), 50000);
   for (const char* cap :
-       {"exec.meta.network", "exec.meta.security", "exec.meta.ulimit", "exec.meta.cgroup.parent",
-        "exec.meta.proxyenv", "exec.validexitcode", "exec.meta.cdi", "exec.meta.linux.resources"}) {
+       {"exec.meta.network", "exec.meta.security", "exec.meta.ulimit",
+        "exec.meta.cgroup.parent", "exec.meta.proxyenv", "exec.validexitcode",
+        "exec.meta.cdi", "exec.meta.linux.resources"}) {
     EXPECT_TRUE(g.HasCap(1, cap)) << cap;
   }
-  EXPECT_EQ(MarshalOk(Base().Network(NetMode::kHost).Run({.args = {"x"}})).Result().exec().network(),
+  EXPECT_EQ(MarshalOk(Base().Network(NetMode::kHost).Run({.args = {"x"}}))
+                .Result()
+                .exec()
+                .network(),
             pb::HOST);
 }
 
 TEST(Exec, ReadonlyRootfs) {
   State base = Base();
-  ExecState e = base.Run({.args = {"true"}, .readonly_rootfs = true,
+  ExecState e = base.Run({.args = {"true"},
+                          .readonly_rootfs = true,
                           .mounts = {Mount::Bind("/out", Scratch())}});
   // The root is not an output: the result's root is the input root.
   EXPECT_EQ(MarshalOk(e.Root()).digests, MarshalOk(base).digests);
@@ -236,23 +261,27 @@ TEST(Exec, ReadonlyRootfs) {
 }
 
 TEST(Exec, InvalidRunsFailAtMarshal) {
-  EXPECT_NE(MarshalError(Base().Run({})).message().find("argument"), std::string::npos);
+  EXPECT_NE(MarshalError(Base().Run({})).message().find("argument"),
+            std::string::npos);
   RunOptions rel{.args = {"true"}};
   rel.mounts.push_back(Mount::Bind("relative", Scratch()));
-  EXPECT_NE(MarshalError(Base().Run(rel)).message().find("absolute"), std::string::npos);
+  EXPECT_NE(MarshalError(Base().Run(rel)).message().find("absolute"),
+            std::string::npos);
   RunOptions dup{.args = {"true"}};
   dup.mounts.push_back(Mount::Tmpfs("/t"));
   dup.mounts.push_back(Mount::Tmpfs("/t"));
   EXPECT_EQ(MarshalError(Base().Run(dup)).code(), StatusCode::kInvalidArgument);
   RunOptions no_id{.args = {"true"}};
   no_id.mounts.push_back(Mount::Cache("/c", ""));
-  EXPECT_NE(MarshalError(Base().Run(no_id)).message().find("id"), std::string::npos);
+  EXPECT_NE(MarshalError(Base().Run(no_id)).message().find("id"),
+            std::string::npos);
 }
 
 TEST(Shlex, SplitsLikeSh) {
   auto words = Shlex(R"(echo "a b" 'c d' e\ f "g\"h")");
   ASSERT_TRUE(words.ok());
-  EXPECT_EQ(*words, (std::vector<std::string>{"echo", "a b", "c d", "e f", "g\"h"}));
+  EXPECT_EQ(*words,
+            (std::vector<std::string>{"echo", "a b", "c d", "e f", "g\"h"}));
   EXPECT_FALSE(Shlex("echo 'open").ok());
   EXPECT_TRUE(Shlex("   ")->empty());
 }

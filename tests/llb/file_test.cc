@@ -1,9 +1,10 @@
 // File ops: actions, chaining, index scheme and paths as the Go client
 // (client/llb/fileop.go) writes them (reference/llb.md §6.2).
+#include "kiln/llb/file.h"
+
 #include <gtest/gtest.h>
 
 #include "graph_util.h"
-#include "kiln/llb/file.h"
 #include "kiln/llb/source.h"
 
 namespace kiln::llb {
@@ -16,8 +17,9 @@ using testing::MarshalOk;
 const pb::FileOp& FileOf(const Graph& g) { return g.Result().file(); }
 
 TEST(File, MkdirOnImage) {
-  Graph g = MarshalOk(Image("busybox").Dir("/app").File(
-      Mkdir("data", 0x1ed | 07000, {.make_parents = true, .owner = ChownOpt::Parse("app:staff").value()})));
+  Graph g = MarshalOk(Image("busybox").Dir("/app").File(Mkdir(
+      "data", 0x1ed | 07000,
+      {.make_parents = true, .owner = ChownOpt::Parse("app:staff").value()})));
   const pb::Op& op = g.Result();
   EXPECT_FALSE(op.has_platform());  // file ops are not platform specific
   EXPECT_TRUE(op.has_constraints());
@@ -41,7 +43,8 @@ TEST(File, MkdirOnImage) {
 TEST(File, MkfileRmSymlink) {
   Graph g = MarshalOk(Scratch().File(
       Mkfile("/etc/motd", 0644, std::string("hi\0there", 8),
-             {.owner = ChownOpt{UserRef::Id(0), std::nullopt}, .timestamp_ns = 1700000000000000000})
+             {.owner = ChownOpt{UserRef::Id(0), std::nullopt},
+              .timestamp_ns = 1700000000000000000})
           .Rm("/tmp/*", {.allow_not_found = true, .allow_wildcard = true})
           .Symlink("../motd", "/etc/issue", {.timestamp_ns = 5})));
   const pb::FileOp& f = FileOf(g);
@@ -109,14 +112,16 @@ TEST(File, CopyAllOptions) {
   EXPECT_EQ(c.exclude_patterns(0), "*_test.go");
   EXPECT_EQ(c.required_paths(0), "main.go");
   EXPECT_TRUE(c.alwaysreplaceexistingdestpaths());
-  for (const char* cap : {"file.base", "file.copy.includeexcludepatterns", "file.copy.requiredpaths",
+  for (const char* cap : {"file.base", "file.copy.includeexcludepatterns",
+                          "file.copy.requiredpaths",
                           "file.copy.alwaysreplaceexistingdestpaths"}) {
     EXPECT_TRUE(g.HasCap(2, cap)) << cap;
   }
 }
 
 TEST(File, CopyDefaultsAndModeString) {
-  Graph g = MarshalOk(Scratch().File(Copy(Local("c"), "/a", "/b/.", {.mode_str = "u+x"})));
+  Graph g = MarshalOk(
+      Scratch().File(Copy(Local("c"), "/a", "/b/.", {.mode_str = "u+x"})));
   const pb::FileAction& a = FileOf(g).actions(0);
   EXPECT_EQ(a.input(), -1);
   EXPECT_EQ(a.secondaryinput(), 0);
@@ -135,10 +140,11 @@ TEST(File, CopyDefaultsAndModeString) {
 TEST(File, ChainedCopiesShareInputsAndBase) {
   State ctx = Local("context");
   State base = Image("busybox");
-  Graph g = MarshalOk(base.File(Mkdir("/x", 0755)
-                                    .Copy(ctx, "a", "/x/", {.owner = ChownOpt::Parse("app").value()})
-                                    .Copy(ctx, "b", "/x/")
-                                    .Copy(base, "/etc/passwd", "/x/")));
+  Graph g = MarshalOk(base.File(
+      Mkdir("/x", 0755)
+          .Copy(ctx, "a", "/x/", {.owner = ChownOpt::Parse("app").value()})
+          .Copy(ctx, "b", "/x/")
+          .Copy(base, "/etc/passwd", "/x/")));
   const pb::Op& op = g.Result();
   ASSERT_EQ(op.inputs_size(), 2);  // base and context, each once
   const auto& acts = op.file().actions();
@@ -170,13 +176,17 @@ TEST(File, ChownParse) {
 }
 
 TEST(File, InvalidActionsFailAtMarshal) {
-  EXPECT_EQ(MarshalError(Scratch().File(Mkdir("", 0755))).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MarshalError(Scratch().File(Mkdir("", 0755))).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(MarshalError(Scratch().File(Copy(Local("c"), "", "/x"))).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(MarshalError(Scratch().File(Copy(Local("c"), "a", "/x", {.mode = 0644, .mode_str = "u+x"})))
-                .code(),
+  EXPECT_EQ(
+      MarshalError(Scratch().File(Copy(Local("c"), "a", "/x",
+                                       {.mode = 0644, .mode_str = "u+x"})))
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(MarshalError(Scratch().File(FileAction())).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(MarshalError(Scratch().File(FileAction())).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,10 +2,10 @@
 #ifndef KILN_TESTS_LLB_GRAPH_UTIL_H_
 #define KILN_TESTS_LLB_GRAPH_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kiln/llb/definition.h"
 #include "kiln/llb/state.h"
@@ -19,8 +19,12 @@ struct Graph {
 
   // The op the marshaled state is an output of (the terminal's input).
   const pb::Op& Result() const { return ops[ops.size() - 2]; }
-  const pb::OpMetadata& Metadata(size_t i) const { return def.metadata().at(digests[i].str()); }
-  const pb::OpMetadata& ResultMetadata() const { return Metadata(ops.size() - 2); }
+  const pb::OpMetadata& Metadata(size_t i) const {
+    return def.metadata().at(digests[i].str());
+  }
+  const pb::OpMetadata& ResultMetadata() const {
+    return Metadata(ops.size() - 2);
+  }
   bool HasCap(size_t i, const std::string& cap) const {
     return Metadata(i).caps().contains(cap);
   }
@@ -39,7 +43,8 @@ inline MarshalOptions Amd64() {
   return o;
 }
 
-inline Graph MarshalOk(const State& s, const MarshalOptions& options = Amd64()) {
+inline Graph MarshalOk(const State& s,
+                       const MarshalOptions& options = Amd64()) {
   Graph g;
   auto def = s.Marshal(options);
   EXPECT_TRUE(def.ok()) << def.status().ToString();
@@ -56,7 +61,8 @@ inline Graph MarshalOk(const State& s, const MarshalOptions& options = Amd64()) 
   return g;
 }
 
-inline Status MarshalError(const State& s, const MarshalOptions& options = Amd64()) {
+inline Status MarshalError(const State& s,
+                           const MarshalOptions& options = Amd64()) {
   auto def = s.Marshal(options);
   EXPECT_FALSE(def.ok()) << "marshal unexpectedly succeeded";
   return def.ok() ? Status() : def.status();

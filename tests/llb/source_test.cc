@@ -1,9 +1,10 @@
 // Source ops: identifiers, attrs, caps and platform, as the Go client writes
 // them (reference/llb.md §7).
+#include "kiln/llb/source.h"
+
 #include <gtest/gtest.h>
 
 #include "graph_util.h"
-#include "kiln/llb/source.h"
 
 namespace kiln::llb {
 namespace {
@@ -18,7 +19,8 @@ TEST(ImageSource, NormalizedIdentifierPlatformAndConstraints) {
   Graph g = MarshalOk(Image("alpine"));
   ASSERT_EQ(g.ops.size(), 2u);
   const pb::Op& op = g.Result();
-  EXPECT_EQ(op.source().identifier(), "docker-image://docker.io/library/alpine:latest");
+  EXPECT_EQ(op.source().identifier(),
+            "docker-image://docker.io/library/alpine:latest");
   EXPECT_TRUE(op.source().attrs().empty());
   ASSERT_TRUE(op.has_platform());
   EXPECT_EQ(op.platform().os(), "linux");
@@ -34,30 +36,35 @@ TEST(ImageSource, DigestMatchesProtobufGo) {
   // reference/llb.md §5 vector (b): what a HEAD Go client sends.
   Graph g = MarshalOk(Image("alpine"));
   EXPECT_EQ(g.digests[0].str(),
-            "sha256:a7f9733e307dd352c82d43053b783dd17bb2ec2c36214908ce393e41545c8b51");
+            "sha256:"
+            "a7f9733e307dd352c82d43053b783dd17bb2ec2c36214908ce393e41545c8b51");
   MarshalOptions gogo = testing::Amd64();
   gogo.encoding = OpEncoding::kFieldNumber;
   EXPECT_EQ(MarshalOk(Image("alpine"), gogo).digests[0].str(),
-            "sha256:665ba8b2cdc0cb0200e2a42a6b3c0f8f684089f4cd1b81494fbb9805879120f7");
+            "sha256:"
+            "665ba8b2cdc0cb0200e2a42a6b3c0f8f684089f4cd1b81494fbb9805879120f7");
 }
 
 TEST(ImageSource, Options) {
-  Graph pull = MarshalOk(Image("alpine:3.20", {.resolve_mode = ResolveMode::kForcePull,
-                                               .record_type = "internal",
-                                               .layer_limit = 2,
-                                               .checksum = "sha256:" + std::string(64, 'c')}));
+  Graph pull = MarshalOk(
+      Image("alpine:3.20", {.resolve_mode = ResolveMode::kForcePull,
+                            .record_type = "internal",
+                            .layer_limit = 2,
+                            .checksum = "sha256:" + std::string(64, 'c')}));
   const auto& attrs = Src(pull).attrs();
-  EXPECT_EQ(Src(pull).identifier(), "docker-image://docker.io/library/alpine:3.20");
+  EXPECT_EQ(Src(pull).identifier(),
+            "docker-image://docker.io/library/alpine:3.20");
   EXPECT_EQ(attrs.at("image.resolvemode"), "pull");
   EXPECT_EQ(attrs.at("image.recordtype"), "internal");
   EXPECT_EQ(attrs.at("image.layerlimit"), "2");
   EXPECT_EQ(attrs.at("image.checksum"), "sha256:" + std::string(64, 'c'));
-  for (const char* cap : {"source.image", "source.image.resolvemode", "source.image.layerlimit",
-                          "source.image.checksum"}) {
+  for (const char* cap : {"source.image", "source.image.resolvemode",
+                          "source.image.layerlimit", "source.image.checksum"}) {
     EXPECT_TRUE(pull.HasCap(0, cap)) << cap;
   }
   // "local" is written but needs no cap (only the forced pull is enforced).
-  Graph local = MarshalOk(Image("alpine", {.resolve_mode = ResolveMode::kPreferLocal}));
+  Graph local =
+      MarshalOk(Image("alpine", {.resolve_mode = ResolveMode::kPreferLocal}));
   EXPECT_EQ(Src(local).attrs().at("image.resolvemode"), "local");
   EXPECT_FALSE(local.HasCap(0, "source.image.resolvemode"));
 }
@@ -78,14 +85,16 @@ TEST(ImageSource, InvalidReferenceFailsAtMarshal) {
 
 TEST(OciLayoutSource, RequiresDigestKeepsReference) {
   std::string ref = "myapp@sha256:" + std::string(64, 'd');
-  Graph g = MarshalOk(OciLayout(ref, {.session_id = "sess", .store_id = "store", .layer_limit = 1}));
+  Graph g = MarshalOk(OciLayout(
+      ref, {.session_id = "sess", .store_id = "store", .layer_limit = 1}));
   EXPECT_EQ(Src(g).identifier(), "oci-layout://" + ref);
   EXPECT_EQ(Src(g).attrs().at("oci.session"), "sess");
   EXPECT_EQ(Src(g).attrs().at("oci.store"), "store");
   EXPECT_EQ(Src(g).attrs().at("oci.layerlimit"), "1");
   EXPECT_TRUE(g.Result().has_platform());
   EXPECT_TRUE(g.HasCap(0, "source.ocilayout"));
-  EXPECT_NE(MarshalError(OciLayout("myapp:1.0")).message().find("no digest"), std::string::npos);
+  EXPECT_NE(MarshalError(OciLayout("myapp:1.0")).message().find("no digest"),
+            std::string::npos);
 }
 
 TEST(LocalSource, AttrsAndCaps) {
@@ -100,7 +109,8 @@ TEST(LocalSource, AttrsAndCaps) {
   EXPECT_EQ(Src(g).identifier(), "local://context");
   EXPECT_EQ(a.at("local.includepattern"), R"(["src/","*.go"])");
   EXPECT_EQ(a.at("local.excludepatterns"), R"(["vendor"])");
-  EXPECT_EQ(a.at("local.followpaths"), R"(["a\u003cb"])");  // Go's HTML-safe JSON
+  EXPECT_EQ(a.at("local.followpaths"),
+            R"(["a\u003cb"])");  // Go's HTML-safe JSON
   EXPECT_EQ(a.at("local.sharedkeyhint"), "ctx");
   EXPECT_EQ(a.at("local.differ"), "none");
   EXPECT_EQ(a.at("local.metadatatransfer"), "true");
@@ -108,8 +118,9 @@ TEST(LocalSource, AttrsAndCaps) {
   EXPECT_FALSE(g.Result().has_platform());
   EXPECT_TRUE(g.Result().has_constraints());
   for (const char* cap :
-       {"source.local", "source.local.includepatterns", "source.local.excludepatterns",
-        "source.local.followpaths", "source.local.sharedkeyhint", "source.local.differ",
+       {"source.local", "source.local.includepatterns",
+        "source.local.excludepatterns", "source.local.followpaths",
+        "source.local.sharedkeyhint", "source.local.differ",
         "source.local.metadatatransfer"}) {
     EXPECT_TRUE(g.HasCap(0, cap)) << cap;
   }
@@ -129,7 +140,9 @@ TEST(LocalSource, SessionOrUniqueId) {
   Graph own_unique = MarshalOk(Local("ctx", {.unique_id = "u2"}), o);
   EXPECT_EQ(Src(own_unique).attrs().at("local.unique"), "u2");
   // A session wins over any unique id.
-  EXPECT_FALSE(Src(MarshalOk(Local("ctx", {.session_id = "s"}), o)).attrs().contains("local.unique"));
+  EXPECT_FALSE(Src(MarshalOk(Local("ctx", {.session_id = "s"}), o))
+                   .attrs()
+                   .contains("local.unique"));
 }
 
 TEST(GitSource, HttpsUrl) {
@@ -149,14 +162,16 @@ TEST(GitSource, HttpsUrl) {
 TEST(GitSource, ScpStyleIsSsh) {
   Graph g = MarshalOk(Git("git@github.com:moby/buildkit.git", "main"));
   EXPECT_EQ(Src(g).identifier(), "git://github.com/moby/buildkit.git#main");
-  EXPECT_EQ(Src(g).attrs().at("git.fullurl"), "git@github.com:moby/buildkit.git");
+  EXPECT_EQ(Src(g).attrs().at("git.fullurl"),
+            "git@github.com:moby/buildkit.git");
   EXPECT_EQ(Src(g).attrs().at("git.mountsshsock"), "default");
   EXPECT_FALSE(Src(g).attrs().contains("git.knownsshhosts"));  // no keyscan
   EXPECT_TRUE(g.HasCap(0, "source.git.knownsshhosts"));
   EXPECT_TRUE(g.HasCap(0, "source.git.mountsshsock"));
   // Same id as the https remote of the same repository.
   EXPECT_EQ(Src(g).identifier(),
-            Src(MarshalOk(Git("https://github.com/moby/buildkit.git", "main"))).identifier());
+            Src(MarshalOk(Git("https://github.com/moby/buildkit.git", "main")))
+                .identifier());
 }
 
 TEST(GitSource, BareHostPathAndOptions) {
@@ -175,13 +190,16 @@ TEST(GitSource, BareHostPathAndOptions) {
   EXPECT_EQ(a.at("git.checksum"), "abc123");
   EXPECT_EQ(a.at("git.skipsubmodules"), "true");
   EXPECT_EQ(a.at("git.mtime"), "commit");
-  for (const char* cap : {"source.git.keepgitdir", "source.git.httpauth", "source.git.checksum",
-                          "source.git.skipsubmodules", "source.git.mtime"}) {
+  for (const char* cap :
+       {"source.git.keepgitdir", "source.git.httpauth", "source.git.checksum",
+        "source.git.skipsubmodules", "source.git.mtime"}) {
     EXPECT_TRUE(g.HasCap(0, cap)) << cap;
   }
-  EXPECT_EQ(Src(MarshalOk(Git("https://h/r.git", "", {.subdir = "d"}))).identifier(),
-            "git://h/r.git#:d");
-  EXPECT_EQ(MarshalError(Git("ftp://h/r.git")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Src(MarshalOk(Git("https://h/r.git", "", {.subdir = "d"}))).identifier(),
+      "git://h/r.git#:d");
+  EXPECT_EQ(MarshalError(Git("ftp://h/r.git")).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(MarshalError(Git("https://h/r.git", "", {.mtime = "now"})).code(),
             StatusCode::kInvalidArgument);
 }
@@ -206,12 +224,14 @@ TEST(HttpSource, AttrsAndCaps) {
   EXPECT_EQ(a.at("http.authheadersecret"), "HDR");
   EXPECT_EQ(a.at("http.header.accept"), "application/json");
   EXPECT_EQ(a.at("http.header.user-agent"), "kiln");
-  for (const char* cap : {"source.http", "source.http.checksum", "source.http.perm",
-                          "soruce.http.uidgid", "source.http.auth", "source.http.header"}) {
+  for (const char* cap :
+       {"source.http", "source.http.checksum", "source.http.perm",
+        "soruce.http.uidgid", "source.http.auth", "source.http.header"}) {
     EXPECT_TRUE(g.HasCap(0, cap)) << cap;
   }
   EXPECT_FALSE(g.Result().has_platform());
-  EXPECT_EQ(MarshalError(Http("ftp://example.com/x")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MarshalError(Http("ftp://example.com/x")).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(MarshalError(Http("https://e/x", {.checksum = "md5:x"})).code(),
             StatusCode::kInvalidArgument);
 }

@@ -32,16 +32,19 @@ TEST(Status, OkAndErrors) {
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.ToString(), "invalid argument: bad flag");
-  EXPECT_EQ(static_cast<int>(StatusCode::kUnauthenticated), 16);  // = grpc::StatusCode
+  EXPECT_EQ(static_cast<int>(StatusCode::kUnauthenticated),
+            16);  // = grpc::StatusCode
 }
 
 TEST(Status, ContextAndRanges) {
   Status s = NotFoundError("x").WithContext("reading Dockerfile");
   EXPECT_EQ(s.message(), "reading Dockerfile: x");
   EXPECT_TRUE(Status().WithContext("c").ok());
-  Status r = InvalidArgumentError("unknown instruction").WithRange({"Dockerfile", 3, 5, 3, 9});
+  Status r = InvalidArgumentError("unknown instruction")
+                 .WithRange({"Dockerfile", 3, 5, 3, 9});
   ASSERT_EQ(r.ranges().size(), 1u);
-  EXPECT_EQ(r.ToString(), "invalid argument: Dockerfile:3:5: unknown instruction");
+  EXPECT_EQ(r.ToString(),
+            "invalid argument: Dockerfile:3:5: unknown instruction");
   Status copy = r;
   EXPECT_EQ(copy, r);
   EXPECT_EQ(copy.ranges().size(), 1u);
@@ -59,17 +62,20 @@ TEST(Status, MacrosPropagate) {
 
 TEST(Digest, Sha256) {
   EXPECT_EQ(Digest::FromBytes("").str(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+            "sha256:"
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   Digest d = Digest::FromBytes("abc");
   EXPECT_EQ(d.algorithm(), "sha256");
-  EXPECT_EQ(d.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(d.hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Digest, Parse) {
   std::string good = "sha256:" + std::string(64, 'a');
   ASSERT_TRUE(Digest::Parse(good).ok());
   EXPECT_EQ(Digest::Parse(good)->str(), good);
-  EXPECT_FALSE(Digest::Parse("sha256:" + std::string(64, 'A')).ok());  // uppercase
+  EXPECT_FALSE(
+      Digest::Parse("sha256:" + std::string(64, 'A')).ok());  // uppercase
   EXPECT_FALSE(Digest::Parse("sha256:" + std::string(63, 'a')).ok());  // length
   EXPECT_FALSE(Digest::Parse("md5:" + std::string(32, 'a')).ok());
   EXPECT_FALSE(Digest::Parse("nocolon").ok());
@@ -81,10 +87,14 @@ TEST(Platform, ParseAndNormalize) {
   auto p = llb::ParsePlatform("linux/x86_64");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(llb::FormatPlatform(*p), "linux/amd64");
-  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/aarch64")), "linux/arm64");
-  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/arm64/v8")), "linux/arm64");
-  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/arm")), "linux/arm/v7");
-  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("LINUX/AMD64")), "linux/amd64");
+  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/aarch64")),
+            "linux/arm64");
+  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/arm64/v8")),
+            "linux/arm64");
+  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("linux/arm")),
+            "linux/arm/v7");
+  EXPECT_EQ(llb::FormatPlatform(*llb::ParsePlatform("LINUX/AMD64")),
+            "linux/amd64");
   EXPECT_FALSE(llb::ParsePlatform("linux/amd64/v2/extra").ok());
   EXPECT_FALSE(llb::ParsePlatform("").ok());
 }
