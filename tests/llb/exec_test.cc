@@ -117,11 +117,10 @@ TEST(Exec, MountsSortedOutputsNumbered) {
   EXPECT_EQ(m[5].tmpfsopt().size(), 1 << 20);
   EXPECT_EQ(m[6].input(), -1);  // scratch bind
   EXPECT_EQ(m[6].output(), 2);
-  for (const char* cap :
-       {"exec.mount.bind", "exec.mount.cache", "exec.mount.cache.sharing",
-        "exec.mount.selector", "exec.mount.tmpfs", "exec.mount.tmpfs.size"}) {
-    EXPECT_TRUE(g.HasCap(2, cap)) << cap;
-  }
+  testing::ExpectCaps(
+      g, 2,
+      {"exec.mount.bind", "exec.mount.cache", "exec.mount.cache.sharing",
+       "exec.mount.selector", "exec.mount.tmpfs", "exec.mount.tmpfs.size"});
 
   // Outputs of other mounts are addressable.
   auto out = e.GetMount("/z-out");
@@ -189,10 +188,8 @@ TEST(Exec, SecretsAndSsh) {
   // The first agent becomes SSH_AUTH_SOCK.
   ASSERT_EQ(x.meta().env_size(), 1);
   EXPECT_EQ(x.meta().env(0), "SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
-  for (const char* cap :
-       {"exec.mount.secret", "exec.secretenv", "exec.mount.ssh"}) {
-    EXPECT_TRUE(g.HasCap(1, cap)) << cap;
-  }
+  testing::ExpectCaps(
+      g, 1, {"exec.mount.secret", "exec.secretenv", "exec.mount.ssh"});
 }
 
 TEST(Exec, NetworkSecurityAndMeta) {
@@ -230,12 +227,11 @@ TEST(Exec, NetworkSecurityAndMeta) {
   // Resource limits live in metadata, not in the op (nor its digest).
   EXPECT_EQ(g.ResultMetadata().linux_resources().memory(), 1 << 30);
   EXPECT_EQ(g.ResultMetadata().linux_resources().cpuquota(), 50000);
-  for (const char* cap :
-       {"exec.meta.network", "exec.meta.security", "exec.meta.ulimit",
-        "exec.meta.cgroup.parent", "exec.meta.proxyenv", "exec.validexitcode",
-        "exec.meta.cdi", "exec.meta.linux.resources"}) {
-    EXPECT_TRUE(g.HasCap(1, cap)) << cap;
-  }
+  testing::ExpectCaps(
+      g, 1,
+      {"exec.meta.network", "exec.meta.security", "exec.meta.ulimit",
+       "exec.meta.cgroup.parent", "exec.meta.proxyenv", "exec.validexitcode",
+       "exec.meta.cdi", "exec.meta.linux.resources"});
   EXPECT_EQ(MarshalOk(Base().Network(NetMode::kHost).Run({.args = {"x"}}))
                 .Result()
                 .exec()

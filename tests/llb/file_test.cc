@@ -112,11 +112,10 @@ TEST(File, CopyAllOptions) {
   EXPECT_EQ(c.exclude_patterns(0), "*_test.go");
   EXPECT_EQ(c.required_paths(0), "main.go");
   EXPECT_TRUE(c.alwaysreplaceexistingdestpaths());
-  for (const char* cap : {"file.base", "file.copy.includeexcludepatterns",
-                          "file.copy.requiredpaths",
-                          "file.copy.alwaysreplaceexistingdestpaths"}) {
-    EXPECT_TRUE(g.HasCap(2, cap)) << cap;
-  }
+  testing::ExpectCaps(
+      g, 2,
+      {"file.base", "file.copy.includeexcludepatterns",
+       "file.copy.requiredpaths", "file.copy.alwaysreplaceexistingdestpaths"});
 }
 
 TEST(File, CopyDefaultsAndModeString) {

@@ -151,10 +151,9 @@ TEST(Graph, TerminalOpAndItsCaps) {
   EXPECT_EQ(terminal.inputs(0).index(), 0);
   EXPECT_FALSE(terminal.has_platform());
   EXPECT_FALSE(terminal.has_constraints());
-  for (const char* cap : {"constraints", "platform", "meta.ignorecache",
-                          "meta.description", "meta.exportcache"}) {
-    EXPECT_TRUE(g.HasCap(2, cap)) << cap;
-  }
+  testing::ExpectCaps(g, 2,
+                      {"constraints", "platform", "meta.ignorecache",
+                       "meta.description", "meta.exportcache"});
   // Only what some op uses.
   Graph plain = MarshalOk(Image("alpine"));
   EXPECT_EQ(plain.Metadata(1).caps().size(), 2u);

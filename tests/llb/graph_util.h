@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,27 @@ inline Status MarshalError(const State& s,
   auto def = s.Marshal(options);
   EXPECT_FALSE(def.ok()) << "marshal unexpectedly succeeded";
   return def.ok() ? Status() : def.status();
+}
+
+// Every cap in `want` is in op i's metadata.
+inline void ExpectCaps(const Graph& g, size_t i,
+                       std::initializer_list<const char*> want) {
+  for (const char* cap : want)
+    EXPECT_TRUE(g.HasCap(i, cap)) << "op " << i << " lacks cap " << cap;
+}
+
+// Each key of `want` is in `attrs` with that value.
+inline void ExpectAttrs(
+    const google::protobuf::Map<std::string, std::string>& attrs,
+    const std::map<std::string, std::string>& want) {
+  for (const auto& [key, value] : want) {
+    auto it = attrs.find(key);
+    if (it == attrs.end()) {
+      ADD_FAILURE() << "missing attr " << key;
+    } else {
+      EXPECT_EQ(it->second, value) << "attr " << key;
+    }
+  }
 }
 
 }  // namespace kiln::llb::testing

@@ -54,14 +54,16 @@ TEST(ImageSource, Options) {
   const auto& attrs = Src(pull).attrs();
   EXPECT_EQ(Src(pull).identifier(),
             "docker-image://docker.io/library/alpine:3.20");
-  EXPECT_EQ(attrs.at("image.resolvemode"), "pull");
-  EXPECT_EQ(attrs.at("image.recordtype"), "internal");
-  EXPECT_EQ(attrs.at("image.layerlimit"), "2");
-  EXPECT_EQ(attrs.at("image.checksum"), "sha256:" + std::string(64, 'c'));
-  for (const char* cap : {"source.image", "source.image.resolvemode",
-                          "source.image.layerlimit", "source.image.checksum"}) {
-    EXPECT_TRUE(pull.HasCap(0, cap)) << cap;
-  }
+  testing::ExpectAttrs(attrs,
+                       {
+                           {"image.resolvemode", "pull"},
+                           {"image.recordtype", "internal"},
+                           {"image.layerlimit", "2"},
+                           {"image.checksum", "sha256:" + std::string(64, 'c')},
+                       });
+  testing::ExpectCaps(pull, 0,
+                      {"source.image", "source.image.resolvemode",
+                       "source.image.layerlimit", "source.image.checksum"});
   // "local" is written but needs no cap (only the forced pull is enforced).
   Graph local =
       MarshalOk(Image("alpine", {.resolve_mode = ResolveMode::kPreferLocal}));
@@ -111,19 +113,19 @@ TEST(LocalSource, AttrsAndCaps) {
   EXPECT_EQ(a.at("local.excludepatterns"), R"(["vendor"])");
   EXPECT_EQ(a.at("local.followpaths"),
             R"(["a\u003cb"])");  // Go's HTML-safe JSON
-  EXPECT_EQ(a.at("local.sharedkeyhint"), "ctx");
-  EXPECT_EQ(a.at("local.differ"), "none");
-  EXPECT_EQ(a.at("local.metadatatransfer"), "true");
+  testing::ExpectAttrs(a, {
+                              {"local.sharedkeyhint", "ctx"},
+                              {"local.differ", "none"},
+                              {"local.metadatatransfer", "true"},
+                          });
   EXPECT_FALSE(a.contains("local.unique"));  // none given: omitted
   EXPECT_FALSE(g.Result().has_platform());
   EXPECT_TRUE(g.Result().has_constraints());
-  for (const char* cap :
-       {"source.local", "source.local.includepatterns",
-        "source.local.excludepatterns", "source.local.followpaths",
-        "source.local.sharedkeyhint", "source.local.differ",
-        "source.local.metadatatransfer"}) {
-    EXPECT_TRUE(g.HasCap(0, cap)) << cap;
-  }
+  testing::ExpectCaps(g, 0,
+                      {"source.local", "source.local.includepatterns",
+                       "source.local.excludepatterns",
+                       "source.local.followpaths", "source.local.sharedkeyhint",
+                       "source.local.differ", "source.local.metadatatransfer"});
 }
 
 TEST(LocalSource, SessionOrUniqueId) {
@@ -149,9 +151,12 @@ TEST(GitSource, HttpsUrl) {
   Graph g = MarshalOk(Git("https://github.com/moby/buildkit.git", "v0.11.6"));
   const auto& a = Src(g).attrs();
   EXPECT_EQ(Src(g).identifier(), "git://github.com/moby/buildkit.git#v0.11.6");
-  EXPECT_EQ(a.at("git.fullurl"), "https://github.com/moby/buildkit.git");
-  EXPECT_EQ(a.at("git.authtokensecret"), "GIT_AUTH_TOKEN");
-  EXPECT_EQ(a.at("git.authheadersecret"), "GIT_AUTH_HEADER");
+  testing::ExpectAttrs(
+      a, {
+             {"git.fullurl", "https://github.com/moby/buildkit.git"},
+             {"git.authtokensecret", "GIT_AUTH_TOKEN"},
+             {"git.authheadersecret", "GIT_AUTH_HEADER"},
+         });
   EXPECT_FALSE(a.contains("git.mountsshsock"));
   EXPECT_TRUE(g.HasCap(0, "source.git"));
   EXPECT_TRUE(g.HasCap(0, "source.git.fullurl"));
@@ -184,17 +189,18 @@ TEST(GitSource, BareHostPathAndOptions) {
                            .mtime = "commit"}));
   const auto& a = Src(g).attrs();
   EXPECT_EQ(Src(g).identifier(), "git://github.com/x/y#v1:dir");
-  EXPECT_EQ(a.at("git.fullurl"), "https://github.com/x/y");
-  EXPECT_EQ(a.at("git.keepgitdir"), "true");
-  EXPECT_EQ(a.at("git.authtokensecret"), "TOKEN");
-  EXPECT_EQ(a.at("git.checksum"), "abc123");
-  EXPECT_EQ(a.at("git.skipsubmodules"), "true");
-  EXPECT_EQ(a.at("git.mtime"), "commit");
-  for (const char* cap :
-       {"source.git.keepgitdir", "source.git.httpauth", "source.git.checksum",
-        "source.git.skipsubmodules", "source.git.mtime"}) {
-    EXPECT_TRUE(g.HasCap(0, cap)) << cap;
-  }
+  testing::ExpectAttrs(a, {
+                              {"git.fullurl", "https://github.com/x/y"},
+                              {"git.keepgitdir", "true"},
+                              {"git.authtokensecret", "TOKEN"},
+                              {"git.checksum", "abc123"},
+                              {"git.skipsubmodules", "true"},
+                              {"git.mtime", "commit"},
+                          });
+  testing::ExpectCaps(
+      g, 0,
+      {"source.git.keepgitdir", "source.git.httpauth", "source.git.checksum",
+       "source.git.skipsubmodules", "source.git.mtime"});
   EXPECT_EQ(
       Src(MarshalOk(Git("https://h/r.git", "", {.subdir = "d"}))).identifier(),
       "git://h/r.git#:d");
@@ -216,19 +222,21 @@ TEST(HttpSource, AttrsAndCaps) {
                             .user_agent = "kiln"}));
   const auto& a = Src(g).attrs();
   EXPECT_EQ(Src(g).identifier(), "https://example.com/a.tar.gz");
-  EXPECT_EQ(a.at("http.checksum"), "sha256:" + std::string(64, 'e'));
-  EXPECT_EQ(a.at("http.filename"), "a.tgz");
-  EXPECT_EQ(a.at("http.perm"), "0644");
-  EXPECT_EQ(a.at("http.uid"), "1000");
-  EXPECT_EQ(a.at("http.gid"), "1001");
-  EXPECT_EQ(a.at("http.authheadersecret"), "HDR");
-  EXPECT_EQ(a.at("http.header.accept"), "application/json");
-  EXPECT_EQ(a.at("http.header.user-agent"), "kiln");
-  for (const char* cap :
-       {"source.http", "source.http.checksum", "source.http.perm",
-        "soruce.http.uidgid", "source.http.auth", "source.http.header"}) {
-    EXPECT_TRUE(g.HasCap(0, cap)) << cap;
-  }
+  testing::ExpectAttrs(a,
+                       {
+                           {"http.checksum", "sha256:" + std::string(64, 'e')},
+                           {"http.filename", "a.tgz"},
+                           {"http.perm", "0644"},
+                           {"http.uid", "1000"},
+                           {"http.gid", "1001"},
+                           {"http.authheadersecret", "HDR"},
+                           {"http.header.accept", "application/json"},
+                           {"http.header.user-agent", "kiln"},
+                       });
+  testing::ExpectCaps(
+      g, 0,
+      {"source.http", "source.http.checksum", "source.http.perm",
+       "soruce.http.uidgid", "source.http.auth", "source.http.header"});
   EXPECT_FALSE(g.Result().has_platform());
   EXPECT_EQ(MarshalError(Http("ftp://example.com/x")).code(),
             StatusCode::kInvalidArgument);
