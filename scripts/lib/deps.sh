@@ -8,8 +8,11 @@ KILN_APT_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   # libraries kiln links
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libssl-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev
+  # what images are made of, and the real peers integration tests talk to
+  busybox-static docker-registry skopeo umoci apache2-utils curl
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
 )
 
 kiln_missing_packages() {
