@@ -168,6 +168,12 @@ class [[nodiscard]] Result {
   // The value, or `fallback` for an error.
   T value_or(T fallback) const& { return ok() ? *value_ : std::move(fallback); }
 
+  // This result, with `context` added to an error (see Status::WithContext).
+  Result WithContext(std::string_view context) && {
+    if (ok()) return std::move(*this);
+    return Result(status_.WithContext(context));
+  }
+
  private:
   Status status_;
   std::optional<T> value_;
