@@ -1,0 +1,250 @@
+// CopyTree (declared in snapshot_base.h): a real, metadata-preserving copy
+// of a snapshot tree for the copy snapshotter. Hardlinking files instead
+// would let a change in the child show through in the committed parent.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "snapshot_base.h"
+
+namespace kiln::solver::internal {
+namespace {
+
+std::string ProcPath(int dir_fd, const std::string& name) {
+  return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+}
+
+Result<std::vector<std::string>> ListDir(int dir_fd, const std::string& where) {
+  int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return ErrnoStatus("reading " + where, errno);
+  DIR* d = fdopendir(dup_fd);
+  if (d == nullptr) {
+    close(dup_fd);
+    return ErrnoStatus("reading " + where, errno);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  closedir(d);
+  return names;
+}
+
+class TreeCopier {
+ public:
+  explicit TreeCopier(int dst_root)
+      : dst_root_(dst_root), privileged_(geteuid() == 0) {}
+
+  Status CopyDir(int src, int dst, const std::string& rel) {
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          ListDir(src, rel.empty() ? "." : rel));
+    for (const std::string& name : names) {
+      std::string child = rel.empty() ? name : rel + "/" + name;
+      KILN_RETURN_IF_ERROR(
+          CopyEntry(src, dst, name, child).WithContext("copying " + child));
+    }
+    return Status::Ok();
+  }
+
+  // Owner, mode, xattrs and times of a directory, after its contents.
+  Status FinishDir(int src, int dst, const struct stat& st) {
+    if (privileged_ && fchown(dst, st.st_uid, st.st_gid) != 0)
+      return ErrnoStatus("chown", errno);
+    if (fchmod(dst, st.st_mode & 07777) != 0)
+      return ErrnoStatus("chmod", errno);
+    KILN_RETURN_IF_ERROR(CopyXattrs(src, dst, "", -1, -1));
+    timespec times[2] = {st.st_atim, st.st_mtim};
+    if (futimens(dst, times) != 0) return ErrnoStatus("setting times", errno);
+    return Status::Ok();
+  }
+
+ private:
+  Status CopyEntry(int src, int dst, const std::string& name,
+                   const std::string& rel) {
+    struct stat st {};
+    if (fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoStatus("stat", errno);
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(dst, name.c_str(), 0700) != 0)
+        return ErrnoStatus("mkdir", errno);
+      int s = openat(src, name.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return ErrnoStatus("opening", errno);
+      UniqueFd src_dir(s);
+      int d = openat(dst, name.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (d < 0) return ErrnoStatus("opening copy", errno);
+      UniqueFd dst_dir(d);
+      KILN_RETURN_IF_ERROR(CopyDir(src_dir.get(), dst_dir.get(), rel));
+      return FinishDir(src_dir.get(), dst_dir.get(), st);
+    }
+    bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+    if (S_ISSOCK(st.st_mode) || (device && !privileged_))
+      return Status::Ok();  // as unpacking
+    if (st.st_nlink > 1) {
+      auto [it, first] =
+          links_.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
+      if (!first) {
+        if (linkat(dst_root_, it->second.c_str(), dst, name.c_str(), 0) != 0) {
+          return ErrnoStatus("linking to " + it->second, errno);
+        }
+        return Status::Ok();
+      }
+    }
+    if (S_ISREG(st.st_mode)) return CopyFile(src, dst, name, st);
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = readlinkat(src, name.c_str(), target.data(), target.size());
+      if (n < 0) return ErrnoStatus("readlink", errno);
+      target.resize(static_cast<size_t>(n));
+      if (symlinkat(target.c_str(), dst, name.c_str()) != 0)
+        return ErrnoStatus("symlink", errno);
+    } else if (device || S_ISFIFO(st.st_mode)) {
+      if (mknodat(dst, name.c_str(), st.st_mode & (S_IFMT | 0777),
+                  st.st_rdev) != 0) {
+        return ErrnoStatus("mknod", errno);
+      }
+      if (fchmodat(dst, name.c_str(), st.st_mode & 07777, 0) != 0)
+        return ErrnoStatus("chmod", errno);
+    } else {
+      return InternalError("unknown file type");
+    }
+    if (privileged_ && fchownat(dst, name.c_str(), st.st_uid, st.st_gid,
+                                AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoStatus("chown", errno);
+    }
+    KILN_RETURN_IF_ERROR(CopyXattrs(-1, -1, name, src, dst));
+    timespec times[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(dst, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoStatus("setting times", errno);
+    }
+    return Status::Ok();
+  }
+
+  Status CopyFile(int src, int dst, const std::string& name,
+                  const struct stat& st) {
+    int s = openat(src, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0) return ErrnoStatus("opening", errno);
+    UniqueFd in(s);
+    int d = openat(dst, name.c_str(),
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (d < 0) return ErrnoStatus("creating copy", errno);
+    UniqueFd out(d);
+    KILN_RETURN_IF_ERROR(CopyData(in.get(), out.get(), st.st_size));
+    if (privileged_ && fchown(out.get(), st.st_uid, st.st_gid) != 0)
+      return ErrnoStatus("chown", errno);
+    if (fchmod(out.get(), st.st_mode & 07777) != 0)
+      return ErrnoStatus("chmod", errno);
+    KILN_RETURN_IF_ERROR(CopyXattrs(in.get(), out.get(), "", -1, -1));
+    timespec times[2] = {st.st_atim, st.st_mtim};
+    if (futimens(out.get(), times) != 0)
+      return ErrnoStatus("setting times", errno);
+    return Status::Ok();
+  }
+
+  static Status CopyData(int in, int out, off_t size) {
+    if (size == 0 || ioctl(out, FICLONE, in) == 0) return Status::Ok();
+    off_t done = 0;
+    bool range_ok = true;
+    while (done < size && range_ok) {
+      ssize_t n = copy_file_range(in, nullptr, out, nullptr,
+                                  static_cast<size_t>(size - done), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+                    errno == EOPNOTSUPP)) {
+        range_ok = false;
+        break;
+      }
+      if (n < 0) return ErrnoStatus("copying data", errno);
+      if (n == 0) break;  // the source shrank
+      done += n;
+    }
+    if (range_ok) return Status::Ok();
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = read(in, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("reading", errno);
+      if (n == 0) return Status::Ok();
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(out, buf + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return ErrnoStatus("writing", errno);
+        off += w;
+      }
+    }
+  }
+
+  // Copies xattrs from the fd `src_fd` to `dst_fd`, or, when those are -1,
+  // of `name` in the directories src_dir and dst_dir without following it.
+  Status CopyXattrs(int src_fd, int dst_fd, const std::string& name,
+                    int src_dir, int dst_dir) {
+    std::string src_path = src_fd < 0 ? ProcPath(src_dir, name) : "";
+    std::string dst_path = dst_fd < 0 ? ProcPath(dst_dir, name) : "";
+    std::string names(4096, '\0');
+    ssize_t n = src_fd >= 0
+                    ? flistxattr(src_fd, names.data(), names.size())
+                    : llistxattr(src_path.c_str(), names.data(), names.size());
+    if (n < 0 && errno == ERANGE) {
+      names.resize(XATTR_LIST_MAX);
+      n = src_fd >= 0
+              ? flistxattr(src_fd, names.data(), names.size())
+              : llistxattr(src_path.c_str(), names.data(), names.size());
+    }
+    if (n < 0)
+      return errno == ENOTSUP ? Status::Ok()
+                              : ErrnoStatus("listing xattrs", errno);
+    if (value_.empty()) value_.resize(XATTR_SIZE_MAX);
+    std::string& value = value_;
+    for (size_t pos = 0; pos < static_cast<size_t>(n);) {
+      std::string key(names.data() + pos);
+      pos += key.size() + 1;
+      ssize_t len = src_fd >= 0 ? fgetxattr(src_fd, key.c_str(), value.data(),
+                                            value.size())
+                                : lgetxattr(src_path.c_str(), key.c_str(),
+                                            value.data(), value.size());
+      if (len < 0) continue;  // removed meanwhile, or unreadable to us
+      int r = dst_fd >= 0
+                  ? fsetxattr(dst_fd, key.c_str(), value.data(),
+                              static_cast<size_t>(len), 0)
+                  : lsetxattr(dst_path.c_str(), key.c_str(), value.data(),
+                              static_cast<size_t>(len), 0);
+      if (r != 0 && errno != EPERM && errno != ENOTSUP) {
+        return ErrnoStatus("setting xattr " + key, errno);
+      }
+    }
+    return Status::Ok();
+  }
+
+  int dst_root_;
+  bool privileged_;
+  std::map<std::pair<dev_t, ino_t>, std::string>
+      links_;          // first copy of each inode
+  std::string value_;  // xattr value buffer
+};
+
+}  // namespace
+
+Status CopyTree(const std::string& src, const std::string& dst) {
+  KILN_ASSIGN_OR_RETURN(UniqueFd src_fd, OpenDir(src, O_NOFOLLOW));
+  KILN_ASSIGN_OR_RETURN(UniqueFd dst_fd, OpenDir(dst, O_NOFOLLOW));
+  struct stat st {};
+  if (fstat(src_fd.get(), &st) != 0)
+    return ErrnoStatus("stat of " + src, errno);
+  TreeCopier copier(dst_fd.get());
+  KILN_RETURN_IF_ERROR(copier.CopyDir(src_fd.get(), dst_fd.get(), ""));
+  return copier.FinishDir(src_fd.get(), dst_fd.get(), st)
+      .WithContext("copying " + src);
+}
+
+}  // namespace kiln::solver::internal
