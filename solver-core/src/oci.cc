@@ -22,7 +22,7 @@ bool IsLayerMediaType(std::string_view media_type) {
 }
 
 Result<Compression> LayerCompression(std::string_view media_type) {
-  if (media_type == kMediaTypeLayer ||
+  if (media_type == kMediaTypeLayer || media_type == kMediaTypeDockerLayer ||
       media_type == "application/vnd.oci.image.layer.nondistributable.v1.tar") {
     return Compression::kNone;
   }

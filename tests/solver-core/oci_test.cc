@@ -32,6 +32,7 @@ TEST(OciManifest, ParsesDockerSchema2) {
   EXPECT_EQ(*LayerCompression(m->layers[0].media_type), Compression::kGzip);
   EXPECT_EQ(*LayerCompression(m->layers[1].media_type), Compression::kZstd);
   EXPECT_EQ(m->layers[1].annotations.at("k"), "v");
+  EXPECT_EQ(*LayerCompression(kMediaTypeDockerLayer), Compression::kNone);
   EXPECT_FALSE(LayerCompression(kMediaTypeImageConfig).ok());
 }
 

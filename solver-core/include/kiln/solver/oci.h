@@ -45,6 +45,8 @@ inline constexpr std::string_view kMediaTypeDockerManifest =
     "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr std::string_view kMediaTypeDockerConfig =
     "application/vnd.docker.container.image.v1+json";
+inline constexpr std::string_view kMediaTypeDockerLayer =
+    "application/vnd.docker.image.rootfs.diff.tar";  // uncompressed (ctr import, docker load)
 inline constexpr std::string_view kMediaTypeDockerLayerGzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr std::string_view kMediaTypeDockerLayerForeignGzip =
