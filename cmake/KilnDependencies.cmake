@@ -8,6 +8,13 @@ find_package(OpenSSL REQUIRED)             # sha256 for digests
 find_package(nlohmann_json 3 CONFIG REQUIRED)   # OCI documents (solver-core), tests
 find_package(CURL REQUIRED)                # registry client (FindCURL: CURL::libcurl)
 find_package(LibArchive REQUIRED)          # layer tars (FindLibArchive: LibArchive::LibArchive)
+# toml++ (registry config, buildkitd.toml style), used header-only: Debian's
+# tomlplusplusConfig.cmake links its shared library, which a static kiln
+# cannot use. Only one .cc includes it (it is heavy to compile).
+find_path(KILN_TOMLPLUSPLUS_INCLUDE_DIR toml++/toml.h REQUIRED)
+add_library(kiln_tomlplusplus INTERFACE)
+target_include_directories(kiln_tomlplusplus SYSTEM INTERFACE ${KILN_TOMLPLUSPLUS_INCLUDE_DIR})
+target_compile_definitions(kiln_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=0)
 
 if(KILN_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

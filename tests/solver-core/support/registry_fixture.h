@@ -1,0 +1,100 @@
+// Test support for the registry client: a real Debian docker-registry on
+// 127.0.0.1 with a free port and a temporary storage directory (like
+// shared/tools/start-registry.sh), plus helpers to run tools (skopeo, umoci,
+// htpasswd) and to build small images in a content store.
+#ifndef KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
+#define KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/llb/digest.h"
+#include "kiln/llb/platform.h"
+#include "kiln/llb/status.h"
+#include "kiln/solver/content_store.h"
+#include "kiln/solver/oci.h"
+#include "kiln/solver/registry_config.h"
+
+namespace kiln::solver::testing {
+
+struct TestRegistryOptions {
+  // Extra top-level YAML for the registry's config.yml, e.g. an auth section:
+  //   "auth:\n  htpasswd:\n    realm: kiln\n    path: /tmp/x/htpasswd\n"
+  std::string extra_yaml;
+};
+
+class TestRegistry {
+ public:
+  // Empty when docker-registry can be run here, else why not (for GTEST_SKIP).
+  static std::string UnavailableReason();
+
+  // Starts a registry and waits until it accepts connections. Errors say why
+  // and include its log.
+  static Result<std::unique_ptr<TestRegistry>> Start(
+      const TestRegistryOptions& options = {});
+  // Kills the registry and removes its directory.
+  ~TestRegistry();
+
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& dir() const { return dir_; }
+  // The registry's file holding a blob's bytes (filesystem storage driver).
+  std::string BlobDataPath(const Digest& digest) const;
+  std::string Log() const;
+  // A client config allowing plain http to this registry.
+  RegistryConfig ClientConfig() const;
+
+ private:
+  TestRegistry(pid_t pid, int port, std::string dir)
+      : pid_(pid), port_(port), dir_(std::move(dir)) {}
+  pid_t pid_;
+  int port_;
+  std::string dir_;
+};
+
+// A fresh directory under $TMPDIR (or /tmp), removed by RemoveTree.
+std::string MakeTempDir(const std::string& prefix);
+void RemoveTree(const std::string& path);
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+// A port of 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+// Runs argv[0] (looked up in PATH) and waits for it.
+CommandResult RunCommand(const std::vector<std::string>& argv);
+bool HaveProgram(const std::string& name);
+
+// Builds the busybox OCI layout (shared/tools/make-busybox-oci.sh) in `dir`
+// with tag `tag`; returns the layout's path.
+Result<std::string> MakeBusyboxLayout(const std::string& dir,
+                                      const std::string& tag);
+// Copies every blob of an OCI layout into `store`; returns index.json's
+// first manifest descriptor.
+Result<oci::Descriptor> ImportLayout(const std::string& layout,
+                                     ContentStore* store);
+
+// An uncompressed tar holding regular files (path → content), deterministic.
+std::string MakeTar(const std::map<std::string, std::string>& files);
+// Stores a one-layer image for `platform` whose layer is `layer` (stored
+// as-is with `layer_media_type`) and returns its manifest descriptor (with
+// platform set). `docker` selects Docker v2 media types for manifest/config.
+Result<oci::Descriptor> StoreImage(ContentStore* store,
+                                   const llb::Platform& platform,
+                                   const std::string& layer,
+                                   const std::string& layer_media_type,
+                                   bool docker = false);
+// Stores an OCI index of `manifests` and returns its descriptor.
+Result<oci::Descriptor> StoreIndex(
+    ContentStore* store, const std::vector<oci::Descriptor>& manifests);
+
+}  // namespace kiln::solver::testing
+
+#endif  // KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
