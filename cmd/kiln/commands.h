@@ -13,7 +13,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+class Root;
+
 int RunDumpLlb(const std::vector<std::string>& args);
+int RunImage(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

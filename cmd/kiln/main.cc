@@ -5,18 +5,25 @@
 #include <vector>
 
 #include "commands.h"
+#include "state_root.h"
 
 namespace kiln::cli {
 namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 
-constexpr std::string_view kUsage = R"(Usage: kiln [--version] [--help] COMMAND [ARGS...]
+constexpr std::string_view kUsage =
+    R"(Usage: kiln [--version] [--help] [--root DIR] COMMAND [ARGS...]
 
 kiln is a container image build engine that speaks BuildKit's LLB.
 
 Commands:
+  image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
   debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
+
+Global options:
+  --root DIR        State directory (default: $KILN_ROOT, else /var/lib/kiln as
+                    root, else $XDG_DATA_HOME/kiln or ~/.local/share/kiln)
 
 Run 'kiln COMMAND --help' for more about a command.
 
@@ -34,7 +41,23 @@ Commands:
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  std::string root_dir = DefaultRootDir();
+  while (!args.empty() &&
+         (args[0] == "--root" || args[0].rfind("--root=", 0) == 0)) {
+    if (args[0] == "--root") {
+      if (args.size() < 2) {
+        std::fputs("kiln: --root needs a directory\n", stderr);
+        return kExitUsage;
+      }
+      root_dir = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else {
+      root_dir = args[0].substr(7);
+      args.erase(args.begin());
+    }
+  }
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
     std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : kExitOk;
   }
@@ -50,11 +73,17 @@ int Main(int argc, char** argv) {
     if (args[1] == "dump-llb") {
       return RunDumpLlb(std::vector<std::string>(args.begin() + 2, args.end()));
     }
-    std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s", args[1].c_str(),
-                 kDebugUsage.data());
+    std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s",
+                 args[1].c_str(), kDebugUsage.data());
     return kExitUsage;
   }
-  std::fprintf(stderr, "kiln: unknown command %s\n\n%s", args[0].c_str(), kUsage.data());
+  if (args[0] == "image" || args[0] == "images") {
+    Root root(root_dir);
+    return RunImage(root,
+                    std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  std::fprintf(stderr, "kiln: unknown command %s\n\n%s", args[0].c_str(),
+               kUsage.data());
   return kExitUsage;
 }
 

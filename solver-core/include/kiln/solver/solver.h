@@ -1,8 +1,11 @@
 // solver-core: executes LLB Definitions (see DESIGN.md). It depends on llb
 // only and knows nothing of Dockerfiles or other frontend languages.
 //
-// Not implemented yet: the solver issue brings loading, cache keys, the
-// scheduler and the executors. Nothing here may be used before then.
+// What is here so far: the stores a build needs (content_store.h,
+// image_store.h, snapshotter.h), the registry client (registry.h), layer
+// unpacking (layer_unpack.h), image archives (image_archive.h) and LLB image
+// sources (image_source.h). Loading and scheduling Definitions, cache keys
+// and the executors come with the solver issue; nothing here runs an op yet.
 #ifndef KILN_SOLVER_SOLVER_H_
 #define KILN_SOLVER_SOLVER_H_
 
