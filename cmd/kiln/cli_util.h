@@ -30,6 +30,10 @@ inline int Fail(const std::string& context, const Status& status) {
   return kExitFailure;
 }
 
+// A whole file. NotFound / PermissionDenied / Internal naming the path and
+// the system's reason.
+Result<std::string> ReadFile(const std::string& path);
+
 class Flags;
 // The --platform flag, or this machine's platform.
 Result<llb::Platform> PlatformFlag(const Flags& flags);

@@ -1,5 +1,8 @@
 #include "image_ops.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "flags.h"
@@ -7,6 +10,25 @@
 namespace kiln::cli {
 
 using Json = nlohmann::ordered_json;
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    int err = errno;
+    std::string what = "cannot open " + path + ": " + std::strerror(err);
+    if (err == ENOENT) return NotFoundError(what);
+    if (err == EACCES) return PermissionDeniedError(what);
+    return InternalError(what);
+  }
+  std::string data;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return InternalError("reading " + path + " failed");
+  return data;
+}
 
 Result<llb::Platform> PlatformFlag(const Flags& flags) {
   auto spec = flags.Get("platform");
@@ -31,7 +53,8 @@ Result<std::string> InspectJson(const solver::ImageStore& store,
                                 const llb::Platform& platform) {
   Json out = Json::object();
   out["Name"] = record.name;
-  out["Descriptor"] = Json::parse(solver::oci::ToJson(record.target));
+  out["Descriptor"] = Json::parse(solver::oci::ToJson(record.target), nullptr,
+                                  /*allow_exceptions=*/false);
   if (solver::oci::IsIndexMediaType(record.target.media_type)) {
     KILN_ASSIGN_OR_RETURN(out["Index"], Document(store, record.target.digest));
   }

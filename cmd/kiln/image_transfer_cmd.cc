@@ -119,16 +119,8 @@ int RunImageImport(Root& root, const std::vector<std::string>& args) {
   options.created = flags.GetOr("created", "");
   options.history_comment = flags.GetOr("message", "");
   if (auto config = flags.Get("config")) {
-    std::FILE* f = std::fopen(config->c_str(), "rb");
-    if (f == nullptr) {
-      return Fail("kiln image import",
-                  NotFoundError("cannot open config " + *config));
-    }
-    char buf[1 << 14];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-      options.config_json.append(buf, n);
-    std::fclose(f);
+    KILN_CLI_ASSIGN(options.config_json, ReadFile(*config),
+                    "kiln image import");
   }
   if (flags.Get("platform")) {
     KILN_CLI_ASSIGN(options.platform, PlatformFlag(flags), "kiln image import");

@@ -116,6 +116,17 @@ ImageSource::ImageSource(ImageStore* store, RegistryClient* registry,
       snapshots_(snapshots),
       options_(std::move(options)) {}
 
+bool ImageSource::CompleteFor(const oci::Descriptor& target,
+                              const llb::Platform& platform) const {
+  auto image = store_->Resolve(target, platform);
+  if (!image.ok()) return false;
+  const ContentStore& content = store_->content();
+  for (const auto& layer : image->manifest.layers) {
+    if (!content.Has(layer.digest)) return false;
+  }
+  return true;
+}
+
 Result<ImageSource::Root> ImageSource::ResolveRoot(
     std::string_view text, const llb::Platform& platform, ResolveMode mode) {
   KILN_ASSIGN_OR_RETURN(llb::ImageReference ref,
@@ -124,22 +135,31 @@ Result<ImageSource::Root> ImageSource::ResolveRoot(
   std::string name = ref.String();
   ContentStore& content = store_->content();
 
-  if (!ref.digest.empty()) {
-    KILN_ASSIGN_OR_RETURN(Digest pinned, Digest::Parse(ref.digest));
-    if (content.Has(pinned)) {
-      KILN_ASSIGN_OR_RETURN(oci::Descriptor d,
-                            StoredDescriptor(content, pinned));
-      return Root{name, d};
+  // The store answers unless the mode says otherwise, but only with an image
+  // complete for this platform: an interrupted pull may have left the root
+  // blob without its manifest, config or layers, and must be resumed.
+  if (mode != ResolveMode::kForcePull) {
+    std::optional<oci::Descriptor> stored;
+    if (!ref.digest.empty()) {
+      KILN_ASSIGN_OR_RETURN(Digest pinned, Digest::Parse(ref.digest));
+      if (content.Has(pinned)) {
+        KILN_ASSIGN_OR_RETURN(stored, StoredDescriptor(content, pinned));
+      }
+    } else {
+      auto record = store_->Get(name);
+      if (record.ok()) {
+        stored = record->target;
+      } else if (record.status().code() != StatusCode::kNotFound) {
+        return record.status();
+      }
     }
-  } else if (mode != ResolveMode::kForcePull) {
-    auto record = store_->Get(name);
-    if (record.ok()) return Root{name, record->target};
-    if (record.status().code() != StatusCode::kNotFound) return record.status();
+    if (stored && CompleteFor(*stored, platform)) return Root{name, *stored};
   }
   if (mode == ResolveMode::kPreferLocal) {
-    return NotFoundError(
-        "image " + name +
-        " is not in the embedded store (resolve mode local does not pull)");
+    return NotFoundError("image " + name + " for " +
+                         llb::FormatPlatform(platform) +
+                         " is not (completely) in the embedded store "
+                         "(resolve mode local does not pull)");
   }
   if (registry_ == nullptr) {
     return UnavailableError(
@@ -219,15 +239,9 @@ Result<ImageConfigResolution> ImageSource::ResolveImageConfig(
     std::string_view ref, const llb::Platform& platform, ResolveMode mode) {
   KILN_ASSIGN_OR_RETURN(Root root, ResolveRoot(ref, platform, mode));
   auto image = store_->Resolve(root.descriptor, platform);
-  if (!image.ok() && image.status().code() == StatusCode::kNotFound &&
-      mode != ResolveMode::kPreferLocal && registry_ != nullptr) {
-    // The store holds the image but not this platform of it: fetch that.
-    KILN_ASSIGN_OR_RETURN(root,
-                          ResolveRoot(ref, platform, ResolveMode::kForcePull));
-    image = store_->Resolve(root.descriptor, platform);
-  }
-  if (!image.ok())
+  if (!image.ok()) {
     return image.status().WithContext("resolving " + std::string(ref));
+  }
   auto parsed = llb::ParseImageReference(ref);
   std::string name =
       parsed.ok()
@@ -284,16 +298,6 @@ Result<SourceImage> ImageSource::Load(const pb::SourceOp& op,
   }
 
   auto image = store_->Resolve(root.descriptor, platform);
-  if (!image.ok() && image.status().code() == StatusCode::kNotFound &&
-      id.rfind(kDockerImageScheme, 0) == 0 &&
-      mode != ResolveMode::kPreferLocal && registry_ != nullptr) {
-    std::string_view ref =
-        std::string_view(id).substr(kDockerImageScheme.size());
-    KILN_ASSIGN_OR_RETURN(root,
-                          ResolveRoot(ref, platform, ResolveMode::kForcePull)
-                              .WithContext(context));
-    image = store_->Resolve(root.descriptor, platform);
-  }
   if (!image.ok()) return image.status().WithContext(context);
 
   if (std::string checksum = attr("image.checksum"); !checksum.empty()) {

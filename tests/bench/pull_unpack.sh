@@ -88,7 +88,7 @@ for ((r = 0; r < runs; r++)); do
   oci=$work/skopeo-$r
   t0=$(now)
   skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$oci:1"
-  umoci unpack --image "$oci:1" "$work/bundle-$r" >/dev/null
+  umoci unpack $([ "$(id -u)" = 0 ] || echo --rootless) --image "$oci:1" "$work/bundle-$r" >/dev/null
   t1=$(now)
   ref_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')")
   rm -rf "$oci" "$work/bundle-$r"

@@ -63,7 +63,8 @@ class ImageSourceTest : public ::testing::Test {
 TEST_F(ImageSourceTest, DockerImageFromTheStoreIsUnpacked) {
   oci::Descriptor desc = Busybox("busybox:1.36");
   ImageSource source(images_.get(), nullptr, snapshots_.get());
-  auto loaded = source.Load(Op("docker-image://docker.io/library/busybox:1.36"), amd64_);
+  auto loaded =
+      source.Load(Op("docker-image://docker.io/library/busybox:1.36"), amd64_);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->ref, "docker.io/library/busybox:1.36@" + desc.digest.str());
   EXPECT_EQ(loaded->image.manifest_descriptor.digest, desc.digest);
@@ -85,19 +86,23 @@ TEST_F(ImageSourceTest, DockerImageFromTheStoreIsUnpacked) {
 
 TEST_F(ImageSourceTest, ResolveModesWithoutARegistry) {
   ImageSource source(images_.get(), nullptr, snapshots_.get());
-  auto local = source.Load(Op("docker-image://alpine", {{"image.resolvemode", "local"}}), amd64_);
+  auto local = source.Load(
+      Op("docker-image://alpine", {{"image.resolvemode", "local"}}), amd64_);
   ASSERT_FALSE(local.ok());
   EXPECT_EQ(local.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(local.status().message().find("docker.io/library/alpine:latest"), std::string::npos)
+  EXPECT_NE(local.status().message().find("docker.io/library/alpine:latest"),
+            std::string::npos)
       << local.status().message();
 
   auto remote = source.Load(Op("docker-image://alpine"), amd64_);
   ASSERT_FALSE(remote.ok());
   EXPECT_EQ(remote.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(remote.status().message().find("source docker-image://alpine"), std::string::npos)
+  EXPECT_NE(remote.status().message().find("source docker-image://alpine"),
+            std::string::npos)
       << remote.status().message();
 
-  auto bad_mode = source.Load(Op("docker-image://alpine", {{"image.resolvemode", "eager"}}), amd64_);
+  auto bad_mode = source.Load(
+      Op("docker-image://alpine", {{"image.resolvemode", "eager"}}), amd64_);
   EXPECT_EQ(bad_mode.status().code(), StatusCode::kInvalidArgument);
   auto bad_scheme = source.Load(Op("git://example.com/x"), amd64_);
   EXPECT_EQ(bad_scheme.status().code(), StatusCode::kInvalidArgument);
@@ -107,12 +112,15 @@ TEST_F(ImageSourceTest, ChecksumAndLayerLimit) {
   oci::Descriptor desc = Busybox("busybox:1.36");
   ImageSource source(images_.get(), nullptr, snapshots_.get());
   std::string id = "docker-image://busybox:1.36";
-  auto wrong =
-      source.Load(Op(id, {{"image.checksum", "sha256:" + std::string(64, '0')}}), amd64_);
+  auto wrong = source.Load(
+      Op(id, {{"image.checksum", "sha256:" + std::string(64, '0')}}), amd64_);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(wrong.status().message().find("checksum mismatch"), std::string::npos);
-  EXPECT_TRUE(source.Load(Op(id, {{"image.checksum", desc.digest.str()}}), amd64_).ok());
+  EXPECT_NE(wrong.status().message().find("checksum mismatch"),
+            std::string::npos);
+  EXPECT_TRUE(
+      source.Load(Op(id, {{"image.checksum", desc.digest.str()}}), amd64_)
+          .ok());
 
   auto too_many = source.Load(Op(id, {{"image.layerlimit", "2"}}), amd64_);
   EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
@@ -129,24 +137,29 @@ TEST_F(ImageSourceTest, OciLayoutSource) {
   std::string pinned = "busybox@" + resolved->digest.str();
   EXPECT_NE(resolved->config.find("\"diff_ids\""), std::string::npos);
 
-  auto loaded = source.Load(Op("oci-layout://" + pinned, {{"oci.store", "ctx"}}), amd64_);
+  auto loaded =
+      source.Load(Op("oci-layout://" + pinned, {{"oci.store", "ctx"}}), amd64_);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_FALSE(loaded->snapshot.empty());
-  EXPECT_TRUE(content_->Has(loaded->image.manifest.layers[0].digest));  // copied, verified
+  EXPECT_TRUE(content_->Has(
+      loaded->image.manifest.layers[0].digest));  // copied, verified
 
-  auto unknown = source.Load(Op("oci-layout://" + pinned, {{"oci.store", "other"}}), amd64_);
+  auto unknown = source.Load(
+      Op("oci-layout://" + pinned, {{"oci.store", "other"}}), amd64_);
   EXPECT_EQ(unknown.status().code(), StatusCode::kFailedPrecondition);
   auto missing = source.ResolveOciLayoutConfig("ctx", "busybox:nope", amd64_);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
-  if (auto why = testing::TestRegistry::UnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+  if (auto why = testing::TestRegistry::UnavailableReason(); !why.empty())
+    GTEST_SKIP() << why;
   auto registry = testing::TestRegistry::Start();
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   RegistryClient client((*registry)->ClientConfig(), content_.get());
   oci::Descriptor desc = Busybox("busybox:1.36");
-  auto ref = llb::ParseImageReference((*registry)->host() + "/lib/busybox:1.36");
+  auto ref =
+      llb::ParseImageReference((*registry)->host() + "/lib/busybox:1.36");
   ASSERT_TRUE(ref.ok());
   ASSERT_TRUE(client.Push(*ref, desc).ok());
 
@@ -155,7 +168,8 @@ TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
   auto images2 = ImageStore::Open(dir_ + "/images2", content2->get());
   RegistryClient client2((*registry)->ClientConfig(), content2->get());
   ImageSource source(images2->get(), &client2, snapshots_.get());
-  auto r = source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kDefault);
+  auto r =
+      source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kDefault);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->digest, desc.digest);
   EXPECT_EQ(r->ref, ref->String());
@@ -164,11 +178,52 @@ TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
 
   // Default mode now answers from the store even with the registry gone.
   registry->reset();
-  auto offline = source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kDefault);
+  auto offline =
+      source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kDefault);
   ASSERT_TRUE(offline.ok()) << offline.status().ToString();
   EXPECT_EQ(offline->config, r->config);
-  auto forced = source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kForcePull);
+  auto forced =
+      source.ResolveImageConfig(ref->String(), amd64_, ResolveMode::kForcePull);
   EXPECT_FALSE(forced.ok());
+}
+
+TEST_F(ImageSourceTest, PinnedImageLeftIncompleteIsPulledAgain) {
+  if (auto why = testing::TestRegistry::UnavailableReason(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  auto registry = testing::TestRegistry::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+  RegistryClient client((*registry)->ClientConfig(), content_.get());
+  oci::Descriptor desc = Busybox("busybox:1.36");
+  auto ref = llb::ParseImageReference((*registry)->host() + "/lib/bb:1");
+  ASSERT_TRUE(ref.ok());
+  ASSERT_TRUE(client.Push(*ref, desc).ok());
+
+  // A store holding only the manifest, as a pull killed after it leaves.
+  auto content2 = ContentStore::Open(dir_ + "/content2");
+  auto images2 = ImageStore::Open(dir_ + "/images2", content2->get());
+  auto manifest = content_->ReadAll(desc.digest);
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_TRUE((*content2)->Put(*manifest, &desc.digest).ok());
+  std::string pinned =
+      "docker-image://" + ref->Name() + "@" + desc.digest.str();
+
+  ImageSource offline(images2->get(), nullptr, snapshots_.get());
+  auto local =
+      offline.Load(Op(pinned, {{"image.resolvemode", "local"}}), amd64_);
+  ASSERT_FALSE(local.ok());
+  EXPECT_EQ(local.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(local.status().message().find("not (completely)"),
+            std::string::npos)
+      << local.status().message();
+
+  RegistryClient client2((*registry)->ClientConfig(), content2->get());
+  ImageSource source(images2->get(), &client2, snapshots_.get());
+  auto loaded = source.Load(Op(pinned), amd64_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  for (const auto& layer : loaded->image.manifest.layers) {
+    EXPECT_TRUE((*content2)->Has(layer.digest));
+  }
 }
 
 }  // namespace

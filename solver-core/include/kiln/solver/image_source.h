@@ -98,6 +98,9 @@ class ImageSource {
     std::string name;  // normalized, tag or digest included
     oci::Descriptor descriptor;
   };
+  // True when the store holds everything `target` needs on `platform`.
+  bool CompleteFor(const oci::Descriptor& target,
+                   const llb::Platform& platform) const;
   Result<Root> ResolveRoot(std::string_view ref, const llb::Platform& platform,
                            ResolveMode mode);
   Result<Root> ResolveOciLayoutRoot(std::string_view store_id,
