@@ -3,62 +3,24 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <utility>
 
+#include "fs_util.h"
 #include "sha256_hasher.h"
 
 namespace kiln::solver {
 namespace {
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-Status ErrnoError(std::string_view what, const std::string& path, int err) {
-  return InternalError(std::string(what) + " " + path + ": " + ErrnoText(err));
-}
-
-std::string RandomNonce() {
-  unsigned char bytes[8];
-  size_t got = 0;
-  while (got < sizeof(bytes)) {
-    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    KILN_CHECK(n > 0, "getrandom failed");
-    got += static_cast<size_t>(n);
-  }
-  return HexEncode(
-      std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
-
-Status FsyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("opening directory", dir, errno);
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0) return ErrnoError("syncing directory", dir, err);
-  return Status::Ok();
-}
-
-Status WriteFull(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("writing", path, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
+using internal::ErrnoError;
+using internal::FsyncDir;
+using internal::RandomNonce;
+using internal::WriteFull;
 
 // Moves `from` to `to` unless `to` exists; *existed tells which happened.
 // renameat2(RENAME_NOREPLACE) makes the first writer win; file systems without
@@ -207,23 +169,13 @@ void RemoveIfStale(const std::string& path) {
 
 Result<std::unique_ptr<ContentStore>> ContentStore::Open(
     const std::string& dir) {
-  std::error_code ec;
   for (const char* sub : {"blobs/sha256", "ingest"}) {
-    std::filesystem::create_directories(dir + "/" + sub, ec);
-    if (ec) {
-      return InternalError("creating content store " + dir + "/" + sub + ": " +
-                           ec.message());
-    }
+    std::string path = dir + "/" + sub;
+    KILN_RETURN_IF_ERROR(internal::MakeDirs(path, "content store " + path));
   }
   std::string ingest = dir + "/ingest";
-  DIR* d = opendir(ingest.c_str());
-  if (d == nullptr) return ErrnoError("opening", ingest, errno);
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(d);
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                        internal::ListDir(ingest));
   for (const auto& name : names) RemoveIfStale(ingest + "/" + name);
   return std::unique_ptr<ContentStore>(new ContentStore(dir));
 }

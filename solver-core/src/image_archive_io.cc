@@ -8,24 +8,12 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 
+#include "archive_error.h"
+#include "fs_util.h"
 #include "sha256_hasher.h"
 
 namespace kiln::solver::internal {
-namespace {
-
-Status ErrnoError(std::string_view what, const std::string& path, int err) {
-  return InternalError(std::string(what) + " " + path + ": " +
-                       std::strerror(err));
-}
-
-std::string ArchiveErrorText(struct archive* a) {
-  const char* text = archive_error_string(a);
-  return text != nullptr ? text : "unknown libarchive error";
-}
-
-}  // namespace
 
 // --- BlobReader
 // ---------------------------------------------------------------
@@ -119,9 +107,7 @@ Result<std::unique_ptr<ArchiveOutput>> ArchiveOutput::Create(
                                 "\" is not a file name");
   }
   size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos
-                        ? "."
-                        : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string dir = ParentDir(path);
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string tmp = (dir == "/" ? "" : dir) + "/." + base + ".tmp-XXXXXX";
   int fd = mkostemp(tmp.data(), O_CLOEXEC);
@@ -156,17 +142,7 @@ Status ArchiveOutput::Commit() {
     unlink(tmp_.c_str());
     return ErrnoError("renaming " + tmp_ + " to", path_, err);
   }
-  size_t slash = path_.rfind('/');
-  std::string dir = slash == std::string::npos
-                        ? "."
-                        : (slash == 0 ? "/" : path_.substr(0, slash));
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoError("opening", dir, errno);
-  int rc = fsync(dfd);
-  int err = errno;
-  close(dfd);
-  if (rc != 0) return ErrnoError("syncing", dir, err);
-  return Status::Ok();
+  return FsyncDir(ParentDir(path_));
 }
 
 }  // namespace kiln::solver::internal

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "image_archive_io.h"
+#include "image_document.h"
 #include "kiln/llb/reference.h"
 #include "kiln/solver/image_archive.h"
 #include "sha256_hasher.h"
@@ -155,32 +156,23 @@ Status CheckImage(const ContentStore& content, const oci::Descriptor& d,
         " bytes, its descriptor says " + std::to_string(d.size));
   }
   if (!document) return Status::Ok();
-  KILN_ASSIGN_OR_RETURN(std::string bytes, content.ReadAll(d.digest));
-  std::string media_type = d.media_type;
-  if (media_type.empty()) {
-    KILN_ASSIGN_OR_RETURN(media_type, oci::SniffMediaType(bytes));
-  }
-  if (oci::IsManifestMediaType(media_type)) {
-    KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(bytes));
+  KILN_ASSIGN_OR_RETURN(ImageDocument doc, ReadImageDocument(content, d));
+  if (oci::IsManifestMediaType(doc.media_type)) {
+    KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(doc.bytes));
     KILN_RETURN_IF_ERROR(CheckImage(content, m.config, false, depth + 1));
     for (const oci::Descriptor& layer : m.layers) {
       KILN_RETURN_IF_ERROR(CheckImage(content, layer, false, depth + 1));
     }
     return Status::Ok();
   }
-  if (!oci::IsIndexMediaType(media_type)) {
-    return InvalidArgumentError("blob " + d.digest.str() +
-                                " has media type \"" + media_type +
-                                "\", not an image manifest or index");
-  }
-  KILN_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(bytes));
+  if (!oci::IsIndexMediaType(doc.media_type))
+    return NotAnImageError(d.digest, doc.media_type);
+  KILN_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(doc.bytes));
   int present = 0;
   for (const oci::Descriptor& child : index.manifests) {
     if (!content.Has(child.digest)) continue;
-    bool image = child.media_type.empty() ||
-                 oci::IsManifestMediaType(child.media_type) ||
-                 oci::IsIndexMediaType(child.media_type);
-    Status s = CheckImage(content, child, image, depth + 1);
+    Status s = CheckImage(content, child, MayBeImageDocument(child.media_type),
+                          depth + 1);
     if (!s.ok()) return s.WithContext("index " + d.digest.str());
     ++present;
   }

@@ -3,6 +3,7 @@
 
 #include "image_archive_io.h"
 #include "image_archive_plan.h"
+#include "image_document.h"
 #include "kiln/solver/image_archive.h"
 #include "sha256_hasher.h"
 
@@ -23,25 +24,19 @@ Status AddTree(const ContentStore& content, const oci::Descriptor& d,
     return InvalidArgumentError("indexes nested too deeply");
   KILN_RETURN_IF_ERROR(AddStoredBlob(content, d.digest, d.size, plan));
   if (!document) return Status::Ok();
-  std::string media_type = d.media_type;
-  bool maybe_document = media_type.empty() ||
-                        oci::IsManifestMediaType(media_type) ||
-                        oci::IsIndexMediaType(media_type);
-  if (!maybe_document) return Status::Ok();  // an artifact blob: a leaf
-  KILN_ASSIGN_OR_RETURN(std::string bytes, content.ReadAll(d.digest));
-  if (media_type.empty()) {
-    KILN_ASSIGN_OR_RETURN(media_type, oci::SniffMediaType(bytes));
-  }
-  if (oci::IsManifestMediaType(media_type)) {
-    KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(bytes));
+  if (!MayBeImageDocument(d.media_type))
+    return Status::Ok();  // an artifact blob: a leaf
+  KILN_ASSIGN_OR_RETURN(ImageDocument doc, ReadImageDocument(content, d));
+  if (oci::IsManifestMediaType(doc.media_type)) {
+    KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(doc.bytes));
     KILN_RETURN_IF_ERROR(AddTree(content, m.config, false, depth + 1, plan));
     for (const oci::Descriptor& layer : m.layers) {
       KILN_RETURN_IF_ERROR(AddTree(content, layer, false, depth + 1, plan));
     }
     return Status::Ok();
   }
-  if (!oci::IsIndexMediaType(media_type)) return Status::Ok();
-  KILN_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(bytes));
+  if (!oci::IsIndexMediaType(doc.media_type)) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(doc.bytes));
   int present = 0;
   for (const oci::Descriptor& child : index.manifests) {
     if (!content.Has(child.digest)) continue;

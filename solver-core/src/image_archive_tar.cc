@@ -7,37 +7,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "archive_error.h"
 #include "image_archive_io.h"
+#include "path_util.h"
 
 namespace kiln::solver::internal {
 namespace {
-
-std::string ArchiveErrorText(struct archive* a) {
-  const char* text = archive_error_string(a);
-  return text != nullptr ? text : "unknown libarchive error";
-}
-
-// Splits on '/', dropping empty and "." parts.
-std::vector<std::string_view> Parts(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    if (!part.empty() && part != ".") out.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-std::string Join(const std::vector<std::string_view>& parts) {
-  std::string out;
-  for (std::string_view p : parts) {
-    if (!out.empty()) out += '/';
-    out += p;
-  }
-  return out;
-}
 
 // The target of symlink `path` -> `target`, relative to the archive root.
 Result<std::string> ResolveSymlink(const std::string& path,
@@ -48,17 +23,11 @@ Result<std::string> ResolveSymlink(const std::string& path,
                                 "\" escapes the archive");
   };
   if (target.empty() || target.front() == '/') return escape();
-  std::vector<std::string_view> parts = Parts(path);
-  if (!parts.empty()) parts.pop_back();  // the link's own name
-  for (std::string_view p : Parts(target)) {
-    if (p != "..") {
-      parts.push_back(p);
-      continue;
-    }
-    if (parts.empty()) return escape();
-    parts.pop_back();
-  }
-  return Join(parts);
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  auto resolved = CleanPath(dir + "/" + std::string(target));
+  if (!resolved) return escape();
+  return JoinPath(*resolved);
 }
 
 }  // namespace
@@ -68,14 +37,12 @@ Result<std::string> CleanArchivePath(std::string_view raw) {
     return InvalidArgumentError("archive entry \"" + std::string(raw) +
                                 "\" has an absolute path");
   }
-  std::vector<std::string_view> parts = Parts(raw);
-  for (std::string_view p : parts) {
-    if (p == "..") {
-      return InvalidArgumentError("archive entry \"" + std::string(raw) +
-                                  "\" escapes the archive");
-    }
+  std::optional<std::string> clean = CleanPathWithoutDotDot(raw);
+  if (!clean) {
+    return InvalidArgumentError("archive entry \"" + std::string(raw) +
+                                "\" escapes the archive");
   }
-  return Join(parts);
+  return *std::move(clean);
 }
 
 // --- TarWriter

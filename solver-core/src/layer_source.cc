@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,20 +10,18 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <map>
 #include <unordered_map>
 #include <utility>
+
+#include "archive_error.h"
+#include "fs_util.h"
+#include "path_util.h"
 
 namespace kiln::solver::internal {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
-
-Status ErrnoError(std::string_view what, const std::string& path, int err) {
-  return InternalError(std::string(what) + " " + path + ": " +
-                       std::strerror(err));
-}
 
 int64_t Clamp(int64_t mtime, std::optional<int64_t> clamp) {
   return clamp.has_value() && mtime > *clamp ? *clamp : mtime;
@@ -71,14 +68,10 @@ class DirectorySource : public LayerSource {
 
   Status Walk(const std::string& rel) {
     std::string abs = rel.empty() ? root_ : root_ + "/" + rel;
-    DIR* d = opendir(abs.c_str());
-    if (d == nullptr) return ErrnoError("opening directory", abs, errno);
-    std::vector<std::string> names;
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    closedir(d);
+    auto listed = ListDir(abs);
+    // I/O errors below the root are Internal (see ScanDirectory).
+    if (!listed.ok()) return InternalError(listed.status().message());
+    std::vector<std::string> names = std::move(*listed);
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
       std::string child = rel.empty() ? name : rel + "/" + name;
@@ -164,24 +157,15 @@ class DirectorySource : public LayerSource {
   std::map<std::pair<dev_t, ino_t>, int64_t> inodes_;
 };
 
-Result<std::string> CleanPath(std::string_view path,
+// `path` relative to the tarball's root; InvalidArgument for any "..".
+Result<std::string> EntryPath(std::string_view path,
                               const std::string& tarball) {
-  std::string out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      return InvalidArgumentError(tarball + ": entry \"" + std::string(path) +
-                                  "\" leaves the root with \"..\"");
-    }
-    if (!out.empty()) out += '/';
-    out += part;
+  std::optional<std::string> clean = CleanPathWithoutDotDot(path);
+  if (!clean) {
+    return InvalidArgumentError(tarball + ": entry \"" + std::string(path) +
+                                "\" leaves the root with \"..\"");
   }
-  return out;
+  return *std::move(clean);
 }
 
 class TarballSource : public LayerSource {
@@ -199,7 +183,7 @@ class TarballSource : public LayerSource {
       if (rc < ARCHIVE_WARN) return Error(a, "reading");
       const char* raw = archive_entry_pathname(ae);
       KILN_ASSIGN_OR_RETURN(std::string path,
-                            CleanPath(raw != nullptr ? raw : "", path_));
+                            EntryPath(raw != nullptr ? raw : "", path_));
       if (path.empty()) continue;  // the root directory itself
       LayerEntry e;
       e.path = path;
@@ -219,7 +203,7 @@ class TarballSource : public LayerSource {
       std::sort(e.xattrs.begin(), e.xattrs.end());
       if (const char* hardlink = archive_entry_hardlink(ae);
           hardlink != nullptr) {
-        KILN_ASSIGN_OR_RETURN(std::string target, CleanPath(hardlink, path_));
+        KILN_ASSIGN_OR_RETURN(std::string target, EntryPath(hardlink, path_));
         auto it = by_path.find(target);
         if (it == by_path.end()) {
           return InvalidArgumentError(
@@ -289,9 +273,8 @@ class TarballSource : public LayerSource {
 
  private:
   Status Error(archive* a, std::string_view what) {
-    const char* msg = archive_error_string(a);
     return InternalError(std::string(what) + " " + path_ + ": " +
-                         (msg != nullptr ? msg : "archive error"));
+                         ArchiveErrorText(a));
   }
 
   Status Spool(archive* a, archive_entry* ae, LayerEntry* e) {
@@ -374,9 +357,8 @@ Result<std::unique_ptr<LayerSource>> ScanTarball(
   archive_read_support_format_tar(a);
   Status status;
   if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    const char* msg = archive_error_string(a);
     status = InvalidArgumentError("reading tarball " + path + ": " +
-                                  (msg != nullptr ? msg : "archive error"));
+                                  ArchiveErrorText(a));
   } else {
     status = source->Scan(a);
   }

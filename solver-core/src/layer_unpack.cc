@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "snapshot_fs.h"
+#include "fs_util.h"
 #include "unpack_apply.h"
 #include "unpack_stream.h"
 

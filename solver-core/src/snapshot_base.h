@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "fs_util.h"
 #include "kiln/solver/snapshotter.h"
-#include "snapshot_fs.h"
 #include "snapshot_metadata.h"
 
 namespace kiln::solver::internal {

@@ -1,7 +1,6 @@
 // CopyTree (declared in snapshot_base.h): a real, metadata-preserving copy
 // of a snapshot tree for the copy snapshotter. Hardlinking files instead
 // would let a change in the child show through in the committed parent.
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -23,23 +22,6 @@ std::string ProcPath(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
 }
 
-Result<std::vector<std::string>> ListDir(int dir_fd, const std::string& where) {
-  int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return ErrnoStatus("reading " + where, errno);
-  DIR* d = fdopendir(dup_fd);
-  if (d == nullptr) {
-    close(dup_fd);
-    return ErrnoStatus("reading " + where, errno);
-  }
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  closedir(d);
-  return names;
-}
-
 class TreeCopier {
  public:
   explicit TreeCopier(int dst_root)
@@ -47,7 +29,7 @@ class TreeCopier {
 
   Status CopyDir(int src, int dst, const std::string& rel) {
     KILN_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                          ListDir(src, rel.empty() ? "." : rel));
+                          ListDirAt(src, rel.empty() ? "." : rel));
     for (const std::string& name : names) {
       std::string child = rel.empty() ? name : rel + "/" + name;
       KILN_RETURN_IF_ERROR(

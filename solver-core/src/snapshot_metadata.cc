@@ -1,11 +1,8 @@
 #include "snapshot_metadata.h"
 
-#include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "snapshot_fs.h"
+#include "fs_util.h"
 
 namespace kiln::solver::internal {
 namespace {
@@ -81,15 +78,14 @@ Result<SnapshotMetadata> FromJson(const json& doc) {
 
 Result<std::optional<SnapshotMetadata>> LoadSnapshotMetadata(
     const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<SnapshotMetadata>();
-    return ErrnoStatus("reading " + path, errno);
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound)
+      return std::optional<SnapshotMetadata>();
+    return text.status();
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
   try {
-    auto meta = FromJson(json::parse(buf.str()));
+    auto meta = FromJson(json::parse(*text));
     if (!meta.ok())
       return meta.status().WithContext("snapshot metadata " + path);
     return std::optional<SnapshotMetadata>(std::move(*meta));

@@ -119,10 +119,8 @@ Result<std::unique_ptr<Snapshotter>> OpenSnapshotter(
   if (ec || root_arg.empty())
     return InvalidArgumentError("bad snapshotter root \"" + root_arg + "\"");
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  std::filesystem::create_directories(root + "/snapshots", ec);
-  if (ec)
-    return InternalError("creating snapshotter root " + root + ": " +
-                         ec.message());
+  KILN_RETURN_IF_ERROR(
+      internal::MakeDirs(root + "/snapshots", "snapshotter root " + root));
   KILN_ASSIGN_OR_RETURN(UniqueFd lock, LockRoot(root));
 
   std::string meta_path = root + "/metadata.json";

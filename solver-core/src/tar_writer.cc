@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "archive_error.h"
 #include "sha256_hasher.h"
 
 namespace kiln::solver::internal {
@@ -27,8 +28,7 @@ la_ssize_t TarOutput(archive* /*a*/, void* ctx, const void* buf, size_t n) {
   la_ssize_t written = archive_write_data(p->gz, buf, n);
   if (written < 0) {
     if (p->error.ok())
-      p->error =
-          InternalError(std::string("gzip: ") + archive_error_string(p->gz));
+      p->error = InternalError("gzip: " + ArchiveErrorText(p->gz));
     return -1;
   }
   return static_cast<la_ssize_t>(n);
@@ -55,9 +55,7 @@ struct EntryDeleter {
 
 Status ArchiveError(const Pipeline& p, archive* a, std::string_view what) {
   if (!p.error.ok()) return p.error.WithContext(what);
-  const char* msg = archive_error_string(a);
-  return InternalError(std::string(what) + ": " +
-                       (msg != nullptr ? msg : "archive error"));
+  return InternalError(std::string(what) + ": " + ArchiveErrorText(a));
 }
 
 std::unique_ptr<archive_entry, EntryDeleter> MakeEntry(const LayerEntry& in) {

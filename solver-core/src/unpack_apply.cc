@@ -1,6 +1,5 @@
 #include "unpack_apply.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -8,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "path_util.h"
 
 namespace kiln::solver::internal {
 namespace {
@@ -134,19 +135,7 @@ Status LayerApplier::MakeOpaqueInPlace(const std::vector<std::string>& dir) {
 }
 
 Status LayerApplier::PruneUnpacked(int dir_fd, const std::string& rel) {
-  int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return ErrnoStatus("reading directory " + rel, errno);
-  DIR* d = fdopendir(dup_fd);
-  if (d == nullptr) {
-    close(dup_fd);
-    return ErrnoStatus("reading directory " + rel, errno);
-  }
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  closedir(d);
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(dir_fd, rel));
   for (const std::string& name : names) {
     std::string child_rel = rel.empty() ? name : rel + "/" + name;
     if (!unpacked_.contains(child_rel)) {

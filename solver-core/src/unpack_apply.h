@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "fs_util.h"
 #include "kiln/solver/layer_unpack.h"
-#include "snapshot_fs.h"
 #include "unpack_resolve.h"
 #include "unpack_stream.h"
 

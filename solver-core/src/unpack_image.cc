@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "fs_util.h"
 #include "kiln/solver/layer_unpack.h"
-#include "snapshot_fs.h"
 
 namespace kiln::solver {
 namespace {

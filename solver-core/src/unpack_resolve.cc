@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <deque>
 
+#include "path_util.h"
+
 namespace kiln::solver::internal {
 namespace {
 
@@ -18,18 +20,6 @@ constexpr int kMaxSymlinks = 40;  // as the kernel's MAXSYMLINKS
 // False once openat2 turned out missing (ENOSYS) or filtered (EPERM from a
 // seccomp profile, EINVAL from an old kernel that lacks a flag).
 std::atomic<bool> openat2_usable{true};
-
-std::vector<std::string> SplitSlash(const std::string& path) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (end > start) out.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 // openat2(RESOLVE_IN_ROOT). Returns the fd, or -errno.
 int OpenAt2InRoot(int root_fd, const std::string& path) {
@@ -101,7 +91,7 @@ Result<UniqueFd> ResolvePortable(int root_fd,
       if (n < 0) return ErrnoStatus("reading symlink " + comp, errno);
       target.resize(static_cast<size_t>(n));
       if (!target.empty() && target[0] == '/') stack.resize(1);
-      std::vector<std::string> parts = SplitSlash(target);
+      std::vector<std::string> parts = SplitPath(target);
       todo.insert(todo.begin(), parts.begin(), parts.end());
       continue;
     }
@@ -116,29 +106,6 @@ Result<UniqueFd> ResolvePortable(int root_fd,
 }
 
 }  // namespace
-
-std::optional<std::vector<std::string>> CleanPath(const std::string& path) {
-  std::vector<std::string> out;
-  for (std::string& comp : SplitSlash(path)) {
-    if (comp == ".") continue;
-    if (comp == "..") {
-      if (out.empty()) return std::nullopt;
-      out.pop_back();
-      continue;
-    }
-    out.push_back(std::move(comp));
-  }
-  return out;
-}
-
-std::string JoinPath(const std::vector<std::string>& components, size_t count) {
-  std::string out;
-  for (size_t i = 0; i < count && i < components.size(); ++i) {
-    if (i > 0) out += '/';
-    out += components[i];
-  }
-  return out;
-}
 
 Result<UniqueFd> OpenDirInRoot(int root_fd,
                                const std::vector<std::string>& components,

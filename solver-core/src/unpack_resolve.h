@@ -1,6 +1,6 @@
-// Path handling for the layer unpacker: lexical cleaning of tar entry paths
-// and resolution of directories "in root" (symlinks are followed as if the
-// root directory were `/`, so nothing resolves outside it). Private to
+// Directory resolution "in root" for the layer unpacker: symlinks are
+// followed as if the root directory were `/`, so nothing resolves outside
+// it. (Lexical cleaning of entry paths is in path_util.h.) Private to
 // solver-core.
 //
 // Thread safety: free functions; the openat2 availability probe is cached in
@@ -9,25 +9,13 @@
 #define KILN_SOLVER_SRC_UNPACK_RESOLVE_H_
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "fs_util.h"
 #include "kiln/llb/status.h"
-#include "snapshot_fs.h"
 
 namespace kiln::solver::internal {
-
-// Splits a tar path into clean components: a leading `/` and `.` or empty
-// components are dropped, `..` removes the previous component. Returns
-// nullopt when `..` would climb above the root. The root itself is {}.
-std::optional<std::vector<std::string>> CleanPath(const std::string& path);
-
-// Joins components with '/' ("" for none).
-std::string JoinPath(const std::vector<std::string>& components, size_t count);
-inline std::string JoinPath(const std::vector<std::string>& components) {
-  return JoinPath(components, components.size());
-}
 
 // Creates the missing directory `name` in `parent_fd`; `rel_path` is its
 // resolved path relative to the root. Must succeed or return the error;

@@ -4,7 +4,8 @@
 
 #include <cerrno>
 
-#include "snapshot_fs.h"
+#include "archive_error.h"
+#include "fs_util.h"
 
 namespace kiln::solver::internal {
 namespace {
@@ -30,9 +31,8 @@ LayerStream::~LayerStream() {
 
 Status LayerStream::TarError(const char* what) const {
   if (!raw_error_.ok()) return raw_error_;
-  const char* msg = archive_error_string(tar_);
   return DataLossError(std::string("layer ") + path_ + ": " + what + ": " +
-                       (msg != nullptr ? msg : "unknown tar error"));
+                       ArchiveErrorText(tar_));
 }
 
 Status LayerStream::Open(const std::string& blob_path,
@@ -60,16 +60,14 @@ Status LayerStream::Open(const std::string& blob_path,
   archive_read_support_format_raw(raw_);
   if (archive_read_open_filename(raw_, blob_path.c_str(), sizeof(buffer_)) !=
       ARCHIVE_OK) {
-    return DataLossError("layer " + blob_path + ": " +
-                         archive_error_string(raw_));
+    return DataLossError("layer " + blob_path + ": " + ArchiveErrorText(raw_));
   }
   archive_entry* raw_entry = nullptr;
   r = archive_read_next_header(raw_, &raw_entry);
   if (r == ARCHIVE_EOF)
     return DataLossError("layer " + blob_path + ": empty stream");
   if (r < ARCHIVE_WARN) {
-    return DataLossError("layer " + blob_path + ": " +
-                         archive_error_string(raw_));
+    return DataLossError("layer " + blob_path + ": " + ArchiveErrorText(raw_));
   }
   bool filtered = archive_filter_count(raw_) > 1;
   if (compression != oci::Compression::kNone && !filtered) {
@@ -90,9 +88,8 @@ la_ssize_t LayerStream::ReadCallback(struct archive* /*tar*/, void* self,
   auto* s = static_cast<LayerStream*>(self);
   la_ssize_t n = archive_read_data(s->raw_, s->buffer_, sizeof(s->buffer_));
   if (n < 0) {
-    const char* msg = archive_error_string(s->raw_);
-    s->raw_error_ = DataLossError("layer " + s->path_ + ": decompressing: " +
-                                  (msg != nullptr ? msg : "unknown error"));
+    s->raw_error_ = DataLossError(
+        "layer " + s->path_ + ": decompressing: " + ArchiveErrorText(s->raw_));
     return ARCHIVE_FATAL;
   }
   s->hasher_.Update(std::string_view(s->buffer_, static_cast<size_t>(n)));
@@ -116,9 +113,8 @@ Result<Digest> LayerStream::Finish() {
     la_ssize_t n = archive_read_data(raw_, buffer_, sizeof(buffer_));
     if (n == 0) break;
     if (n < 0) {
-      const char* msg = archive_error_string(raw_);
-      return DataLossError("layer " + path_ + ": decompressing: " +
-                           (msg != nullptr ? msg : "unknown error"));
+      return DataLossError("layer " + path_ +
+                           ": decompressing: " + ArchiveErrorText(raw_));
     }
     hasher_.Update(std::string_view(buffer_, static_cast<size_t>(n)));
   }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <set>
 
+#include "path_util.h"
 #include "unpack_apply.h"
 
 namespace kiln::solver::internal {

@@ -2,36 +2,36 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
 namespace fs = std::filesystem;
 
+using testing::ForkChild;
+using testing::ReadFile;
+using testing::WaitExitCode;
+
 class ContentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kiln-content-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = std::string(tmpl) + "/content";
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path() + "/content";
     auto store = ContentStore::Open(dir_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(fs::path(dir_).parent_path());
-  }
+  void TearDown() override { store_.reset(); }
 
   std::vector<std::string> IngestFiles() const {
     std::vector<std::string> out;
@@ -48,13 +48,24 @@ class ContentStoreTest : public ::testing::Test {
     return s;
   }
 
-  static std::string FileBytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+  // A child process's work: opens the store at dir_ anew and writes `part`
+  // (a prefix of the blob `digest`, `size` bytes in all) to a writer in
+  // pieces of at most `piece` bytes. Its exit code: 2, 3 or 4 when the open,
+  // the writer or a write fails, else what `then` returns.
+  int WriteInChild(const Digest& digest, int64_t size, std::string_view part,
+                   size_t piece,
+                   const std::function<int(ContentWriter&)>& then) {
+    auto store = ContentStore::Open(dir_);
+    if (!store.ok()) return 2;
+    auto writer = (*store)->Writer(digest, size);
+    if (!writer.ok()) return 3;
+    for (size_t off = 0; off < part.size(); off += piece) {
+      if (!(*writer)->Write(part.substr(off, piece)).ok()) return 4;
+    }
+    return then(**writer);
   }
 
+  testing::TempDir tmp_{"kiln-content-test-"};
   std::string dir_;
   std::unique_ptr<ContentStore> store_;
 };
@@ -68,7 +79,7 @@ TEST_F(ContentStoreTest, PutGetListDelete) {
   EXPECT_TRUE(store_->Has(*digest));
   EXPECT_EQ(store_->BlobPath(*digest),
             dir_ + "/blobs/sha256/" + std::string(digest->hex()));
-  EXPECT_EQ(FileBytes(store_->BlobPath(*digest)), "hello");
+  EXPECT_EQ(ReadFile(store_->BlobPath(*digest)), "hello");
   auto info = store_->Info(*digest);
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->size, 5);
@@ -150,7 +161,7 @@ TEST_F(ContentStoreTest, StreamsLargeBlobsAndUnknownDigests) {
   Digest digest = ContentStore::CommittedDigest(**writer);
   EXPECT_EQ(digest, Digest::FromBytes(data));
   EXPECT_EQ(store_->Info(digest)->size, static_cast<int64_t>(data.size()));
-  EXPECT_EQ(FileBytes(store_->BlobPath(digest)), data);
+  EXPECT_EQ(ReadFile(store_->BlobPath(digest)), data);
   EXPECT_TRUE(IngestFiles().empty());
 }
 
@@ -206,7 +217,7 @@ TEST_F(ContentStoreTest, ConcurrentWritersFromThreadsStoreOneBlob) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
-  EXPECT_EQ(FileBytes(store_->BlobPath(digest)), data);
+  EXPECT_EQ(ReadFile(store_->BlobPath(digest)), data);
   EXPECT_EQ(store_->List()->size(), 1u);
   EXPECT_TRUE(IngestFiles().empty());
 }
@@ -216,28 +227,16 @@ TEST_F(ContentStoreTest, ConcurrentWritersFromProcessesStoreOneBlob) {
   Digest digest = Digest::FromBytes(data);
   std::vector<pid_t> children;
   for (int p = 0; p < 8; ++p) {
-    pid_t pid = fork();
+    pid_t pid = ForkChild([&] {
+      return WriteInChild(
+          digest, static_cast<int64_t>(data.size()), data, 65536,
+          [](ContentWriter& writer) { return writer.Commit().ok() ? 0 : 5; });
+    });
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto store = ContentStore::Open(dir_);
-      if (!store.ok()) _exit(2);
-      auto writer = (*store)->Writer(digest, static_cast<int64_t>(data.size()));
-      if (!writer.ok()) _exit(3);
-      for (size_t off = 0; off < data.size(); off += 65536) {
-        if (!(*writer)->Write(std::string_view(data).substr(off, 65536)).ok())
-          _exit(4);
-      }
-      _exit((*writer)->Commit().ok() ? 0 : 5);
-    }
     children.push_back(pid);
   }
-  for (pid_t pid : children) {
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
-  }
-  EXPECT_EQ(FileBytes(store_->BlobPath(digest)), data);
+  for (pid_t pid : children) ASSERT_EQ(WaitExitCode(pid), 0);
+  EXPECT_EQ(ReadFile(store_->BlobPath(digest)), data);
   EXPECT_EQ(store_->List()->size(), 1u);
   EXPECT_TRUE(IngestFiles().empty());
 }
@@ -245,23 +244,15 @@ TEST_F(ContentStoreTest, ConcurrentWritersFromProcessesStoreOneBlob) {
 TEST_F(ContentStoreTest, CrashedWriterLeavesNoBlobAndOpenCleansUp) {
   std::string data = Pattern(200000);
   Digest digest = Digest::FromBytes(data);
-  pid_t pid = fork();
+  std::string_view half = std::string_view(data).substr(0, data.size() / 2);
+  pid_t pid = ForkChild([&] {
+    return WriteInChild(digest, static_cast<int64_t>(data.size()), half,
+                        half.size(), [](ContentWriter&) -> int {
+                          _exit(9);  // dies mid-write: no destructor, no commit
+                        });
+  });
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto store = ContentStore::Open(dir_);
-    if (!store.ok()) _exit(2);
-    auto writer = (*store)->Writer(digest, static_cast<int64_t>(data.size()));
-    if (!writer.ok()) _exit(3);
-    if (!(*writer)
-             ->Write(std::string_view(data).substr(0, data.size() / 2))
-             .ok())
-      _exit(4);
-    _exit(9);  // dies mid-write: no destructor, no commit
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 9);
+  ASSERT_EQ(WaitExitCode(pid), 9);
 
   EXPECT_FALSE(store_->Has(digest));
   auto left = IngestFiles();
@@ -274,7 +265,7 @@ TEST_F(ContentStoreTest, CrashedWriterLeavesNoBlobAndOpenCleansUp) {
   EXPECT_TRUE(IngestFiles().empty());
   auto put = (*reopened)->Put(data);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  EXPECT_EQ(FileBytes((*reopened)->BlobPath(digest)), data);
+  EXPECT_EQ(ReadFile((*reopened)->BlobPath(digest)), data);
 }
 
 TEST_F(ContentStoreTest, OpenKeepsIngestFilesOfLiveWriters) {

@@ -2,9 +2,7 @@
 // Docker archives kiln writes and reports the same manifest, config and
 // layers; archives skopeo writes load into kiln. Skipped without skopeo.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "image_archive_test_util.h"
@@ -15,37 +13,24 @@ namespace kiln::solver {
 namespace {
 
 using json = nlohmann::json;
+using testing::CommandResult;
 using testing::LayerTar;
 using testing::StoreFixture;
 namespace fs = std::filesystem;
 
-struct Output {
-  int exit_code = -1;
-  std::string out;
-};
-
 // Runs `command` through the shell, capturing stdout (stderr goes to the log).
-Output RunShell(const std::string& command) {
-  Output result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.out.append(buf, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+CommandResult RunShell(const std::string& command) {
+  return testing::RunShell(command, /*merge_stderr=*/false);
 }
 
 class ImageArchiveSkopeoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (RunShell("command -v skopeo >/dev/null 2>&1").exit_code != 0) {
+    if (!testing::HaveProgram("skopeo"))
       GTEST_SKIP() << "skopeo is not installed";
-    }
-    char tmpl[] = "/tmp/kiln-archive-skopeo.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    tmp_ = std::make_unique<testing::TempDir>("kiln-archive-skopeo-");
+    root_ = tmp_->path();
+    ASSERT_FALSE(root_.empty());
     store_ = std::make_unique<StoreFixture>(root_ + "/store");
     layers_ = {LayerTar("one", "skopeo layer one\n"),
                LayerTar("two", "skopeo layer two\n")};
@@ -57,15 +42,15 @@ class ImageArchiveSkopeoTest : public ::testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    if (!root_.empty()) fs::remove_all(root_);
+    tmp_.reset();
   }
 
   // `skopeo <args>`, which must succeed; its stdout as JSON.
   json Skopeo(const std::string& args) {
-    Output o = RunShell("skopeo " + args);
+    CommandResult o = RunShell("skopeo " + args);
     EXPECT_EQ(o.exit_code, 0) << "skopeo " << args;
-    json j = json::parse(o.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << o.out;
+    json j = json::parse(o.output, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << o.output;
     return j;
   }
 
@@ -75,6 +60,7 @@ class ImageArchiveSkopeoTest : public ::testing::Test {
     return out;
   }
 
+  std::unique_ptr<testing::TempDir> tmp_;
   std::string root_;
   std::unique_ptr<StoreFixture> store_;
   std::vector<std::string> layers_;
@@ -87,9 +73,9 @@ TEST_F(ImageArchiveSkopeoTest, SkopeoReadsKilnOciArchive) {
   ASSERT_TRUE(SaveImages(store_->images(), {"example.com/app:v1"},
                          ArchiveFormat::kOci, out)
                   .ok());
-  Output raw = RunShell("skopeo inspect --raw oci-archive:" + out);
+  CommandResult raw = RunShell("skopeo inspect --raw oci-archive:" + out);
   ASSERT_EQ(raw.exit_code, 0);
-  EXPECT_EQ(Digest::FromBytes(raw.out), image_.digest);
+  EXPECT_EQ(Digest::FromBytes(raw.output), image_.digest);
   json info = Skopeo("inspect oci-archive:" + out);
   std::vector<std::string> layers;
   for (const auto& l : resolved_.manifest.layers)
@@ -112,10 +98,10 @@ TEST_F(ImageArchiveSkopeoTest, SkopeoReadsKilnDockerArchive) {
   json manifest = Skopeo("inspect --raw docker-archive:" + out);
   EXPECT_EQ(manifest["config"]["digest"],
             resolved_.manifest.config.digest.str());
-  Output config =
+  CommandResult config =
       RunShell("skopeo inspect --config --raw docker-archive:" + out);
   ASSERT_EQ(config.exit_code, 0);
-  EXPECT_EQ(config.out, resolved_.config_bytes);
+  EXPECT_EQ(config.output, resolved_.config_bytes);
 }
 
 TEST_F(ImageArchiveSkopeoTest, SkopeoArchivesLoadIntoKiln) {

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,13 +19,13 @@ namespace {
 
 using json = nlohmann::json;
 using testing::Compress;
-using testing::FileBytes;
 using testing::FindEntry;
 using testing::LayerTar;
+using testing::ReadFile;
 using testing::ReadTar;
 using testing::StoreFixture;
 using testing::TarFile;
-using testing::WriteBytes;
+using testing::WriteFile;
 namespace fs = std::filesystem;
 
 std::string Hex(const Digest& d) { return std::string(d.hex()); }
@@ -34,16 +33,13 @@ std::string Hex(const Digest& d) { return std::string(d.hex()); }
 class ImageArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kiln-archive-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(root_.empty());
     src_ = std::make_unique<StoreFixture>(root_ + "/src");
     dst_ = std::make_unique<StoreFixture>(root_ + "/dst");
   }
   void TearDown() override {
     src_.reset();
     dst_.reset();
-    fs::remove_all(root_);
   }
 
   std::string Path(const std::string& name) const { return root_ + "/" + name; }
@@ -69,7 +65,8 @@ class ImageArchiveTest : public ::testing::Test {
     return d;
   }
 
-  std::string root_;
+  testing::TempDir tmp_{"kiln-archive-test-"};
+  const std::string root_ = tmp_.path();
   std::unique_ptr<StoreFixture> src_;
   std::unique_ptr<StoreFixture> dst_;
   std::vector<std::string> layers_;
@@ -191,9 +188,9 @@ TEST_F(ImageArchiveTest, SavingTwiceGivesIdenticalNormalizedArchives) {
         SaveImages(src_->images(), {"example.com/app:v1"}, format, a).ok());
     ASSERT_TRUE(
         SaveImages(src_->images(), {"example.com/app:v1"}, format, b).ok());
-    std::string bytes = FileBytes(a);
+    std::string bytes = ReadFile(a);
     ASSERT_GT(bytes.size(), 1024u);
-    EXPECT_EQ(bytes, FileBytes(b));
+    EXPECT_EQ(bytes, ReadFile(b));
     auto entries = ReadTar(a);
     std::vector<std::string> names;
     for (const TarFile& f : entries) {
@@ -215,12 +212,12 @@ TEST_F(ImageArchiveTest, CorruptBlobIsDataLossAndNamesNothing) {
     std::string out = Path("corrupt.tar");
     ASSERT_TRUE(
         SaveImages(src_->images(), {"example.com/app:v1"}, format, out).ok());
-    std::string bytes = FileBytes(out);
+    std::string bytes = ReadFile(out);
     size_t at =
         bytes.find("raw layer corrupt-me");  // inside the uncompressed layer
     ASSERT_NE(at, std::string::npos);
     bytes[at] ^= 0x20;
-    WriteBytes(out, bytes);
+    WriteFile(out, bytes);
 
     auto loaded = LoadImages(dst_->images(), out);
     ASSERT_FALSE(loaded.ok());
@@ -250,9 +247,9 @@ TEST_F(ImageArchiveTest, FailedSaveLeavesNoPartialArchive) {
   // Damage the stored uncompressed layer behind the store's back.
   std::string blob = src_->content().BlobPath(Digest::FromBytes(layers_[2]));
   fs::permissions(blob, fs::perms::owner_write, fs::perm_options::add);
-  std::string bytes = FileBytes(blob);
+  std::string bytes = ReadFile(blob);
   bytes[bytes.find("raw layer")] = 'R';
-  WriteBytes(blob, bytes);
+  WriteFile(blob, bytes);
   std::string out = Path("partial.tar");
   Status s = SaveImages(src_->images(), {"example.com/app:v1"},
                         ArchiveFormat::kOci, out);
@@ -273,10 +270,14 @@ TEST_F(ImageArchiveTest, TraversalEntriesAreRejected) {
   };
   for (size_t i = 0; i < hostile.size(); ++i) {
     std::string out = Path("hostile.tar");
-    WriteBytes(out, testing::MakeTar(hostile[i]));
+    WriteFile(out, testing::MakeTar(hostile[i]));
     auto loaded = LoadImages(dst_->images(), out);
     ASSERT_FALSE(loaded.ok()) << i;
     EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument)
+        << i << ": " << loaded.status().ToString();
+    // Rejected for its entry, not for what is missing after it.
+    EXPECT_NE(loaded.status().message().find("archive entry \""),
+              std::string::npos)
         << i << ": " << loaded.status().ToString();
   }
   EXPECT_FALSE(fs::exists(root_ + "/x"));
@@ -285,11 +286,11 @@ TEST_F(ImageArchiveTest, TraversalEntriesAreRejected) {
 }
 
 TEST_F(ImageArchiveTest, NotAnArchiveIsInvalidArgument) {
-  WriteBytes(Path("junk.tar"), std::string(4096, 'j'));
+  WriteFile(Path("junk.tar"), std::string(4096, 'j'));
   EXPECT_EQ(LoadImages(dst_->images(), Path("junk.tar")).status().code(),
             StatusCode::kInvalidArgument);
-  WriteBytes(Path("empty.tar"),
-             testing::MakeTar({testing::File("hello", "world")}));
+  WriteFile(Path("empty.tar"),
+            testing::MakeTar({testing::File("hello", "world")}));
   EXPECT_EQ(LoadImages(dst_->images(), Path("empty.tar")).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadImages(dst_->images(), Path("nothere.tar")).status().code(),
@@ -303,7 +304,7 @@ TEST_F(ImageArchiveTest, CompressedArchivesLoad) {
                          ArchiveFormat::kDocker, out)
                   .ok());
   std::string gz = Path("docker.tar.gz");
-  WriteBytes(gz, Compress(FileBytes(out), "gzip"));
+  WriteFile(gz, Compress(ReadFile(out), "gzip"));
   auto loaded = LoadImages(dst_->images(), gz);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ASSERT_EQ(loaded->size(), 1u);
@@ -316,15 +317,12 @@ TEST_F(ImageArchiveTest, StandardOutputAndInput) {
   oci::Descriptor app = PutImage("example.com/app:v1");
   std::string file = Path("stdout.tar");
   auto in_child = [&](int fd, int target, const std::function<bool()>& body) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    pid_t pid = testing::ForkChild([&] {
       dup2(fd, target);
-      _exit(body() ? 0 : 1);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      return body() ? 0 : 1;
+    });
+    ASSERT_GE(pid, 0);
+    EXPECT_EQ(testing::WaitExitCode(pid), 0);
   };
   int out = open(file.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   ASSERT_GE(out, 0);
@@ -338,7 +336,7 @@ TEST_F(ImageArchiveTest, StandardOutputAndInput) {
   ASSERT_TRUE(SaveImages(src_->images(), {"example.com/app:v1"},
                          ArchiveFormat::kOci, saved)
                   .ok());
-  EXPECT_EQ(FileBytes(file), FileBytes(saved));
+  EXPECT_EQ(ReadFile(file), ReadFile(saved));
 
   int in = open(file.c_str(), O_RDONLY);
   ASSERT_GE(in, 0);
@@ -381,7 +379,7 @@ TEST_F(ImageArchiveTest, OldDockerLayoutLoads) {
                     R"({"example.com/old":{"1":")" + id3 + "\"}}"),
   };
   std::string out = Path("old.tar");
-  WriteBytes(out, testing::MakeTar(files));
+  WriteFile(out, testing::MakeTar(files));
   auto loaded = LoadImages(dst_->images(), out);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ASSERT_EQ(loaded->size(), 1u);
@@ -401,7 +399,7 @@ TEST_F(ImageArchiveTest, OldDockerLayoutLoads) {
 
   // The same archive with a layer that is not what the config says.
   files[3] = testing::File(id1 + "/layer.tar", LayerTar("one", "tampered\n"));
-  WriteBytes(out, testing::MakeTar(files));
+  WriteFile(out, testing::MakeTar(files));
   StoreFixture fresh(root_ + "/fresh");
   auto bad = LoadImages(fresh.images(), out);
   ASSERT_FALSE(bad.ok());
@@ -414,7 +412,7 @@ TEST_F(ImageArchiveTest, OldDockerLayoutLoads) {
   manifest[0]["RepoTags"] = nullptr;
   files[3] = testing::File(id1 + "/layer.tar", l1);
   files[7] = testing::File("manifest.json", manifest.dump());
-  WriteBytes(out, testing::MakeTar(files));
+  WriteFile(out, testing::MakeTar(files));
   EXPECT_EQ(LoadImages(fresh.images(), out).status().code(),
             StatusCode::kInvalidArgument);
   auto named = LoadImages(fresh.images(), out, {.name = "example.com/given"});
@@ -437,7 +435,7 @@ TEST_F(ImageArchiveTest, BareTagNeedsAName) {
     index["manifests"][0]["annotations"].erase("io.containerd.image.name");
     f.data = index.dump();
   }
-  WriteBytes(out, testing::MakeTar(entries));
+  WriteFile(out, testing::MakeTar(entries));
 
   auto unnamed = LoadImages(dst_->images(), out);
   ASSERT_FALSE(unnamed.ok());

@@ -9,12 +9,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,22 +19,12 @@
 #include "kiln/solver/content_store.h"
 #include "kiln/solver/image_store.h"
 #include "kiln/solver/oci.h"
+#include "support/archive_util.h"
+#include "support/test_util.h"
 
 namespace kiln::solver::testing {
 
 namespace fs = std::filesystem;
-
-inline std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void WriteBytes(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
 
 struct TarFile {
   std::string name;
@@ -85,12 +72,7 @@ inline std::string MakeTar(const std::vector<TarFile>& files,
   if (filter == "gzip") archive_write_add_filter_gzip(a);
   if (filter == "zstd") archive_write_add_filter_zstd(a);
   archive_write_set_bytes_in_last_block(a, 1);
-  auto write_cb = [](struct archive*, void* data, const void* buf,
-                     size_t n) -> la_ssize_t {
-    static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
-    return static_cast<la_ssize_t>(n);
-  };
-  EXPECT_EQ(archive_write_open(a, &out, nullptr, write_cb, nullptr),
+  EXPECT_EQ(archive_write_open(a, &out, nullptr, AppendToString, nullptr),
             ARCHIVE_OK);
   for (const TarFile& f : files) {
     struct archive_entry* e = archive_entry_new();
@@ -116,35 +98,6 @@ inline std::string MakeTar(const std::vector<TarFile>& files,
     }
     archive_entry_free(e);
   }
-  EXPECT_EQ(archive_write_close(a), ARCHIVE_OK);
-  archive_write_free(a);
-  return out;
-}
-
-// Compresses `data` as a single gzip or zstd stream.
-inline std::string Compress(const std::string& data,
-                            const std::string& filter) {
-  std::string out;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_raw(a);
-  if (filter == "gzip") archive_write_add_filter_gzip(a);
-  if (filter == "zstd") archive_write_add_filter_zstd(a);
-  archive_write_set_bytes_per_block(a, 0);
-  auto write_cb = [](struct archive*, void* d, const void* buf,
-                     size_t n) -> la_ssize_t {
-    static_cast<std::string*>(d)->append(static_cast<const char*>(buf), n);
-    return static_cast<la_ssize_t>(n);
-  };
-  EXPECT_EQ(archive_write_open(a, &out, nullptr, write_cb, nullptr),
-            ARCHIVE_OK);
-  struct archive_entry* e = archive_entry_new();
-  archive_entry_set_pathname(e, "data");
-  archive_entry_set_filetype(e, AE_IFREG);
-  archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
-  EXPECT_EQ(archive_write_header(a, e), ARCHIVE_OK);
-  EXPECT_EQ(archive_write_data(a, data.data(), data.size()),
-            static_cast<la_ssize_t>(data.size()));
-  archive_entry_free(e);
   EXPECT_EQ(archive_write_close(a), ARCHIVE_OK);
   archive_write_free(a);
   return out;

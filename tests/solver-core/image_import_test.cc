@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "support/store_test.h"
+#include "support/test_util.h"
+
 namespace kiln::solver {
 namespace {
 
@@ -141,8 +144,9 @@ void WriteTar(const std::string& path, const std::vector<WriteSpec>& specs,
   archive_write_free(a);
 }
 
-void WriteFile(const std::string& path, const std::string& data, mode_t mode) {
-  std::ofstream(path, std::ios::binary) << data;
+void WriteFileWithMode(const std::string& path, const std::string& data,
+                       mode_t mode) {
+  testing::WriteFile(path, data);
   ASSERT_EQ(chmod(path.c_str(), mode), 0);
 }
 
@@ -152,24 +156,9 @@ void SetMtime(const std::string& path, int64_t seconds) {
       << path;
 }
 
-class ImageImportTest : public ::testing::Test {
+class ImageImportTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/kiln-import-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    auto content = ContentStore::Open(root_ + "/content");
-    ASSERT_TRUE(content.ok());
-    content_ = std::move(*content);
-    auto images = ImageStore::Open(root_ + "/images", content_.get());
-    ASSERT_TRUE(images.ok());
-    images_ = std::move(*images);
-  }
-  void TearDown() override {
-    images_.reset();
-    content_.reset();
-    fs::remove_all(root_);
-  }
+  ImageImportTest() : StoreTest("kiln-import-test-") {}
 
   // A small tree: dirs, modes, a symlink, a hardlink, a fifo, a socket-free
   // layout whose sorted order differs from creation order.
@@ -179,10 +168,10 @@ class ImageImportTest : public ::testing::Test {
     fs::create_directories(t + "/a/b");
     fs::create_directories(t + "/tmp");
     EXPECT_EQ(chmod((t + "/tmp").c_str(), 01777), 0);
-    WriteFile(t + "/bin/tool", "#!/bin/sh\necho tool\n", 04755);
-    WriteFile(t + "/a.txt", "sibling of a\n", 0644);
-    WriteFile(t + "/a/b/secret", "secret\n", 0600);
-    WriteFile(t + "/a/empty", "", 0640);
+    WriteFileWithMode(t + "/bin/tool", "#!/bin/sh\necho tool\n", 04755);
+    WriteFileWithMode(t + "/a.txt", "sibling of a\n", 0644);
+    WriteFileWithMode(t + "/a/b/secret", "secret\n", 0600);
+    WriteFileWithMode(t + "/a/empty", "", 0640);
     EXPECT_EQ(link((t + "/bin/tool").c_str(), (t + "/a/b/tool-link").c_str()),
               0);
     EXPECT_EQ(symlink("tool", (t + "/bin/sh").c_str()), 0);
@@ -220,10 +209,7 @@ class ImageImportTest : public ::testing::Test {
     return *bytes;
   }
 
-  std::string root_;
   bool xattrs_ = false;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
 };
 
 TEST_F(ImageImportTest, DirectoryBecomesOneNormalizedLayer) {
@@ -400,7 +386,7 @@ TEST_F(ImageImportTest, TarballsAreRepackedSortedAndNormalized) {
 
   // Re-importing an imported layer is a fixed point.
   std::string layer_tar = root_ + "/layer.tar";
-  std::ofstream(layer_tar, std::ios::binary) << tar;
+  testing::WriteFile(layer_tar, tar);
   auto again = Import(layer_tar, "again");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(ResolveImage(*again).config.diff_ids[0], Digest::FromBytes(tar));
@@ -487,7 +473,7 @@ TEST_F(ImageImportTest, Errors) {
   EXPECT_EQ(ImportImage(*images_, options).status().code(),
             StatusCode::kInvalidArgument);
   options.source = root_ + "/garbage";
-  std::ofstream(options.source) << "this is not a tarball at all";
+  testing::WriteFile(options.source, "this is not a tarball at all");
   EXPECT_FALSE(ImportImage(*images_, options).ok());
   EXPECT_EQ(images_->Get("ok").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(fs::is_empty(root_ + "/content/ingest"));

@@ -1,15 +1,14 @@
 #include "kiln/solver/image_store.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "support/store_test.h"
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
@@ -17,31 +16,11 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
 
-class ImageStoreTest : public ::testing::Test {
+class ImageStoreTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/kiln-images-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    auto content = ContentStore::Open(root_ + "/content");
-    ASSERT_TRUE(content.ok());
-    content_ = std::move(*content);
-    auto images = ImageStore::Open(root_ + "/images", content_.get());
-    ASSERT_TRUE(images.ok()) << images.status().ToString();
-    images_ = std::move(*images);
-  }
-  void TearDown() override {
-    images_.reset();
-    content_.reset();
-    fs::remove_all(root_);
-  }
+  ImageStoreTest() : StoreTest("kiln-images-test-") {}
 
   Digest PutBlob(const std::string& data) {
     auto d = content_->Put(data);
@@ -111,16 +90,12 @@ class ImageStoreTest : public ::testing::Test {
   }
 
   json IndexJson() const {
-    return json::parse(FileBytes(root_ + "/images/index.json"));
+    return json::parse(ReadFile(root_ + "/images/index.json"));
   }
-
-  std::string root_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
 };
 
 TEST_F(ImageStoreTest, OpenCreatesAnOciLayoutSharingTheContentBlobs) {
-  EXPECT_EQ(FileBytes(root_ + "/images/oci-layout"),
+  EXPECT_EQ(ReadFile(root_ + "/images/oci-layout"),
             R"({"imageLayoutVersion":"1.0.0"})");
   json index = IndexJson();
   EXPECT_EQ(index["schemaVersion"], 2);
@@ -129,7 +104,7 @@ TEST_F(ImageStoreTest, OpenCreatesAnOciLayoutSharingTheContentBlobs) {
   ASSERT_TRUE(fs::is_symlink(link));
   EXPECT_EQ(fs::read_symlink(link), fs::path("../content/blobs"));
   Digest d = PutBlob("shared");
-  EXPECT_EQ(FileBytes(root_ + "/images/blobs/sha256/" + std::string(d.hex())),
+  EXPECT_EQ(ReadFile(root_ + "/images/blobs/sha256/" + std::string(d.hex())),
             "shared");
 
   auto again = ImageStore::Open(root_ + "/images", content_.get());
@@ -301,13 +276,11 @@ TEST_F(ImageStoreTest, ConcurrentProcessesNeverLoseUpdates) {
         MakeManifest("amd64", {std::string("l").append(std::to_string(i))}));
   std::vector<pid_t> children;
   for (int i = 0; i < 8; ++i) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    pid_t pid = testing::ForkChild([&] {
       auto content = ContentStore::Open(root_ + "/content");
-      if (!content.ok()) _exit(2);
+      if (!content.ok()) return 2;
       auto images = ImageStore::Open(root_ + "/images", content->get());
-      if (!images.ok()) _exit(3);
+      if (!images.ok()) return 3;
       for (int round = 0; round < 5; ++round) {
         if (!(*images)
                  ->Put(std::string("img")
@@ -316,19 +289,15 @@ TEST_F(ImageStoreTest, ConcurrentProcessesNeverLoseUpdates) {
                            .append(std::to_string(round)),
                        manifests[i])
                  .ok()) {
-          _exit(4);
+          return 4;
         }
       }
-      _exit(0);
-    }
+      return 0;
+    });
+    ASSERT_GE(pid, 0);
     children.push_back(pid);
   }
-  for (pid_t pid : children) {
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
-  }
+  for (pid_t pid : children) ASSERT_EQ(testing::WaitExitCode(pid), 0);
   auto list = images_->List();
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->size(), 40u);

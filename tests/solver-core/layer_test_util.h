@@ -1,34 +1,31 @@
 // Helpers for the layer unpack and snapshotter tests: layer tars built with
 // libarchive's writer (pax, with xattrs, devices, whiteouts), compression,
-// temp dirs, and a dump of a directory tree as comparable text.
+// and test images of such layers. Temp dirs, files and DumpTree come from
+// support/test_util.h.
 #ifndef KILN_TESTS_SOLVER_CORE_LAYER_TEST_UTIL_H_
 #define KILN_TESTS_SOLVER_CORE_LAYER_TEST_UTIL_H_
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "kiln/llb/digest.h"
 #include "kiln/solver/content_store.h"
+#include "kiln/solver/layer_unpack.h"
 #include "kiln/solver/oci.h"
+#include "kiln/solver/snapshotter.h"
+#include "support/archive_util.h"
+#include "support/test_util.h"
 
 namespace kiln::solver::testing {
-
-namespace fs = std::filesystem;
 
 struct LayerTarEntry {
   std::string path;
@@ -60,12 +57,6 @@ inline LayerTarEntry TarSymlink(std::string path, std::string target) {
 }
 inline LayerTarEntry TarHardlink(std::string path, std::string target) {
   return {.path = std::move(path), .type = 'h', .data = std::move(target)};
-}
-
-inline la_ssize_t AppendToString(struct archive*, void* out, const void* buf,
-                                 size_t n) {
-  static_cast<std::string*>(out)->append(static_cast<const char*>(buf), n);
-  return static_cast<la_ssize_t>(n);
 }
 
 // An uncompressed pax tar of `entries`, padded to libarchive's 10240-byte
@@ -126,24 +117,8 @@ inline std::string BuildLayerTar(const std::vector<LayerTarEntry>& entries) {
 inline std::string CompressLayer(const std::string& data,
                                  oci::Compression compression) {
   if (compression == oci::Compression::kNone) return data;
-  std::string out;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_raw(a);
-  if (compression == oci::Compression::kGzip) archive_write_add_filter_gzip(a);
-  if (compression == oci::Compression::kZstd) archive_write_add_filter_zstd(a);
-  archive_write_set_bytes_per_block(a, 0);
-  archive_write_open(a, &out, nullptr, AppendToString, nullptr);
-  archive_entry* entry = archive_entry_new();
-  archive_entry_set_filetype(entry, AE_IFREG);
-  archive_entry_set_size(entry, static_cast<la_int64_t>(data.size()));
-  EXPECT_EQ(archive_write_header(a, entry), ARCHIVE_OK)
-      << archive_error_string(a);
-  EXPECT_EQ(archive_write_data(a, data.data(), data.size()),
-            static_cast<la_ssize_t>(data.size()));
-  archive_entry_free(entry);
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
+  return Compress(data,
+                  compression == oci::Compression::kGzip ? "gzip" : "zstd");
 }
 
 inline std::string MediaTypeFor(oci::Compression c) {
@@ -156,110 +131,6 @@ inline std::string MediaTypeFor(oci::Compression c) {
       break;
   }
   return std::string(oci::kMediaTypeLayer);
-}
-
-inline std::string ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void WriteFileBytes(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
-// A fresh directory under /tmp, removed (mounts and all) by the destructor.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kiln-snap-test.XXXXXX";
-    path_ = mkdtemp(tmpl) != nullptr ? tmpl : "";
-    EXPECT_FALSE(path_.empty());
-  }
-  ~TempDir() {
-    MakeWritable(path_);  // read-only directories, for an unprivileged run
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  static void MakeWritable(const std::string& dir) {
-    chmod(dir.c_str(), 0700);
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) return;
-    std::vector<std::string> subdirs;
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != ".." && e->d_type == DT_DIR)
-        subdirs.push_back(dir + "/" + n);
-    }
-    closedir(d);
-    for (const std::string& sub : subdirs) MakeWritable(sub);
-  }
-
-  std::string path_;
-};
-
-// Every path under `root` (relative, sorted) with its type and what matters
-// about it: "d 0755", "f 0644 <content>", "l -> target", "c 1,3", "p 0644".
-// Contents over 64 bytes show as "<N bytes sha256:…>". With `times`, mtimes
-// in seconds are appended. Walks with lstat, never following symlinks.
-inline void DumpTreeInto(const std::string& root, const std::string& rel,
-                         bool times, std::map<std::string, std::string>* out) {
-  DIR* d = opendir((rel.empty() ? root : root + "/" + rel).c_str());
-  if (d == nullptr) return;
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  closedir(d);
-  for (const std::string& name : names) {
-    std::string child = rel.empty() ? name : rel + "/" + name;
-    std::string path = root + "/" + child;
-    struct stat st {};
-    if (lstat(path.c_str(), &st) != 0) continue;
-    char mode[16];
-    std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
-    std::string desc;
-    if (S_ISDIR(st.st_mode)) {
-      desc = std::string("d ") + mode;
-    } else if (S_ISREG(st.st_mode)) {
-      std::string data = ReadFileBytes(path);
-      if (data.size() > 64) {
-        data = "<" + std::to_string(data.size()) + " bytes " +
-               Digest::FromBytes(data).str() + ">";
-      }
-      desc = std::string("f ") + mode + " " + data;
-    } else if (S_ISLNK(st.st_mode)) {
-      char target[4096];
-      ssize_t n = readlink(path.c_str(), target, sizeof(target));
-      desc = "l -> " + std::string(target, n < 0 ? 0 : static_cast<size_t>(n));
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-      desc = std::string(S_ISCHR(st.st_mode) ? "c " : "b ") +
-             std::to_string(major(st.st_rdev)) + "," +
-             std::to_string(minor(st.st_rdev));
-    } else if (S_ISFIFO(st.st_mode)) {
-      desc = std::string("p ") + mode;
-    }
-    if (times && !S_ISLNK(st.st_mode))
-      desc += " @" + std::to_string(st.st_mtim.tv_sec);
-    (*out)[child] = desc;
-    if (S_ISDIR(st.st_mode)) DumpTreeInto(root, child, times, out);
-  }
-}
-
-inline std::map<std::string, std::string> DumpTree(const std::string& root,
-                                                   bool times = false) {
-  std::map<std::string, std::string> out;
-  DumpTreeInto(root, "", times, &out);
-  return out;
 }
 
 inline std::string GetXattr(const std::string& path, const std::string& name) {
@@ -323,6 +194,25 @@ inline std::vector<TestLayer> ThreeTestLayers() {
         TarDir("empty")},
        oci::Compression::kNone},
   };
+}
+
+struct UnpackedTestImage {
+  TestImage image;
+  std::string top;  // the top snapshot's name
+};
+
+// MakeTestImage(content, ThreeTestLayers()) unpacked on `snapshotter`.
+// Fatal failures unless it unpacks and the top snapshot is named by the
+// chain id of all three layers: call under ASSERT_NO_FATAL_FAILURE.
+inline void UnpackThreeTestLayers(Snapshotter& snapshotter,
+                                  ContentStore& content,
+                                  UnpackedTestImage* out) {
+  out->image = MakeTestImage(content, ThreeTestLayers());
+  auto top =
+      UnpackImage(snapshotter, content, out->image.manifest, out->image.config);
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  out->top = *top;
+  ASSERT_EQ(out->top, ChainIds(out->image.config.diff_ids)[2].str());
 }
 
 // DumpTree() of the three layers applied in order.

@@ -14,14 +14,10 @@
 namespace kiln::solver {
 namespace {
 
-using ::kiln::solver::testing::DumpTree;
-using ::kiln::solver::testing::GetXattr;
 using ::kiln::solver::testing::LayerTarEntry;
 using ::kiln::solver::testing::TarDir;
 using ::kiln::solver::testing::TarFile;
 using ::kiln::solver::testing::TarSymlink;
-using ::kiln::solver::testing::TempDir;
-using ::kiln::solver::testing::WriteFileBytes;
 namespace fs = std::filesystem;
 
 class LayerUnpackRootTest : public ::testing::Test {
@@ -36,7 +32,7 @@ class LayerUnpackRootTest : public ::testing::Test {
   Result<UnpackStats> Apply(const std::vector<LayerTarEntry>& entries,
                             ApplyOptions options = {}) {
     std::string blob = tmp_.path() + "/blob";
-    WriteFileBytes(blob, testing::BuildLayerTar(entries));
+    testing::WriteFile(blob, testing::BuildLayerTar(entries));
     return ApplyLayer(blob, oci::Compression::kNone, dest_, options);
   }
 
@@ -46,14 +42,14 @@ class LayerUnpackRootTest : public ::testing::Test {
     return st;
   }
 
-  TempDir tmp_;
+  testing::TempDir tmp_;
   std::string dest_;
 };
 
 TEST_F(LayerUnpackRootTest, OverlayModeWritesWhiteoutDevicesAndOpaqueXattrs) {
   // The lower layer, as the snapshot below the upper dir would hold it.
   std::string lower = tmp_.path() + "/lower";
-  WriteFileBytes(lower + "/etc/passwd", "root");
+  testing::WriteFile(lower + "/etc/passwd", "root");
   ASSERT_EQ(chmod((lower + "/etc").c_str(), 0700), 0);
   ASSERT_EQ(chown((lower + "/etc").c_str(), 1234, 1234), 0);
   fs::create_directories(lower + "/tmp");
@@ -74,8 +70,9 @@ TEST_F(LayerUnpackRootTest, OverlayModeWritesWhiteoutDevicesAndOpaqueXattrs) {
     EXPECT_TRUE(S_ISCHR(st.st_mode)) << whiteout;
     EXPECT_EQ(st.st_rdev, makedev(0, 0)) << whiteout;
   }
-  EXPECT_EQ(GetXattr(dest_ + "/opt", "trusted.overlay.opaque"), "y");
-  EXPECT_EQ(GetXattr(dest_ + "/opt", "trusted.overlay.redirect"), "<none>");
+  EXPECT_EQ(testing::GetXattr(dest_ + "/opt", "trusted.overlay.opaque"), "y");
+  EXPECT_EQ(testing::GetXattr(dest_ + "/opt", "trusted.overlay.redirect"),
+            "<none>");
   // Parents the layer did not list take the lower directory's metadata.
   struct stat etc = Lstat("etc");
   EXPECT_EQ(etc.st_mode & 07777, 0700u);
@@ -109,11 +106,11 @@ TEST_F(LayerUnpackRootTest, AppliesOwnershipDevicesAndTrustedXattrs) {
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_EQ(st.st_gid, 5678u);
   EXPECT_EQ(st.st_mode & 07777, 04755u) << "setuid survives the chown";
-  EXPECT_EQ(GetXattr(dest_ + "/bin/tool", "trusted.kiln"), "t");
+  EXPECT_EQ(testing::GetXattr(dest_ + "/bin/tool", "trusted.kiln"), "t");
   EXPECT_EQ(Lstat("home").st_uid, 1000u);
   EXPECT_EQ(Lstat("home/link").st_gid, 1001u);
-  EXPECT_EQ(DumpTree(dest_)["dev/null"], "c 1,3");
-  EXPECT_EQ(DumpTree(dest_)["dev/loop0"], "b 7,0");
+  EXPECT_EQ(testing::DumpTree(dest_)["dev/null"], "c 1,3");
+  EXPECT_EQ(testing::DumpTree(dest_)["dev/loop0"], "b 7,0");
   EXPECT_EQ(Lstat("dev/null").st_mode & 07777, 0666u);
 
   // The same layer, forced unprivileged, skips what needs privilege.
@@ -125,7 +122,7 @@ TEST_F(LayerUnpackRootTest, AppliesOwnershipDevicesAndTrustedXattrs) {
   EXPECT_EQ(user->skipped_devices, 2);
   EXPECT_EQ(user->skipped_chowns, 1);
   EXPECT_EQ(Lstat("bin/tool").st_uid, 0u);
-  EXPECT_EQ(GetXattr(dest_ + "/bin/tool", "trusted.kiln"), "<none>");
+  EXPECT_EQ(testing::GetXattr(dest_ + "/bin/tool", "trusted.kiln"), "<none>");
   EXPECT_FALSE(fs::exists(dest_ + "/dev/null"));
 }
 

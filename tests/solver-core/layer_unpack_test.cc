@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <string>
@@ -24,7 +25,7 @@ using ::kiln::solver::testing::TarFile;
 using ::kiln::solver::testing::TarHardlink;
 using ::kiln::solver::testing::TarSymlink;
 using ::kiln::solver::testing::TempDir;
-using ::kiln::solver::testing::WriteFileBytes;
+using ::kiln::solver::testing::WriteFile;
 using Tree = std::map<std::string, std::string>;
 namespace fs = std::filesystem;
 
@@ -37,7 +38,7 @@ class LayerUnpackTest : public ::testing::Test {
     outside_ = tmp_.path() + "/outside";
     fs::create_directories(dest_);
     fs::create_directories(outside_);
-    WriteFileBytes(outside_ + "/target", "precious");
+    WriteFile(outside_ + "/target", "precious");
   }
 
   // Writes the layer as a blob and applies it to dest_.
@@ -47,8 +48,8 @@ class LayerUnpackTest : public ::testing::Test {
       ApplyOptions options = {}) {
     options.force_unprivileged = true;
     std::string blob = tmp_.path() + "/blob-" + std::to_string(++blobs_);
-    WriteFileBytes(blob,
-                   CompressLayer(testing::BuildLayerTar(entries), compression));
+    WriteFile(blob,
+              CompressLayer(testing::BuildLayerTar(entries), compression));
     return ApplyLayer(blob, compression, dest_, options);
   }
 
@@ -106,7 +107,7 @@ TEST_F(LayerUnpackTest, CreatesSymlinksWithoutFollowingThem) {
 }
 
 TEST_F(LayerUnpackTest, HardlinksShareInodesInsideDest) {
-  WriteFileBytes(dest_ + "/lower.txt", "from below");
+  WriteFile(dest_ + "/lower.txt", "from below");
   auto stats =
       Apply({TarFile("a", "same"), TarHardlink("b", "a"),
              TarHardlink("dir/c", "/a"), TarHardlink("d", "lower.txt")});
@@ -148,10 +149,10 @@ TEST_F(LayerUnpackTest, RejectsHardlinksOutsideDest) {
 }
 
 TEST_F(LayerUnpackTest, WhiteoutsDeleteLowerFilesInPlace) {
-  WriteFileBytes(dest_ + "/a/keep", "k");
-  WriteFileBytes(dest_ + "/a/gone", "g");
-  WriteFileBytes(dest_ + "/dir/x/y", "deep");
-  WriteFileBytes(dest_ + "/f", "f");
+  WriteFile(dest_ + "/a/keep", "k");
+  WriteFile(dest_ + "/a/gone", "g");
+  WriteFile(dest_ + "/dir/x/y", "deep");
+  WriteFile(dest_ + "/f", "f");
   auto stats = Apply({TarFile("a/.wh.gone", ""), TarFile(".wh.dir", ""),
                       TarFile(".wh.nothere", ""), TarFile("new", "n"),
                       TarFile(".wh..wh.plnk", "")});
@@ -165,11 +166,11 @@ TEST_F(LayerUnpackTest, WhiteoutsDeleteLowerFilesInPlace) {
 }
 
 TEST_F(LayerUnpackTest, OpaqueDirectoryHidesLowerContentWhereverTheMarkerSits) {
-  WriteFileBytes(dest_ + "/o/old1", "1");
-  WriteFileBytes(dest_ + "/o/sub/old2", "2");
-  WriteFileBytes(dest_ + "/p/old3", "3");
-  WriteFileBytes(dest_ + "/p/sub/old4", "4");
-  WriteFileBytes(dest_ + "/untouched/x", "x");
+  WriteFile(dest_ + "/o/old1", "1");
+  WriteFile(dest_ + "/o/sub/old2", "2");
+  WriteFile(dest_ + "/p/old3", "3");
+  WriteFile(dest_ + "/p/sub/old4", "4");
+  WriteFile(dest_ + "/untouched/x", "x");
   auto stats =
       Apply({TarDir("o"), TarFile("o/.wh..wh..opq", ""), TarFile("o/new", "n"),
              // The marker after the entries: they must survive it.
@@ -243,8 +244,8 @@ TEST_P(SymlinkEscapeTest, PathsThroughSymlinksStayInsideDest) {
   EXPECT_FALSE(fs::exists(tmp_.path() + "/x/y/pwned2"))
       << "`..` climbed out of dest";
   std::string inside = dest_ + outside_;  // `link` resolved with dest as /
-  EXPECT_EQ(testing::ReadFileBytes(inside + "/pwned"), "1");
-  EXPECT_EQ(testing::ReadFileBytes(dest_ + "/pwned2"), "2");
+  EXPECT_EQ(testing::ReadFile(inside + "/pwned"), "1");
+  EXPECT_EQ(testing::ReadFile(dest_ + "/pwned2"), "2");
   EXPECT_EQ(DumpTree(dest_)["f"], "f 0644 replaced");
   EXPECT_EQ(DumpTree(dest_)["dlink"], "d 0755");
 
@@ -265,7 +266,7 @@ TEST_F(LayerUnpackTest, SkipsDevicesWhenUnprivilegedButMakesFifos) {
   LayerTarEntry loop_dev{
       .path = "dev/loop0", .type = 'b', .mode = 0660, .rdev = makedev(7, 0)};
   LayerTarEntry fifo{.path = "run/pipe", .type = 'p', .mode = 0620};
-  WriteFileBytes(dest_ + "/dev/null", "stale lower file");
+  WriteFile(dest_ + "/dev/null", "stale lower file");
   auto stats = Apply({TarDir("dev"), null_dev, loop_dev, TarDir("run"), fifo});
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->skipped_devices, 2);
@@ -290,9 +291,9 @@ TEST_F(LayerUnpackTest, KeepsOwnOwnershipWhenUnprivileged) {
 }
 
 TEST_F(LayerUnpackTest, ReplacesAcrossTypesAndMergesDirectories) {
-  WriteFileBytes(dest_ + "/x/inner", "i");
-  WriteFileBytes(dest_ + "/y", "file");
-  WriteFileBytes(dest_ + "/z/lower", "l");
+  WriteFile(dest_ + "/x/inner", "i");
+  WriteFile(dest_ + "/y", "file");
+  WriteFile(dest_ + "/z/lower", "l");
   fs::create_symlink("x", dest_ + "/s");
   auto stats =
       Apply({TarFile("x", "now a file"), TarDir("y", 0700),
@@ -370,7 +371,7 @@ TEST_F(LayerUnpackTest, DiffIdCoversBytesAfterTheEndMarker) {
   std::string tar = testing::BuildLayerTar({TarFile("a", "a")}) +
                     std::string(1 << 20, '\0');  // past any read-ahead
   std::string blob = tmp_.path() + "/padded";
-  WriteFileBytes(blob, CompressLayer(tar, oci::Compression::kGzip));
+  WriteFile(blob, CompressLayer(tar, oci::Compression::kGzip));
   auto stats = ApplyLayer(blob, oci::Compression::kGzip, dest_, {});
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->diff_id, Digest::FromBytes(tar));
@@ -380,7 +381,7 @@ TEST_F(LayerUnpackTest, MislabelledOrCorruptStreamsAreDataLoss) {
   std::string tar =
       testing::BuildLayerTar({TarFile("a", std::string(100000, 'a'))});
   std::string plain = tmp_.path() + "/plain";
-  WriteFileBytes(plain, tar);
+  WriteFile(plain, tar);
   EXPECT_EQ(
       ApplyLayer(plain, oci::Compression::kGzip, dest_, {}).status().code(),
       StatusCode::kDataLoss);
@@ -390,14 +391,14 @@ TEST_F(LayerUnpackTest, MislabelledOrCorruptStreamsAreDataLoss) {
 
   std::string gz = CompressLayer(tar, oci::Compression::kGzip);
   std::string gz_as_plain = tmp_.path() + "/gz";
-  WriteFileBytes(gz_as_plain, gz);
+  WriteFile(gz_as_plain, gz);
   EXPECT_EQ(ApplyLayer(gz_as_plain, oci::Compression::kNone, dest_, {})
                 .status()
                 .code(),
             StatusCode::kDataLoss);
 
   std::string truncated = tmp_.path() + "/truncated";
-  WriteFileBytes(truncated, gz.substr(0, gz.size() / 2));
+  WriteFile(truncated, gz.substr(0, gz.size() / 2));
   auto cut = ApplyLayer(truncated, oci::Compression::kGzip, dest_, {});
   EXPECT_EQ(cut.status().code(), StatusCode::kDataLoss)
       << cut.status().ToString();
@@ -407,7 +408,7 @@ TEST_F(LayerUnpackTest, MislabelledOrCorruptStreamsAreDataLoss) {
   std::string flipped = gz;
   flipped[gz.size() / 2] ^= 0x55;
   std::string damaged = tmp_.path() + "/damaged";
-  WriteFileBytes(damaged, flipped);
+  WriteFile(damaged, flipped);
   auto bad = ApplyLayer(damaged, oci::Compression::kGzip, dest_, {});
   if (bad.ok()) {
     EXPECT_NE(bad->diff_id, Digest::FromBytes(tar));
@@ -424,7 +425,7 @@ TEST_F(LayerUnpackTest, MissingBlobOrDestIsNotFound) {
           .code(),
       StatusCode::kNotFound);
   std::string blob = tmp_.path() + "/blob";
-  WriteFileBytes(blob, testing::BuildLayerTar({TarFile("a", "a")}));
+  WriteFile(blob, testing::BuildLayerTar({TarFile("a", "a")}));
   EXPECT_EQ(
       ApplyLayer(blob, oci::Compression::kNone, tmp_.path() + "/nodest", {})
           .status()

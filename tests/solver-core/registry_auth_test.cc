@@ -26,15 +26,19 @@ std::string Base64(const std::string& s) {
   return out;
 }
 
-class RegistryAuthTest : public ::testing::Test {
+class RegistryAuthTest : public testing::RegistryTest {
  protected:
+  // Each test starts the registry with its own auth configuration.
+  RegistryAuthTest()
+      : RegistryTest("kiln-registry-auth-", /*start_registry=*/false) {}
+
   void SetUp() override {
     if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
       GTEST_SKIP() << why;
-    dir_ = testing::MakeTempDir("kiln-registry-auth-");
-    auto store = ContentStore::Open(dir_ + "/content");
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(*store);
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = OpenStore("content");
+    ASSERT_NE(store_, nullptr);
     Result<oci::Descriptor> root = testing::StoreImage(
         store_.get(), {.os = "linux", .architecture = "amd64"},
         testing::MakeTar({{"secret", "only for kiln"}}),
@@ -45,13 +49,29 @@ class RegistryAuthTest : public ::testing::Test {
   void TearDown() override {
     registry_.reset();
     token_server_.reset();
-    testing::RemoveTree(dir_);
+    RegistryTest::TearDown();
   }
 
-  void StartRegistry(const std::string& auth_yaml) {
-    auto registry = TestRegistry::Start({.extra_yaml = auth_yaml});
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
+  // A token server (with `options`) and a registry that sends clients to it.
+  void StartWithTokenServer(testing::TokenServerOptions options = {}) {
+    auto server = TestTokenServer::Start(dir_, options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    token_server_ = std::move(*server);
+    StartRegistry({.extra_yaml = token_server_->RegistryAuthYaml()});
+  }
+
+  // A registry with basic auth for kiln:s3cret from an htpasswd file; skips
+  // the test when htpasswd is not installed.
+  void StartWithHtpasswd() {
+    testing::CommandResult hash =
+        testing::RunCommand({"htpasswd", "-Bbn", "kiln", "s3cret"});
+    if (hash.exit_code == -1)
+      GTEST_SKIP() << "htpasswd is not installed (apache2-utils)";
+    ASSERT_EQ(hash.exit_code, 0) << hash.output;
+    testing::WriteFile(dir_ + "/htpasswd", hash.output);
+    StartRegistry({.extra_yaml = "auth:\n  htpasswd:\n    realm: kiln-test\n"
+                                 "    path: " +
+                                 dir_ + "/htpasswd\n"});
   }
 
   // A client whose docker config holds `auth_entry` for the registry.
@@ -66,24 +86,14 @@ class RegistryAuthTest : public ::testing::Test {
     return std::make_unique<RegistryClient>(config, store);
   }
 
-  llb::ImageReference Ref(const std::string& rest) {
-    return llb::ParseImageReference(registry_->host() + "/" + rest)
-        .value_or(llb::ImageReference{});
-  }
-
-  std::string dir_;
   int configs_ = 0;
   std::unique_ptr<ContentStore> store_;
   oci::Descriptor root_;
   std::unique_ptr<TestTokenServer> token_server_;
-  std::unique_ptr<TestRegistry> registry_;
 };
 
 TEST_F(RegistryAuthTest, BearerTokenWithRightCredentialsPushesAndPulls) {
-  auto server = TestTokenServer::Start(dir_);
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  token_server_ = std::move(*server);
-  StartRegistry(token_server_->RegistryAuthYaml());
+  ASSERT_NO_FATAL_FAILURE(StartWithTokenServer());
 
   auto client =
       Client(R"({"auth":")" + Base64("kiln:s3cret") + R"("})", store_.get());
@@ -107,10 +117,7 @@ TEST_F(RegistryAuthTest, BearerTokenWithRightCredentialsPushesAndPulls) {
 }
 
 TEST_F(RegistryAuthTest, AccessTokenFieldIsAccepted) {
-  auto server = TestTokenServer::Start(dir_, {.access_token_field = true});
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  token_server_ = std::move(*server);
-  StartRegistry(token_server_->RegistryAuthYaml());
+  ASSERT_NO_FATAL_FAILURE(StartWithTokenServer({.access_token_field = true}));
   auto client =
       Client(R"({"auth":")" + Base64("kiln:s3cret") + R"("})", store_.get());
   Status pushed = client->Push(Ref("private/app:1"), root_);
@@ -118,10 +125,7 @@ TEST_F(RegistryAuthTest, AccessTokenFieldIsAccepted) {
 }
 
 TEST_F(RegistryAuthTest, BearerTokenWithWrongCredentialsIsAClearError) {
-  auto server = TestTokenServer::Start(dir_);
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  token_server_ = std::move(*server);
-  StartRegistry(token_server_->RegistryAuthYaml());
+  ASSERT_NO_FATAL_FAILURE(StartWithTokenServer());
 
   auto client =
       Client(R"({"auth":")" + Base64("kiln:wrong") + R"("})", store_.get());
@@ -150,14 +154,8 @@ TEST_F(RegistryAuthTest, BearerTokenWithWrongCredentialsIsAClearError) {
 }
 
 TEST_F(RegistryAuthTest, HtpasswdBasicAuth) {
-  testing::CommandResult hash =
-      testing::RunCommand({"htpasswd", "-Bbn", "kiln", "s3cret"});
-  if (hash.exit_code == -1)
-    GTEST_SKIP() << "htpasswd is not installed (apache2-utils)";
-  ASSERT_EQ(hash.exit_code, 0) << hash.output;
-  testing::WriteFile(dir_ + "/htpasswd", hash.output);
-  StartRegistry("auth:\n  htpasswd:\n    realm: kiln-test\n    path: " + dir_ +
-                "/htpasswd\n");
+  ASSERT_NO_FATAL_FAILURE(StartWithHtpasswd());
+  if (IsSkipped()) return;
 
   auto client =
       Client(R"({"auth":")" + Base64("kiln:s3cret") + R"("})", store_.get());
@@ -179,13 +177,8 @@ TEST_F(RegistryAuthTest, HtpasswdBasicAuth) {
 }
 
 TEST_F(RegistryAuthTest, CredentialHelpersAreReportedWhenNeeded) {
-  testing::CommandResult hash =
-      testing::RunCommand({"htpasswd", "-Bbn", "kiln", "s3cret"});
-  if (hash.exit_code == -1)
-    GTEST_SKIP() << "htpasswd is not installed (apache2-utils)";
-  testing::WriteFile(dir_ + "/htpasswd", hash.output);
-  StartRegistry("auth:\n  htpasswd:\n    realm: kiln-test\n    path: " + dir_ +
-                "/htpasswd\n");
+  ASSERT_NO_FATAL_FAILURE(StartWithHtpasswd());
+  if (IsSkipped()) return;
   const std::string path = dir_ + "/helper-config.json";
   testing::WriteFile(path, R"({"credHelpers":{")" + registry_->host() +
                                R"(":"secretservice"}})");

@@ -5,28 +5,25 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
+
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
 class RegistryConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/kiln-registry-config-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
 
   std::string Write(const std::string& text) {
     const std::string path = dir_ + "/buildkitd.toml";
-    std::ofstream(path, std::ios::trunc) << text;
+    testing::WriteFile(path, text);
     return path;
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"kiln-registry-config-"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(RegistryConfigTest, LoadsBuildkitdRegistryTables) {

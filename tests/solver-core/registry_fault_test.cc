@@ -2,7 +2,6 @@
 // nothing stored) and a pulling process dying mid-layer (the store stays
 // consistent and a second pull completes).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,45 +17,35 @@ namespace kiln::solver {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TestRegistry;
 
-class RegistryFaultTest : public ::testing::Test {
+class RegistryFaultTest : public testing::RegistryTest {
  protected:
+  RegistryFaultTest() : RegistryTest("kiln-registry-fault-") {}
+
   void SetUp() override {
-    if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
-    auto registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
-    dir_ = testing::MakeTempDir("kiln-registry-fault-");
-    auto source = ContentStore::Open(dir_ + "/source");
-    ASSERT_TRUE(source.ok());
+    RegistryTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    std::unique_ptr<ContentStore> source = OpenStore("source");
+    ASSERT_NE(source, nullptr);
     // A 3 MiB layer of incompressible bytes, so a pull writes it in many
     // pieces.
     std::mt19937_64 rng(42);
     std::string noise(3 << 20, '\0');
     for (char& c : noise) c = static_cast<char>(rng());
     Result<oci::Descriptor> root = testing::StoreImage(
-        source->get(), {.os = "linux", .architecture = "amd64"},
+        source.get(), {.os = "linux", .architecture = "amd64"},
         testing::MakeTar({{"noise.bin", noise}}),
         std::string(oci::kMediaTypeLayer));
     ASSERT_TRUE(root.ok());
-    Result<std::string> manifest = (*source)->ReadAll(root->digest);
+    Result<std::string> manifest = source->ReadAll(root->digest);
     ASSERT_TRUE(manifest.ok());
     layer_ = oci::ParseManifest(*manifest)->layers.at(0).digest;
-    RegistryClient pusher(registry_->ClientConfig(), source->get());
+    RegistryClient pusher(registry_->ClientConfig(), source.get());
     Status pushed = pusher.Push(Ref(), *root);
     ASSERT_TRUE(pushed.ok()) << pushed.ToString();
   }
-  void TearDown() override {
-    registry_.reset();
-    testing::RemoveTree(dir_);
-  }
 
-  llb::ImageReference Ref() {
-    return llb::ParseImageReference(registry_->host() + "/fault/image:1")
-        .value_or(llb::ImageReference{});
-  }
+  llb::ImageReference Ref() { return RegistryTest::Ref("fault/image:1"); }
 
   // Every committed blob re-hashes to its name; no ingest file is left.
   void ExpectConsistent(ContentStore& store) {
@@ -73,8 +62,6 @@ class RegistryFaultTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<TestRegistry> registry_;
-  std::string dir_;
   Digest layer_;
 };
 
@@ -110,11 +97,9 @@ TEST_F(RegistryFaultTest, CrashMidLayerLeavesAConsistentStoreAndPullResumes) {
   const RegistryConfig config = registry_->ClientConfig();
   const Digest layer = layer_;
   const llb::ImageReference ref = Ref();
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const pid_t pid = testing::ForkChild([&] {
     auto store = ContentStore::Open(content);
-    if (!store.ok()) _exit(2);
+    if (!store.ok()) return 2;
     (*store)->set_write_fault_hook(
         [&](const Digest& expected, int64_t written) {
           if (expected == layer && written >= (1 << 20))
@@ -123,12 +108,10 @@ TEST_F(RegistryFaultTest, CrashMidLayerLeavesAConsistentStoreAndPullResumes) {
         });
     RegistryClient client(config, store->get());
     Result<PulledImage> image = client.Pull(ref);
-    _exit(image.ok() ? 0 : 3);  // never reached with a working hook
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 9);
+    return image.ok() ? 0 : 3;  // never reached with a working hook
+  });
+  ASSERT_GE(pid, 0);
+  ASSERT_EQ(testing::WaitExitCode(pid), 9);
 
   auto store = ContentStore::Open(content);
   ASSERT_TRUE(store.ok()) << store.status().ToString();

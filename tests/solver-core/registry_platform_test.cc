@@ -13,20 +13,15 @@
 namespace kiln::solver {
 namespace {
 
-using testing::TestRegistry;
-
-class RegistryPlatformTest : public ::testing::Test {
+class RegistryPlatformTest : public testing::RegistryTest {
  protected:
+  RegistryPlatformTest() : RegistryTest("kiln-registry-platform-") {}
+
   void SetUp() override {
-    if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
-    auto registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
-    dir_ = testing::MakeTempDir("kiln-registry-platform-");
-    auto store = ContentStore::Open(dir_ + "/source");
-    ASSERT_TRUE(store.ok());
-    source_ = std::move(*store);
+    RegistryTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    source_ = OpenStore("source");
+    ASSERT_NE(source_, nullptr);
 
     Result<std::string> layout = testing::MakeBusyboxLayout(dir_, "1.0");
     ASSERT_TRUE(layout.ok()) << layout.status().ToString();
@@ -50,30 +45,17 @@ class RegistryPlatformTest : public ::testing::Test {
     Status pushed = pusher.Push(Ref("multi/arch:1"), index_);
     ASSERT_TRUE(pushed.ok()) << pushed.ToString() << "\n" << registry_->Log();
   }
-  void TearDown() override {
-    registry_.reset();
-    testing::RemoveTree(dir_);
-  }
-
-  llb::ImageReference Ref(const std::string& rest) {
-    return llb::ParseImageReference(registry_->host() + "/" + rest)
-        .value_or(llb::ImageReference{});
-  }
 
   Result<PulledImage> PullFor(const std::string& store_name,
                               const std::string& platform,
                               std::unique_ptr<ContentStore>* store_out) {
-    auto store = ContentStore::Open(dir_ + "/" + store_name);
-    EXPECT_TRUE(store.ok());
-    *store_out = std::move(*store);
+    *store_out = OpenStore(store_name);
     RegistryClient client(registry_->ClientConfig(), store_out->get());
     return client.Pull(
         Ref("multi/arch:1"),
         {.platform = llb::ParsePlatform(platform).value_or(llb::Platform{})});
   }
 
-  std::unique_ptr<TestRegistry> registry_;
-  std::string dir_;
   std::unique_ptr<ContentStore> source_;
   oci::Descriptor amd64_, arm64_, index_;
 };

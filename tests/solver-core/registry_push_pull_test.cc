@@ -15,37 +15,10 @@ namespace kiln::solver {
 namespace {
 
 using testing::StoreImage;
-using testing::TestRegistry;
 
-class RegistryPushPullTest : public ::testing::Test {
+class RegistryPushPullTest : public testing::RegistryTest {
  protected:
-  void SetUp() override {
-    if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
-    Result<std::unique_ptr<TestRegistry>> registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
-    dir_ = testing::MakeTempDir("kiln-registry-test-");
-    ASSERT_FALSE(dir_.empty());
-  }
-  void TearDown() override {
-    registry_.reset();
-    testing::RemoveTree(dir_);
-  }
-
-  std::unique_ptr<ContentStore> NewStore(const std::string& name) {
-    Result<std::unique_ptr<ContentStore>> store =
-        ContentStore::Open(dir_ + "/" + name);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(*store) : nullptr;
-  }
-
-  llb::ImageReference Ref(const std::string& text) {
-    Result<llb::ImageReference> ref =
-        llb::ParseImageReference(registry_->host() + "/" + text);
-    EXPECT_TRUE(ref.ok()) << ref.status().ToString();
-    return ref.value_or(llb::ImageReference{});
-  }
+  RegistryPushPullTest() : RegistryTest("kiln-registry-test-") {}
 
   // Every blob of `from` is in `to` with identical bytes.
   void ExpectSameBlobs(ContentStore& from, ContentStore& to) {
@@ -59,13 +32,10 @@ class RegistryPushPullTest : public ::testing::Test {
       EXPECT_EQ(Digest::FromBytes(*c), b.digest);
     }
   }
-
-  std::unique_ptr<TestRegistry> registry_;
-  std::string dir_;
 };
 
 TEST_F(RegistryPushPullTest, PushedImagePullsBackByTagAndDigest) {
-  auto source = NewStore("source");
+  auto source = OpenStore("source");
   Result<std::string> layout = testing::MakeBusyboxLayout(dir_, "1.0");
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
   Result<oci::Descriptor> root = testing::ImportLayout(*layout, source.get());
@@ -88,7 +58,7 @@ TEST_F(RegistryPushPullTest, PushedImagePullsBackByTagAndDigest) {
   EXPECT_EQ(resolved->size, root->size);
   EXPECT_EQ(resolved->media_type, oci::kMediaTypeImageManifest);
 
-  auto by_tag = NewStore("by-tag");
+  auto by_tag = OpenStore("by-tag");
   RegistryClient puller(registry_->ClientConfig(), by_tag.get());
   std::set<std::string> layers_done;
   Result<PulledImage> image =
@@ -108,7 +78,7 @@ TEST_F(RegistryPushPullTest, PushedImagePullsBackByTagAndDigest) {
   ExpectSameBlobs(*source, *by_tag);
   ExpectSameBlobs(*by_tag, *source);
 
-  auto by_digest = NewStore("by-digest");
+  auto by_digest = OpenStore("by-digest");
   RegistryClient digest_puller(registry_->ClientConfig(), by_digest.get());
   llb::ImageReference pinned = Ref("kiln/busybox");
   pinned.tag.clear();
@@ -129,7 +99,7 @@ TEST_F(RegistryPushPullTest, PushedImagePullsBackByTagAndDigest) {
 }
 
 TEST_F(RegistryPushPullTest, DockerMediaTypesAndChunkedUploadRoundTrip) {
-  auto source = NewStore("source");
+  auto source = OpenStore("source");
   std::string layer_bytes;
   for (int i = 0; i < 5000; ++i) layer_bytes += std::to_string(i * 7919) + ",";
   const std::string layer = testing::MakeTar({{"data.txt", layer_bytes}});
@@ -149,7 +119,7 @@ TEST_F(RegistryPushPullTest, DockerMediaTypesAndChunkedUploadRoundTrip) {
   EXPECT_EQ(resolved->media_type, oci::kMediaTypeDockerManifest);
   EXPECT_EQ(resolved->digest, root->digest);
 
-  auto target = NewStore("target");
+  auto target = OpenStore("target");
   RegistryClient puller(registry_->ClientConfig(), target.get());
   Result<PulledImage> image = puller.Pull(Ref("docker/types:v2"));
   ASSERT_TRUE(image.ok()) << image.status().ToString();
@@ -165,7 +135,7 @@ TEST_F(RegistryPushPullTest, DockerMediaTypesAndChunkedUploadRoundTrip) {
 }
 
 TEST_F(RegistryPushPullTest, SecondRepositoryMountsBlobsAndSkipsExisting) {
-  auto source = NewStore("source");
+  auto source = OpenStore("source");
   Result<oci::Descriptor> root = StoreImage(
       source.get(), {.os = "linux", .architecture = "amd64"},
       testing::MakeTar({{"a", "mount me"}}), std::string(oci::kMediaTypeLayer));
@@ -191,7 +161,7 @@ TEST_F(RegistryPushPullTest, SecondRepositoryMountsBlobsAndSkipsExisting) {
   for (const BlobProgress& p : progress)
     EXPECT_TRUE(p.mounted) << p.digest.str();
 
-  auto target = NewStore("target");
+  auto target = OpenStore("target");
   RegistryClient puller(registry_->ClientConfig(), target.get());
   Result<PulledImage> image = puller.Pull(Ref("second/repo:1"));
   ASSERT_TRUE(image.ok()) << image.status().ToString();
@@ -199,7 +169,7 @@ TEST_F(RegistryPushPullTest, SecondRepositoryMountsBlobsAndSkipsExisting) {
 }
 
 TEST_F(RegistryPushPullTest, ConcurrentPullsShareOneClientAndStore) {
-  auto source = NewStore("source");
+  auto source = OpenStore("source");
   std::vector<oci::Descriptor> roots;
   for (int i = 0; i < 3; ++i) {
     Result<oci::Descriptor> root = StoreImage(
@@ -215,7 +185,7 @@ TEST_F(RegistryPushPullTest, ConcurrentPullsShareOneClientAndStore) {
     ASSERT_TRUE(
         pusher.Push(Ref("many/img:" + std::to_string(i)), roots[i]).ok());
   }
-  auto target = NewStore("target");
+  auto target = OpenStore("target");
   RegistryClient client(registry_->ClientConfig(), target.get());
   std::vector<Status> results(6);
   std::vector<std::thread> threads;
@@ -232,7 +202,7 @@ TEST_F(RegistryPushPullTest, ConcurrentPullsShareOneClientAndStore) {
 }
 
 TEST_F(RegistryPushPullTest, MissingReferencesAreNotFoundAndNamed) {
-  auto store = NewStore("store");
+  auto store = OpenStore("store");
   RegistryClient client(registry_->ClientConfig(), store.get());
   Result<oci::Descriptor> resolved = client.Resolve(Ref("nothing/here:v1"));
   ASSERT_FALSE(resolved.ok());
@@ -252,7 +222,7 @@ TEST_F(RegistryPushPullTest, MissingReferencesAreNotFoundAndNamed) {
 }
 
 TEST_F(RegistryPushPullTest, PlainHttpOnlyForConfiguredHosts) {
-  auto store = NewStore("store");
+  auto store = OpenStore("store");
   RegistryConfig config;  // 127.0.0.1 is not implicitly insecure
   config.retry_attempts = 1;
   RegistryClient client(config, store.get());
@@ -267,7 +237,7 @@ TEST_F(RegistryPushPullTest, PlainHttpOnlyForConfiguredHosts) {
 }
 
 TEST_F(RegistryPushPullTest, PushNeedsTheImageInTheStore) {
-  auto store = NewStore("store");
+  auto store = OpenStore("store");
   RegistryClient client(registry_->ClientConfig(), store.get());
   const oci::Descriptor absent{
       .media_type = std::string(oci::kMediaTypeImageManifest),

@@ -17,7 +17,6 @@ namespace {
 using testing::TestHttpRequest;
 using testing::TestHttpResponse;
 using testing::TestHttpServer;
-using testing::TestRegistry;
 
 constexpr char kManifest[] =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
@@ -25,16 +24,19 @@ constexpr char kManifest[] =
     R"("digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",)"
     R"("size":2},"layers":[]})";
 
-class RegistryRetryTest : public ::testing::Test {
+// Fake registries (TestHttpServer) only: the mirror tests below start a real
+// one.
+class RegistryRetryTest : public testing::RegistryTest {
  protected:
+  RegistryRetryTest()
+      : RegistryTest("kiln-registry-retry-", /*start_registry=*/false) {}
+
   void SetUp() override {
-    dir_ = testing::MakeTempDir("kiln-registry-retry-");
-    Result<std::unique_ptr<ContentStore>> store =
-        ContentStore::Open(dir_ + "/content");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = OpenStore("content");
+    ASSERT_NE(store_, nullptr);
   }
-  void TearDown() override { testing::RemoveTree(dir_); }
 
   RegistryConfig ConfigFor(const std::string& host) {
     RegistryConfig config;
@@ -50,7 +52,6 @@ class RegistryRetryTest : public ::testing::Test {
         .value_or(llb::ImageReference{});
   }
 
-  std::string dir_;
   std::unique_ptr<ContentStore> store_;
 };
 
@@ -142,12 +143,9 @@ TEST_F(RegistryRetryTest, ConnectionRefusedIsRetriedAndNamed) {
 class RegistryMirrorTest : public RegistryRetryTest {
  protected:
   void SetUp() override {
-    if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
-    RegistryRetryTest::SetUp();
-    auto registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
+    ASSERT_NO_FATAL_FAILURE(RegistryRetryTest::SetUp());
+    ASSERT_NO_FATAL_FAILURE(StartRegistry());
+    if (IsSkipped()) return;
     // An image in the real registry under "hub/…", for the mirror tests.
     Result<oci::Descriptor> root = testing::StoreImage(
         store_.get(), {.os = "linux", .architecture = "amd64"},
@@ -163,13 +161,6 @@ class RegistryMirrorTest : public RegistryRetryTest {
     ASSERT_TRUE(pushed.ok()) << pushed.ToString();
   }
 
-  std::unique_ptr<ContentStore> FreshStore(const std::string& name) {
-    Result<std::unique_ptr<ContentStore>> store =
-        ContentStore::Open(dir_ + "/" + name);
-    return store.ok() ? std::move(*store) : nullptr;
-  }
-
-  std::unique_ptr<TestRegistry> registry_;
   oci::Descriptor root_;
 };
 
@@ -178,7 +169,7 @@ TEST_F(RegistryMirrorTest, MirrorWithPathPrefixServesAnUnreachableOrigin) {
   RegistryConfig config = ConfigFor(registry_->host());
   config.hosts[origin].mirrors = {registry_->host() + "/hub"};
   config.retry_attempts = 1;
-  auto target = FreshStore("target");
+  auto target = OpenStore("target");
   RegistryClient client(config, target.get());
   Result<PulledImage> image = client.Pull(Ref(origin, "library/app:1"));
   ASSERT_TRUE(image.ok()) << image.status().ToString();
@@ -192,7 +183,7 @@ TEST_F(RegistryMirrorTest, MirrorWithPathPrefixServesAnUnreachableOrigin) {
 TEST_F(RegistryMirrorTest, DockerHubImagesComeFromTheirMirror) {
   RegistryConfig config = ConfigFor(registry_->host());
   config.hosts["docker.io"].mirrors = {registry_->host() + "/hub"};
-  auto target = FreshStore("target");
+  auto target = OpenStore("target");
   RegistryClient client(config, target.get());
   Result<llb::ImageReference> ref =
       llb::ParseImageReference("app:1");  // docker.io/library/app
@@ -213,7 +204,7 @@ TEST_F(RegistryMirrorTest, FailingMirrorFallsBackToOrigin) {
   RegistryConfig config = ConfigFor(registry_->host());
   config.hosts[(*mirror)->host()].http = true;
   config.hosts[registry_->host()].mirrors = {(*mirror)->host()};
-  auto target = FreshStore("target");
+  auto target = OpenStore("target");
   RegistryClient client(config, target.get());
   Result<PulledImage> image =
       client.Pull(Ref(registry_->host(), "library/app:1"));

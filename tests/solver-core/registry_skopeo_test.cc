@@ -2,11 +2,9 @@
 // with kiln (same digests), images pushed by kiln read by skopeo and unpacked
 // by umoci to the same file tree as their source.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 
@@ -18,62 +16,25 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::RunCommand;
-using testing::TestRegistry;
 
-// path → "type mode size digest-or-target" for every entry under `root`.
-std::map<std::string, std::string> Listing(const std::string& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    struct stat st;
-    if (lstat(entry.path().c_str(), &st) != 0) continue;
-    std::string line = std::to_string(st.st_mode & 07777) + " ";
-    if (S_ISLNK(st.st_mode)) {
-      line += "link " + fs::read_symlink(entry.path()).string();
-    } else if (S_ISDIR(st.st_mode)) {
-      line += "dir";
-    } else if (S_ISREG(st.st_mode)) {
-      line +=
-          "file " + Digest::FromBytes(testing::ReadFile(entry.path())).str();
-    } else {
-      line += "other " + std::to_string(st.st_mode & S_IFMT);
-    }
-    out[entry.path().lexically_relative(root).string()] = line;
-  }
-  return out;
-}
-
-class RegistrySkopeoTest : public ::testing::Test {
+class RegistrySkopeoTest : public testing::RegistryTest {
  protected:
+  RegistrySkopeoTest() : RegistryTest("kiln-registry-skopeo-") {}
+
   void SetUp() override {
-    if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
     for (const char* tool : {"skopeo", "umoci", "tar"}) {
       if (!testing::HaveProgram(tool))
         GTEST_SKIP() << tool << " is not installed";
     }
-    auto registry = TestRegistry::Start();
-    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-    registry_ = std::move(*registry);
-    dir_ = testing::MakeTempDir("kiln-registry-skopeo-");
+    RegistryTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     Result<std::string> layout = testing::MakeBusyboxLayout(dir_, "1.0");
     ASSERT_TRUE(layout.ok()) << layout.status().ToString();
     layout_ = *layout;
-    auto store = ContentStore::Open(dir_ + "/content");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    registry_.reset();
-    testing::RemoveTree(dir_);
+    store_ = OpenStore("content");
+    ASSERT_NE(store_, nullptr);
   }
 
-  llb::ImageReference Ref(const std::string& rest) {
-    return llb::ParseImageReference(registry_->host() + "/" + rest)
-        .value_or(llb::ImageReference{});
-  }
-
-  std::unique_ptr<TestRegistry> registry_;
-  std::string dir_;
   std::string layout_;
   std::unique_ptr<ContentStore> store_;
 };
@@ -150,8 +111,8 @@ TEST_F(RegistrySkopeoTest, ImagePushedByKilnIsReadBySkopeoAndUnpackedByUmoci) {
                   "-C", source});
   ASSERT_EQ(extracted.exit_code, 0) << extracted.output;
 
-  const auto want = Listing(source);
-  const auto got = Listing(bundle + "/rootfs");
+  const auto want = testing::DumpTree(source);
+  const auto got = testing::DumpTree(bundle + "/rootfs");
   EXPECT_GT(want.size(), 100u);  // busybox and its applet links
   EXPECT_EQ(got, want);
   EXPECT_EQ(got.count("bin/busybox"), 1u);

@@ -21,10 +21,6 @@
 namespace kiln::solver {
 namespace {
 
-using ::kiln::solver::testing::DumpTree;
-using ::kiln::solver::testing::ReadFileBytes;
-using ::kiln::solver::testing::TempDir;
-using ::kiln::solver::testing::WriteFileBytes;
 namespace fs = std::filesystem;
 
 // Mounts a snapshot's mount spec on `target` and unmounts it when destroyed,
@@ -111,7 +107,7 @@ class OverlaySnapshotterTest : public ::testing::Test {
     EXPECT_FALSE(MountedUnder(tmp_.path())) << "a mount was left behind";
   }
 
-  TempDir tmp_;
+  testing::TempDir tmp_;
   std::unique_ptr<Snapshotter> snapshotter_;
   std::unique_ptr<ContentStore> content_;
 };
@@ -124,14 +120,12 @@ TEST_F(OverlaySnapshotterTest, ProbeLeavesNothingBehind) {
 }
 
 TEST_F(OverlaySnapshotterTest, UnpackedChainMountsAsTheMergedTree) {
-  auto image = testing::MakeTestImage(*content_, testing::ThreeTestLayers());
-  auto top =
-      UnpackImage(*snapshotter_, *content_, image.manifest, image.config);
-  ASSERT_TRUE(top.ok()) << top.status().ToString();
-  std::vector<Digest> chain = ChainIds(image.config.diff_ids);
-  EXPECT_EQ(*top, chain[2].str());
+  testing::UnpackedTestImage unpacked;
+  ASSERT_NO_FATAL_FAILURE(
+      testing::UnpackThreeTestLayers(*snapshotter_, *content_, &unpacked));
+  const std::string& top = unpacked.top;
 
-  auto mounts = snapshotter_->Mounts(*top);
+  auto mounts = snapshotter_->Mounts(top);
   ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
   ASSERT_EQ(mounts->size(), 1u);
   EXPECT_EQ((*mounts)[0].type, "overlay");
@@ -140,29 +134,28 @@ TEST_F(OverlaySnapshotterTest, UnpackedChainMountsAsTheMergedTree) {
   // Nearest first: the top layer's dir holds only its own changes.
   std::string lowers = (*mounts)[0].options[0].substr(9);
   std::string nearest = lowers.substr(0, lowers.find(':'));
-  EXPECT_EQ(ReadFileBytes(nearest + "/bin/busybox"), "bb");
+  EXPECT_EQ(testing::ReadFile(nearest + "/bin/busybox"), "bb");
   EXPECT_FALSE(fs::exists(nearest + "/usr"));
   EXPECT_EQ(std::count(lowers.begin(), lowers.end(), ':'), 2);
 
   {
     ScopedMount merged(*mounts, tmp_.path() + "/merged");
     ASSERT_EQ(merged.error(), "");
-    EXPECT_EQ(DumpTree(merged.path()), testing::ThreeTestLayersTree());
+    EXPECT_EQ(testing::DumpTree(merged.path()), testing::ThreeTestLayersTree());
     EXPECT_NE(access((merged.path() + "/new").c_str(), W_OK), 0)
         << "read-only overlay";
   }
-  auto view = snapshotter_->View("view", *top);
+  auto view = snapshotter_->View("view", top);
   ASSERT_TRUE(view.ok()) << view.status().ToString();
   EXPECT_EQ(*view, *mounts);
   ASSERT_TRUE(snapshotter_->Remove("view").ok());
 }
 
 TEST_F(OverlaySnapshotterTest, ActiveSnapshotIsAWritableOverlay) {
-  auto image = testing::MakeTestImage(*content_, testing::ThreeTestLayers());
-  auto top =
-      UnpackImage(*snapshotter_, *content_, image.manifest, image.config);
-  ASSERT_TRUE(top.ok()) << top.status().ToString();
-  auto upper = snapshotter_->Prepare("rw", *top);
+  testing::UnpackedTestImage unpacked;
+  ASSERT_NO_FATAL_FAILURE(
+      testing::UnpackThreeTestLayers(*snapshotter_, *content_, &unpacked));
+  auto upper = snapshotter_->Prepare("rw", unpacked.top);
   ASSERT_TRUE(upper.ok()) << upper.status().ToString();
   auto mounts = snapshotter_->Mounts("rw");
   ASSERT_TRUE(mounts.ok());
@@ -175,10 +168,10 @@ TEST_F(OverlaySnapshotterTest, ActiveSnapshotIsAWritableOverlay) {
   {
     ScopedMount rw(*mounts, tmp_.path() + "/rw");
     ASSERT_EQ(rw.error(), "");
-    WriteFileBytes(rw.path() + "/added", "added");
+    testing::WriteFile(rw.path() + "/added", "added");
     ASSERT_TRUE(fs::remove(rw.path() + "/new"));
   }
-  EXPECT_EQ(ReadFileBytes(*upper + "/added"), "added");
+  EXPECT_EQ(testing::ReadFile(*upper + "/added"), "added");
   struct stat st {};
   ASSERT_EQ(lstat((*upper + "/new").c_str(), &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode))
@@ -192,7 +185,7 @@ TEST_F(OverlaySnapshotterTest, ActiveSnapshotIsAWritableOverlay) {
   auto want = testing::ThreeTestLayersTree();
   want.erase("new");
   want["added"] = "f 0644 added";
-  EXPECT_EQ(DumpTree(view.path()), want);
+  EXPECT_EQ(testing::DumpTree(view.path()), want);
 }
 
 TEST_F(OverlaySnapshotterTest, SingleLayerChainIsAReadOnlyBind) {
@@ -207,7 +200,7 @@ TEST_F(OverlaySnapshotterTest, SingleLayerChainIsAReadOnlyBind) {
   EXPECT_EQ((*mounts)[0].type, "bind");
   ScopedMount ro(*mounts, tmp_.path() + "/ro");
   ASSERT_EQ(ro.error(), "");
-  EXPECT_EQ(ReadFileBytes(ro.path() + "/etc/passwd"), "root:x:0:0");
+  EXPECT_EQ(testing::ReadFile(ro.path() + "/etc/passwd"), "root:x:0:0");
   std::ofstream out(ro.path() + "/etc/new");
   EXPECT_FALSE(out.good())
       << "the committed layer cannot be written through its mount";

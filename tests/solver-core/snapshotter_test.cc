@@ -24,9 +24,9 @@ namespace kiln::solver {
 namespace {
 
 using ::kiln::solver::testing::DumpTree;
-using ::kiln::solver::testing::ReadFileBytes;
+using ::kiln::solver::testing::ReadFile;
 using ::kiln::solver::testing::TempDir;
-using ::kiln::solver::testing::WriteFileBytes;
+using ::kiln::solver::testing::WriteFile;
 using Tree = std::map<std::string, std::string>;
 namespace fs = std::filesystem;
 
@@ -67,12 +67,11 @@ class CopySnapshotterTest : public ::testing::Test {
 
 TEST_F(CopySnapshotterTest, PreparesCommitsStatsListsAndRemoves) {
   EXPECT_EQ(snapshotter_->kind(), SnapshotterKind::kCopy);
-  MakeCommitted("base", "", [](const std::string& dir) {
-    WriteFileBytes(dir + "/a", "a");
-  });
+  MakeCommitted("base", "",
+                [](const std::string& dir) { WriteFile(dir + "/a", "a"); });
   auto active = snapshotter_->Prepare("work", "base");
   ASSERT_TRUE(active.ok()) << active.status().ToString();
-  EXPECT_EQ(ReadFileBytes(*active + "/a"), "a");
+  EXPECT_EQ(ReadFile(*active + "/a"), "a");
 
   auto base = snapshotter_->Stat("base");
   ASSERT_TRUE(base.ok());
@@ -124,7 +123,7 @@ TEST_F(CopySnapshotterTest, RejectsInvalidOperations) {
 
 TEST_F(CopySnapshotterTest, PrepareMakesARealCopyWithMetadata) {
   MakeCommitted("base", "", [](const std::string& dir) {
-    WriteFileBytes(dir + "/data/file", "original");
+    WriteFile(dir + "/data/file", "original");
     ASSERT_EQ(chmod((dir + "/data/file").c_str(), 04750), 0);
     ASSERT_EQ(link((dir + "/data/file").c_str(), (dir + "/data/link").c_str()),
               0);
@@ -132,7 +131,7 @@ TEST_F(CopySnapshotterTest, PrepareMakesARealCopyWithMetadata) {
     ASSERT_EQ(mkfifo((dir + "/fifo").c_str(), 0600), 0);
     ASSERT_EQ(setxattr((dir + "/data/file").c_str(), "user.k", "v", 1, 0), 0);
     fs::create_directories(dir + "/ro/inner");
-    WriteFileBytes(dir + "/ro/inner/f", "f");
+    WriteFile(dir + "/ro/inner/f", "f");
     ASSERT_EQ(chmod((dir + "/ro").c_str(), 0555), 0);
     timespec times[2] = {{1500000000, 0}, {1500000000, 0}};
     ASSERT_EQ(utimensat(AT_FDCWD, (dir + "/data").c_str(), times, 0), 0);
@@ -156,9 +155,9 @@ TEST_F(CopySnapshotterTest, PrepareMakesARealCopyWithMetadata) {
   EXPECT_EQ(file.st_ino, link.st_ino) << "hardlinks within the tree are kept";
   EXPECT_NE(file.st_ino, parent_file.st_ino) << "not shared with the parent";
 
-  WriteFileBytes(*child + "/data/link", "changed in child");
-  EXPECT_EQ(ReadFileBytes(*child + "/data/file"), "changed in child");
-  EXPECT_EQ(ReadFileBytes(base_dir + "/data/file"), "original");
+  WriteFile(*child + "/data/link", "changed in child");
+  EXPECT_EQ(ReadFile(*child + "/data/file"), "changed in child");
+  EXPECT_EQ(ReadFile(base_dir + "/data/file"), "original");
 }
 
 TEST_F(CopySnapshotterTest, MountsAreBindMounts) {
@@ -182,9 +181,8 @@ TEST_F(CopySnapshotterTest, MountsAreBindMounts) {
 }
 
 TEST_F(CopySnapshotterTest, PersistsAcrossReopenAndCleansLeftovers) {
-  MakeCommitted("base", "", [](const std::string& dir) {
-    WriteFileBytes(dir + "/a", "a");
-  });
+  MakeCommitted("base", "",
+                [](const std::string& dir) { WriteFile(dir + "/a", "a"); });
   ASSERT_TRUE(snapshotter_->Prepare("active", "base").ok());
   ASSERT_TRUE(snapshotter_->View("view", "base").ok());
 
@@ -194,7 +192,7 @@ TEST_F(CopySnapshotterTest, PersistsAcrossReopenAndCleansLeftovers) {
   snapshotter_.reset();
   // What a crash can leave: a snapshot dir without a record, a temp file.
   fs::create_directories(root() + "/snapshots/999/fs/x");
-  WriteFileBytes(root() + "/metadata.json.tmp-0123", "{half");
+  WriteFile(root() + "/metadata.json.tmp-0123", "{half");
 
   EXPECT_EQ(OpenSnapshotter(root(), SnapshotterKind::kOverlay).status().code(),
             StatusCode::kFailedPrecondition);
@@ -210,7 +208,7 @@ TEST_F(CopySnapshotterTest, PersistsAcrossReopenAndCleansLeftovers) {
   EXPECT_FALSE(fs::exists(root() + "/metadata.json.tmp-0123"));
   auto mounts = snapshotter_->Mounts("base");
   ASSERT_TRUE(mounts.ok());
-  EXPECT_EQ(ReadFileBytes((*mounts)[0].source + "/a"), "a");
+  EXPECT_EQ(ReadFile((*mounts)[0].source + "/a"), "a");
   // New ids do not collide with old ones.
   auto fresh = snapshotter_->Prepare("fresh", "");
   ASSERT_TRUE(fresh.ok());
@@ -219,27 +217,26 @@ TEST_F(CopySnapshotterTest, PersistsAcrossReopenAndCleansLeftovers) {
 
 TEST_F(CopySnapshotterTest, CorruptMetadataIsDataLoss) {
   snapshotter_.reset();
-  WriteFileBytes(root() + "/metadata.json", "{\"version\":1,\"kind\":\"copy\"");
+  WriteFile(root() + "/metadata.json", "{\"version\":1,\"kind\":\"copy\"");
   EXPECT_EQ(OpenSnapshotter(root(), SnapshotterKind::kCopy).status().code(),
             StatusCode::kDataLoss);
-  WriteFileBytes(
-      root() + "/metadata.json",
-      R"({"version":1,"kind":"copy","next_id":3,"snapshots":[)"
-      R"({"name":"a","id":1,"parent":"ghost","kind":"committed"}]})");
+  WriteFile(root() + "/metadata.json",
+            R"({"version":1,"kind":"copy","next_id":3,"snapshots":[)"
+            R"({"name":"a","id":1,"parent":"ghost","kind":"committed"}]})");
   EXPECT_EQ(OpenSnapshotter(root(), SnapshotterKind::kCopy).status().code(),
             StatusCode::kDataLoss);
 }
 
 TEST_F(CopySnapshotterTest, IsSafeUnderConcurrentUse) {
-  MakeCommitted("base", "", [](const std::string& dir) {
-    WriteFileBytes(dir + "/a", "a");
-  });
+  MakeCommitted("base", "",
+                [](const std::string& dir) { WriteFile(dir + "/a", "a"); });
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 8; ++i) {
-        char buf[32];  // (GCC 12 -O3 misreports "k" + std::to_string(t) under -Wrestrict)
+        // (GCC 12 -O3 misreports "k" + std::to_string(t) under -Wrestrict)
+        char buf[32];
         std::snprintf(buf, sizeof(buf), "k%d-%d", t, i);
         std::string key = buf;
         auto dir = snapshotter_->Prepare(key, "base");
@@ -247,7 +244,7 @@ TEST_F(CopySnapshotterTest, IsSafeUnderConcurrentUse) {
           ++failures;
           continue;
         }
-        WriteFileBytes(*dir + "/" + key, key);
+        WriteFile(*dir + "/" + key, key);
         if (!snapshotter_->Commit("c-" + key, key).ok()) ++failures;
         // Everyone races for one shared name: exactly one wins.
         auto shared = snapshotter_->Prepare("shared-" + key, "base");
@@ -267,7 +264,7 @@ TEST_F(CopySnapshotterTest, IsSafeUnderConcurrentUse) {
   EXPECT_EQ(Names().size(), 50u) << "what was recorded survives a reopen";
   auto mounts = snapshotter_->Mounts("c-k3-7");
   ASSERT_TRUE(mounts.ok());
-  EXPECT_EQ(ReadFileBytes((*mounts)[0].source + "/k3-7"), "k3-7");
+  EXPECT_EQ(ReadFile((*mounts)[0].source + "/k3-7"), "k3-7");
 }
 
 class UnpackImageCopyTest : public CopySnapshotterTest {
@@ -289,12 +286,12 @@ class UnpackImageCopyTest : public CopySnapshotterTest {
 };
 
 TEST_F(UnpackImageCopyTest, UnpacksAChainOfThreeLayersWithDeletes) {
-  auto image = testing::MakeTestImage(*content_, testing::ThreeTestLayers());
-  auto top =
-      UnpackImage(*snapshotter_, *content_, image.manifest, image.config);
-  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  testing::UnpackedTestImage unpacked;
+  ASSERT_NO_FATAL_FAILURE(
+      testing::UnpackThreeTestLayers(*snapshotter_, *content_, &unpacked));
+  const std::string& top = unpacked.top;
+  const testing::TestImage& image = unpacked.image;
   std::vector<Digest> chain = ChainIds(image.config.diff_ids);
-  EXPECT_EQ(*top, chain[2].str());
   std::vector<std::string> names = Names();
   std::vector<std::string> want = {chain[0].str(), chain[1].str(),
                                    chain[2].str()};
@@ -302,21 +299,20 @@ TEST_F(UnpackImageCopyTest, UnpacksAChainOfThreeLayersWithDeletes) {
   EXPECT_EQ(names, want);
   EXPECT_EQ(snapshotter_->Stat(chain[2].str())->parent, chain[1].str());
   EXPECT_EQ(snapshotter_->Stat(chain[1].str())->parent, chain[0].str());
-  EXPECT_EQ(DumpTree(TreeOf(*top)), testing::ThreeTestLayersTree());
+  EXPECT_EQ(DumpTree(TreeOf(top)), testing::ThreeTestLayersTree());
   // The lower snapshots stay as their layers left them.
-  EXPECT_EQ(ReadFileBytes(TreeOf(chain[0].str()) + "/etc/passwd"),
-            "root:x:0:0");
-  EXPECT_EQ(ReadFileBytes(TreeOf(chain[1].str()) + "/etc/passwd"),
+  EXPECT_EQ(ReadFile(TreeOf(chain[0].str()) + "/etc/passwd"), "root:x:0:0");
+  EXPECT_EQ(ReadFile(TreeOf(chain[1].str()) + "/etc/passwd"),
             "root:x:0:0\nuser");
 
   // Unpacking again reuses every snapshot.
-  auto dir_before = TreeOf(*top);
+  auto dir_before = TreeOf(top);
   auto again =
       UnpackImage(*snapshotter_, *content_, image.manifest, image.config);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*again, *top);
+  EXPECT_EQ(*again, top);
   EXPECT_EQ(Names(), want);
-  EXPECT_EQ(TreeOf(*top), dir_before);
+  EXPECT_EQ(TreeOf(top), dir_before);
 }
 
 TEST_F(UnpackImageCopyTest, DiffIdMismatchIsDataLossNamingTheLayer) {

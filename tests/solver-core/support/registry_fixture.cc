@@ -4,21 +4,15 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
-
-extern char** environ;
 
 namespace kiln::solver::testing {
 namespace {
@@ -39,32 +33,6 @@ bool CanConnect(int port) {
 
 }  // namespace
 
-std::string MakeTempDir(const std::string& prefix) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" +
-      prefix + "XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) return "";
-  return pattern;
-}
-
-void RemoveTree(const std::string& path) {
-  std::error_code ec;
-  if (!path.empty()) fs::remove_all(path, ec);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -75,44 +43,6 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
-}
-
-bool HaveProgram(const std::string& name) {
-  return RunCommand({"sh", "-c", "command -v " + name}).exit_code == 0;
-}
-
-CommandResult RunCommand(const std::vector<std::string>& argv) {
-  CommandResult result;
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return result;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc =
-      posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  if (rc != 0) {
-    close(out[0]);
-    result.output = "cannot run " + argv[0] + ": " + std::strerror(rc);
-    return result;
-  }
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, n);
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
 }
 
 std::string TestRegistry::UnavailableReason() {
@@ -297,6 +227,39 @@ Result<oci::Descriptor> StoreIndex(
   return oci::Descriptor{.media_type = index.media_type,
                          .digest = digest,
                          .size = static_cast<int64_t>(json.size())};
+}
+
+void RegistryTest::SetUp() {
+  dir_ = MakeTempDir(temp_prefix_);
+  ASSERT_FALSE(dir_.empty()) << "mkdtemp: " << std::strerror(errno);
+  if (start_registry_) StartRegistry();
+}
+
+void RegistryTest::TearDown() {
+  registry_.reset();
+  RemoveTree(dir_);
+}
+
+void RegistryTest::StartRegistry(const TestRegistryOptions& options) {
+  if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
+    GTEST_SKIP() << why;
+  Result<std::unique_ptr<TestRegistry>> registry = TestRegistry::Start(options);
+  ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+  registry_ = std::move(*registry);
+}
+
+std::unique_ptr<ContentStore> RegistryTest::OpenStore(const std::string& name) {
+  Result<std::unique_ptr<ContentStore>> store =
+      ContentStore::Open(dir_ + "/" + name);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+llb::ImageReference RegistryTest::Ref(const std::string& rest) const {
+  Result<llb::ImageReference> ref =
+      llb::ParseImageReference(registry_->host() + "/" + rest);
+  EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+  return ref.value_or(llb::ImageReference{});
 }
 
 }  // namespace kiln::solver::testing

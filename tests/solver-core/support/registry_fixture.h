@@ -1,10 +1,12 @@
 // Test support for the registry client: a real Debian docker-registry on
 // 127.0.0.1 with a free port and a temporary storage directory (like
-// shared/tools/start-registry.sh), plus helpers to run tools (skopeo, umoci,
-// htpasswd) and to build small images in a content store.
+// shared/tools/start-registry.sh), a base fixture around it, and helpers to
+// build small images in a content store. Re-exports test_util.h (temp dirs,
+// files, running tools such as skopeo, umoci and htpasswd).
 #ifndef KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
 #define KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <map>
@@ -14,10 +16,12 @@
 
 #include "kiln/llb/digest.h"
 #include "kiln/llb/platform.h"
+#include "kiln/llb/reference.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/content_store.h"
 #include "kiln/solver/oci.h"
 #include "kiln/solver/registry_config.h"
+#include "test_util.h"
 
 namespace kiln::solver::testing {
 
@@ -56,21 +60,40 @@ class TestRegistry {
   std::string dir_;
 };
 
-// A fresh directory under $TMPDIR (or /tmp), removed by RemoveTree.
-std::string MakeTempDir(const std::string& prefix);
-void RemoveTree(const std::string& path);
-std::string ReadFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& data);
+// Base fixture of the registry tests: dir_ is a fresh temporary directory,
+// removed after the test, and registry_ a started TestRegistry (the test is
+// skipped when docker-registry cannot run here) unless the fixture passes
+// start_registry = false, to start it later (StartRegistry) or never.
+class RegistryTest : public ::testing::Test {
+ protected:
+  explicit RegistryTest(std::string temp_prefix, bool start_registry = true)
+      : temp_prefix_(std::move(temp_prefix)), start_registry_(start_registry) {}
+
+  // Derived fixtures call this first, then return if IsSkipped() or
+  // HasFatalFailure().
+  void SetUp() override;
+  // Stops the registry, then removes dir_.
+  void TearDown() override;
+
+  // Starts registry_ (with `options`); a fatal failure when it does not
+  // start, a skip when docker-registry is not installed. Callers:
+  //   ASSERT_NO_FATAL_FAILURE(StartRegistry()); if (IsSkipped()) return;
+  void StartRegistry(const TestRegistryOptions& options = {});
+  // A content store at dir_/<name>; nullptr (and a test failure) on error.
+  std::unique_ptr<ContentStore> OpenStore(const std::string& name);
+  // "<registry host>/<rest>" parsed (a test failure when it does not parse).
+  llb::ImageReference Ref(const std::string& rest) const;
+
+  std::unique_ptr<TestRegistry> registry_;
+  std::string dir_;
+
+ private:
+  std::string temp_prefix_;
+  bool start_registry_;
+};
+
 // A port of 127.0.0.1 that was free a moment ago.
 int FreePort();
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-// Runs argv[0] (looked up in PATH) and waits for it.
-CommandResult RunCommand(const std::vector<std::string>& argv);
-bool HaveProgram(const std::string& name);
 
 // Builds the busybox OCI layout (shared/tools/make-busybox-oci.sh) in `dir`
 // with tag `tag`; returns the layout's path.
