@@ -151,6 +151,8 @@ int RunImagePull(Root& root, const std::vector<std::string>& args) {
   KILN_CLI_ASSIGN(options.platform, PlatformFlag(flags), context);
   BlobPrinter printer("pulled", flags.Has("quiet"));
   options.progress = [&printer](const solver::PullProgress& p) { printer(p); };
+  // Pulled blobs are unnamed until Put: keep `kiln image rm` off them.
+  KILN_CLI_ASSIGN(solver::BlobLease lease, store->HoldBlobs(), context);
   KILN_CLI_ASSIGN(auto pulled, registry->Pull(ref, options), context);
   KILN_CLI_CHECK(store->Put(ref.String(), pulled.root), context);
   if (flags.Has("unpack")) {

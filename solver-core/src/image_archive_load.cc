@@ -287,6 +287,8 @@ Result<std::vector<ImageRecord>> LoadImages(ImageStore& store,
                                             const LoadOptions& options) {
   std::string label = in_path == "-" ? "standard input" : in_path;
   std::string context = "loading " + label;
+  // The loaded blobs are unnamed until the end: keep image removal off them.
+  KILN_ASSIGN_OR_RETURN(BlobLease lease, store.HoldBlobs());
   auto reader = internal::TarReader::Open(in_path);
   if (!reader.ok()) return reader.status().WithContext(context);
   internal::StagedArchive staged;

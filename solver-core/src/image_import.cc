@@ -107,6 +107,8 @@ Result<oci::Descriptor> ImportImage(ImageStore& store,
   auto ref = llb::ParseImageReference(options.name);
   if (!ref.ok()) return ref.status().WithContext("image import");
   KILN_ASSIGN_OR_RETURN(std::optional<int64_t> epoch, SourceDateEpoch(options));
+  // The new blobs are unnamed until the end: keep image removal off them.
+  KILN_ASSIGN_OR_RETURN(BlobLease lease, store.HoldBlobs());
   std::string created = options.created;
   if (created.empty()) {
     created = FormatRfc3339(

@@ -237,6 +237,7 @@ Result<ImageSource::Root> ImageSource::ResolveOciLayoutRoot(
 
 Result<ImageConfigResolution> ImageSource::ResolveImageConfig(
     std::string_view ref, const llb::Platform& platform, ResolveMode mode) {
+  KILN_ASSIGN_OR_RETURN(BlobLease lease, store_->HoldBlobs());
   KILN_ASSIGN_OR_RETURN(Root root, ResolveRoot(ref, platform, mode));
   auto image = store_->Resolve(root.descriptor, platform);
   if (!image.ok()) {
@@ -255,6 +256,7 @@ Result<ImageConfigResolution> ImageSource::ResolveImageConfig(
 Result<ImageConfigResolution> ImageSource::ResolveOciLayoutConfig(
     std::string_view store_id, std::string_view ref,
     const llb::Platform& platform) {
+  KILN_ASSIGN_OR_RETURN(BlobLease lease, store_->HoldBlobs());
   KILN_ASSIGN_OR_RETURN(Root root,
                         ResolveOciLayoutRoot(store_id, ref, platform));
   KILN_ASSIGN_OR_RETURN(ResolvedImage image,
@@ -265,6 +267,9 @@ Result<ImageConfigResolution> ImageSource::ResolveOciLayoutConfig(
 
 Result<SourceImage> ImageSource::Load(const pb::SourceOp& op,
                                       const llb::Platform& platform) {
+  // Blobs being pulled or copied are unnamed until the end, and unpacking
+  // reads them: keep image removal off them meanwhile.
+  KILN_ASSIGN_OR_RETURN(BlobLease lease, store_->HoldBlobs());
   const std::string& id = op.identifier();
   std::string context = "source " + id;
   auto attr = [&op](const char* key) -> std::string {

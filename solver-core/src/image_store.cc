@@ -1,5 +1,7 @@
 #include "kiln/solver/image_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -182,6 +184,9 @@ Status ImageStore::Remove(std::string_view name) {
 
   // Garbage: blobs of the removed image that no remaining entry reaches.
   // Blobs that no image ever named (build cache, ingest) are not ours to drop.
+  // Leases held elsewhere may be using some of them: then sweep nothing.
+  KILN_ASSIGN_OR_RETURN(internal::UniqueFd sweep, internal::LockGc(dir_, true));
+  if (!sweep.valid()) return Status::Ok();
   std::set<Digest> live;
   for (const auto& d : index.manifests) {
     KILN_ASSIGN_OR_RETURN(auto closure, Closure(d));
@@ -198,6 +203,24 @@ Status ImageStore::Remove(std::string_view name) {
     }
   }
   return Status::Ok();
+}
+
+BlobLease& BlobLease::operator=(BlobLease&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+BlobLease::~BlobLease() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<BlobLease> ImageStore::HoldBlobs() const {
+  KILN_ASSIGN_OR_RETURN(internal::UniqueFd fd, internal::LockGc(dir_, false));
+  return BlobLease(fd.Release());
 }
 
 Result<ResolvedImage> ImageStore::Resolve(const oci::Descriptor& target,

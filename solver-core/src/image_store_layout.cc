@@ -68,6 +68,20 @@ Result<IndexLock> IndexLock::Acquire(const std::string& dir) {
   return IndexLock(std::move(lock));
 }
 
+Result<UniqueFd> LockGc(const std::string& dir, bool exclusive) {
+  std::string path = dir + "/gc.lock";
+  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("opening", path, errno);
+  UniqueFd lock(fd);
+  int op = exclusive ? (LOCK_EX | LOCK_NB) : LOCK_SH;
+  while (flock(lock.get(), op) != 0) {
+    if (errno == EINTR) continue;
+    if (exclusive && errno == EWOULDBLOCK) return UniqueFd();
+    return ErrnoError("locking", path, errno);
+  }
+  return lock;
+}
+
 Status InitLayout(const std::string& dir, const ContentStore& content) {
   KILN_RETURN_IF_ERROR(MakeDirs(dir, "image store " + dir));
   KILN_ASSIGN_OR_RETURN(IndexLock lock, IndexLock::Acquire(dir));

@@ -28,6 +28,12 @@ class IndexLock {
   UniqueFd fd_;  // closing it releases the flock
 };
 
+// <dir>/gc.lock, which BlobLease holders lock shared and the blob sweep of
+// ImageStore::Remove locks exclusively. With `exclusive`, does not wait:
+// returns an invalid UniqueFd when a lease is held. Shared waits for a sweep
+// in progress to end.
+Result<UniqueFd> LockGc(const std::string& dir, bool exclusive);
+
 // Makes `dir` an OCI image layout over `content`: creates it, writes
 // oci-layout and an empty index.json unless present, and links dir/blobs to
 // the content store's blobs (relatively, so both can move together). Takes

@@ -227,6 +227,27 @@ TEST_F(ImageStoreTest, RemoveCollectsOnlyUnreferencedBlobs) {
   EXPECT_TRUE(images_->List()->empty());
 }
 
+TEST_F(ImageStoreTest, RemoveSweepsNothingWhileABlobLeaseIsHeld) {
+  oci::Descriptor a = MakeManifest("amd64", {"layer of a"});
+  oci::Descriptor b = MakeManifest("amd64", {"layer of b"});
+  ASSERT_TRUE(images_->Put("a", a).ok());
+  ASSERT_TRUE(images_->Put("b", b).ok());
+  {
+    // E.g. a pull elsewhere that found "layer of a" already stored and is
+    // about to name an image using it.
+    auto lease = images_->HoldBlobs();
+    ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+    ASSERT_TRUE(images_->Remove("a").ok());
+    EXPECT_FALSE(images_->Get("a").ok());  // the name goes at once
+    EXPECT_TRUE(content_->Has(a.digest));
+    EXPECT_TRUE(content_->Has(Digest::FromBytes("layer of a")));
+  }
+  // Without leases the sweep runs again.
+  ASSERT_TRUE(images_->Remove("b").ok());
+  EXPECT_FALSE(content_->Has(b.digest));
+  EXPECT_FALSE(content_->Has(Digest::FromBytes("layer of b")));
+}
+
 TEST_F(ImageStoreTest, ResolvePicksThePlatform) {
   oci::Descriptor amd64 = MakeManifest("amd64", {"x"});
   oci::Descriptor arm64 = MakeManifest("arm64", {"y"});

@@ -46,6 +46,25 @@ struct ResolvedImage {
   oci::ImageConfig config;
 };
 
+// Holds off the blob sweep of ImageStore::Remove while alive (a shared flock
+// on images/gc.lock; any number of holders in any process). Take one before
+// writing or relying on blobs that no name protects yet — pulling, importing,
+// loading, unpacking — and keep it until the image is named or the work is
+// done. Move-only; destroying it releases it.
+class BlobLease {
+ public:
+  BlobLease(BlobLease&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  BlobLease& operator=(BlobLease&& other) noexcept;
+  BlobLease(const BlobLease&) = delete;
+  BlobLease& operator=(const BlobLease&) = delete;
+  ~BlobLease();
+
+ private:
+  friend class ImageStore;
+  explicit BlobLease(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 class ImageStore {
  public:
   // Opens the layout at `dir` (created if needed, with blobs linked to
@@ -67,9 +86,14 @@ class ImageStore {
   // platform of a multi-platform image keeps the index but not the other
   // platforms, as containerd does). The store never names a broken image.
   Status Put(std::string_view name, const oci::Descriptor& target);
-  // Removes `name`, then deletes blobs no remaining image references.
-  // NotFound when absent.
+  // Removes `name`, then deletes the blobs of that image no remaining image
+  // references — unless a BlobLease is held anywhere, in which case the
+  // blobs are left for a later sweep (a pull or build may be about to use
+  // them). NotFound when absent.
   Status Remove(std::string_view name);
+
+  // A lease keeping Remove() from deleting blobs; see BlobLease.
+  Result<BlobLease> HoldBlobs() const;
 
   // The manifest, config and layers of `target` for `platform`: an index is
   // resolved with oci::SelectManifest. NotFound for a missing blob or
