@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../solver-core/support/registry_fixture.h"
+#include "../solver-core/support/test_util.h"
 
 namespace kiln::cli {
 namespace {
@@ -134,7 +135,7 @@ TEST_F(ImageCli, SaveAndLoadBothFormats) {
 
 TEST_F(ImageCli, PushAndPullThroughARegistry) {
   if (auto why = solver::testing::TestRegistry::UnavailableReason(); !why.empty()) {
-    GTEST_SKIP() << why;
+    KILN_SKIP_UNLESS_REQUIRED(why);
   }
   auto registry = solver::testing::TestRegistry::Start();
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();

@@ -27,7 +27,7 @@ class ImageArchiveSkopeoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!testing::HaveProgram("skopeo"))
-      GTEST_SKIP() << "skopeo is not installed";
+      KILN_SKIP_UNLESS_REQUIRED("skopeo is not installed");
     tmp_ = std::make_unique<testing::TempDir>("kiln-archive-skopeo-");
     root_ = tmp_->path();
     ASSERT_FALSE(root_.empty());

@@ -7,6 +7,7 @@
 #include "kiln/solver/image_import.h"
 #include "kiln/solver/registry.h"
 #include "support/registry_fixture.h"
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
@@ -153,7 +154,7 @@ TEST_F(ImageSourceTest, OciLayoutSource) {
 
 TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
   if (auto why = testing::TestRegistry::UnavailableReason(); !why.empty())
-    GTEST_SKIP() << why;
+    KILN_SKIP_UNLESS_REQUIRED(why);
   auto registry = testing::TestRegistry::Start();
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   RegistryClient client((*registry)->ClientConfig(), content_.get());
@@ -189,7 +190,7 @@ TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
 
 TEST_F(ImageSourceTest, PinnedImageLeftIncompleteIsPulledAgain) {
   if (auto why = testing::TestRegistry::UnavailableReason(); !why.empty()) {
-    GTEST_SKIP() << why;
+    KILN_SKIP_UNLESS_REQUIRED(why);
   }
   auto registry = testing::TestRegistry::Start();
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();

@@ -27,7 +27,7 @@ class ImageToolsTest : public testing::StoreTest {
 
   void SetUp() override {
     if (!fs::exists("/bin/busybox"))
-      GTEST_SKIP() << "busybox-static is not installed";
+      KILN_SKIP_UNLESS_REQUIRED("busybox-static is not installed");
     StoreTest::SetUp();
     if (HasFatalFailure()) return;
 
@@ -56,7 +56,7 @@ class ImageToolsTest : public testing::StoreTest {
 };
 
 TEST_F(ImageToolsTest, SkopeoInspectsTheStoreByFullName) {
-  if (!HaveProgram("skopeo")) GTEST_SKIP() << "skopeo is not installed";
+  if (!HaveProgram("skopeo")) KILN_SKIP_UNLESS_REQUIRED("skopeo is not installed");
   CommandResult inspect = RunShell("skopeo inspect oci:" + root_ +
                                    "/images:docker.io/library/busybox:latest");
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
@@ -82,7 +82,7 @@ TEST_F(ImageToolsTest, SkopeoInspectsTheStoreByFullName) {
 }
 
 TEST_F(ImageToolsTest, UmociUnpacksTheStoreByFullName) {
-  if (!HaveProgram("umoci")) GTEST_SKIP() << "umoci is not installed";
+  if (!HaveProgram("umoci")) KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
   CommandResult unpack =
       RunShell("umoci unpack --rootless --image " + root_ +
                "/images:docker.io/library/busybox:latest " + root_ + "/bundle");

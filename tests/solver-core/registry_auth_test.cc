@@ -10,6 +10,7 @@
 
 #include "kiln/solver/registry.h"
 #include "support/registry_fixture.h"
+#include "support/test_util.h"
 #include "support/registry_token_server.h"
 
 namespace kiln::solver {
@@ -34,7 +35,7 @@ class RegistryAuthTest : public testing::RegistryTest {
 
   void SetUp() override {
     if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-      GTEST_SKIP() << why;
+      KILN_SKIP_UNLESS_REQUIRED(why);
     RegistryTest::SetUp();
     if (HasFatalFailure()) return;
     store_ = OpenStore("content");
@@ -66,7 +67,7 @@ class RegistryAuthTest : public testing::RegistryTest {
     testing::CommandResult hash =
         testing::RunCommand({"htpasswd", "-Bbn", "kiln", "s3cret"});
     if (hash.exit_code == -1)
-      GTEST_SKIP() << "htpasswd is not installed (apache2-utils)";
+      KILN_SKIP_UNLESS_REQUIRED("htpasswd is not installed (apache2-utils)");
     ASSERT_EQ(hash.exit_code, 0) << hash.output;
     testing::WriteFile(dir_ + "/htpasswd", hash.output);
     StartRegistry({.extra_yaml = "auth:\n  htpasswd:\n    realm: kiln-test\n"

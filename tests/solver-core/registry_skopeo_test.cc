@@ -10,6 +10,7 @@
 
 #include "kiln/solver/registry.h"
 #include "support/registry_fixture.h"
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
@@ -24,7 +25,7 @@ class RegistrySkopeoTest : public testing::RegistryTest {
   void SetUp() override {
     for (const char* tool : {"skopeo", "umoci", "tar"}) {
       if (!testing::HaveProgram(tool))
-        GTEST_SKIP() << tool << " is not installed";
+        KILN_SKIP_UNLESS_REQUIRED(tool << " is not installed");
     }
     RegistryTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;

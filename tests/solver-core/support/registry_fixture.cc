@@ -242,7 +242,7 @@ void RegistryTest::TearDown() {
 
 void RegistryTest::StartRegistry(const TestRegistryOptions& options) {
   if (std::string why = TestRegistry::UnavailableReason(); !why.empty())
-    GTEST_SKIP() << why;
+    KILN_SKIP_UNLESS_REQUIRED(why);
   Result<std::unique_ptr<TestRegistry>> registry = TestRegistry::Start(options);
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   registry_ = std::move(*registry);
