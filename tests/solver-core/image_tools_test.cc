@@ -8,6 +8,8 @@
 #include <string>
 
 #include "kiln/solver/image_import.h"
+#include "kiln/solver/layer_unpack.h"
+#include "kiln/solver/snapshotter.h"
 #include "support/store_test.h"
 #include "support/test_util.h"
 
@@ -56,7 +58,8 @@ class ImageToolsTest : public testing::StoreTest {
 };
 
 TEST_F(ImageToolsTest, SkopeoInspectsTheStoreByFullName) {
-  if (!HaveProgram("skopeo")) KILN_SKIP_UNLESS_REQUIRED("skopeo is not installed");
+  if (!HaveProgram("skopeo"))
+    KILN_SKIP_UNLESS_REQUIRED("skopeo is not installed");
   CommandResult inspect = RunShell("skopeo inspect oci:" + root_ +
                                    "/images:docker.io/library/busybox:latest");
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
@@ -82,7 +85,8 @@ TEST_F(ImageToolsTest, SkopeoInspectsTheStoreByFullName) {
 }
 
 TEST_F(ImageToolsTest, UmociUnpacksTheStoreByFullName) {
-  if (!HaveProgram("umoci")) KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
+  if (!HaveProgram("umoci"))
+    KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
   CommandResult unpack =
       RunShell("umoci unpack --rootless --image " + root_ +
                "/images:docker.io/library/busybox:latest " + root_ + "/bundle");
@@ -97,6 +101,31 @@ TEST_F(ImageToolsTest, UmociUnpacksTheStoreByFullName) {
   EXPECT_EQ(echo.output, "hello\n");
   // umoci leaves the layout as it found it: kiln still reads its index.
   EXPECT_EQ(images_->Get("busybox")->target.digest, manifest_.digest);
+}
+
+TEST_F(ImageToolsTest, KilnUnpacksTheSameTreeAsUmoci) {
+  if (!HaveProgram("umoci"))
+    KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
+  CommandResult unpack =
+      RunShell("umoci unpack --rootless --image " + root_ +
+               "/images:docker.io/library/busybox:latest " + root_ + "/bundle");
+  ASSERT_EQ(unpack.exit_code, 0) << unpack.output;
+
+  auto snapshots =
+      OpenSnapshotter(root_ + "/snapshots", SnapshotterKind::kCopy);
+  ASSERT_TRUE(snapshots.ok()) << snapshots.status().ToString();
+  auto image = images_->Resolve(manifest_, llb::HostPlatform());
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  auto top =
+      UnpackImage(**snapshots, *content_, image->manifest, image->config);
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  auto mounts = (*snapshots)->Mounts(*top);
+  ASSERT_TRUE(mounts.ok() && mounts->size() == 1u);
+
+  auto ours = testing::DumpTree((*mounts)[0].source, /*times=*/true);
+  auto theirs = testing::DumpTree(root_ + "/bundle/rootfs", /*times=*/true);
+  EXPECT_GT(ours.size(), 250u);  // busybox and its applet links
+  EXPECT_EQ(ours, theirs);
 }
 
 }  // namespace
