@@ -17,19 +17,19 @@ class CopySnapshotter : public SnapshotterBase {
   }
 
  protected:
-  Status FillNew(const std::string& snapshot_dir,
-                 const std::string* parent_fs) override {
-    std::string fs = FsDir(snapshot_dir);
+  Status FillNew(int64_t id, const std::string* parent_fs) override {
+    std::string fs = FsDir(SnapshotDir(id));
     if (mkdir(fs.c_str(), 0755) != 0)
       return ErrnoStatus("creating " + fs, errno);
     if (parent_fs == nullptr) return Status::Ok();
     return CopyTree(*parent_fs, fs);
   }
 
-  std::vector<Mount> MountsFor(const std::string& /*snapshot_dir*/,
-                               const std::vector<std::string>& chain,
+  std::vector<Mount> MountsFor(const std::vector<int64_t>& chain,
                                bool writable) const override {
-    return {Mount{"bind", chain[0], {"rbind", writable ? "rw" : "ro"}}};
+    return {Mount{"bind",
+                  FsDir(SnapshotDir(chain[0])),
+                  {"rbind", writable ? "rw" : "ro"}}};
   }
 };
 

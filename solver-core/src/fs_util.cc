@@ -147,6 +147,13 @@ Status RemoveTreeAt(int dir_fd, const std::string& name, bool force_writable) {
     return ErrnoStatus("removing " + name, err);
   int child = openat(dir_fd, name.c_str(),
                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (child < 0 && errno == EACCES && force_writable &&
+      fchmodat(dir_fd, name.c_str(), 0700, 0) == 0) {
+    // A directory we own but cannot read (mode 0000): opened above as a
+    // directory without following, so fchmodat has no symlink to follow.
+    child = openat(dir_fd, name.c_str(),
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
   if (child < 0) {
     // EPERM for a non-directory: a real permission problem.
     return ErrnoStatus("removing " + name, errno == ENOTDIR ? err : errno);

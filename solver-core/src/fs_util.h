@@ -91,9 +91,9 @@ Status FsyncDir(const std::string& path);
 
 // Removes `name` in `dir_fd` and, for a directory, everything under it,
 // without following symlinks. A missing `name` is not an error. When
-// `force_writable` is set, directories are made writable before their
-// children are removed (for trees an unprivileged caller owns but made
-// read-only).
+// `force_writable` is set, directories are made writable (and readable,
+// when they cannot be opened) before their children are removed (for trees
+// an unprivileged caller owns but made read-only or unreadable).
 Status RemoveTreeAt(int dir_fd, const std::string& name,
                     bool force_writable = false);
 // RemoveTreeAt on an absolute or cwd-relative path.

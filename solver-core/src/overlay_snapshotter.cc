@@ -1,7 +1,9 @@
 // The overlay snapshotter: each snapshot directory holds only its own
 // changes (fs = the overlay upper dir, work = its work dir); a chain is
-// presented as one overlay mount with the ancestors as lower dirs.
+// presented as one overlay mount with the ancestors as lower dirs, named by
+// their short links under root/l.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -10,15 +12,6 @@
 namespace kiln::solver::internal {
 namespace {
 
-std::string JoinLowers(const std::vector<std::string>& dirs, size_t from) {
-  std::string out;
-  for (size_t i = from; i < dirs.size(); ++i) {
-    if (!out.empty()) out += ':';
-    out += dirs[i];
-  }
-  return out;
-}
-
 class OverlaySnapshotter : public SnapshotterBase {
  public:
   OverlaySnapshotter(std::string root, UniqueFd lock, SnapshotMetadata metadata)
@@ -26,31 +19,41 @@ class OverlaySnapshotter : public SnapshotterBase {
   }
 
  protected:
-  Status FillNew(const std::string& snapshot_dir,
-                 const std::string* /*parent_fs*/) override {
+  Status FillNew(int64_t id, const std::string* /*parent_fs*/) override {
+    std::string snapshot_dir = SnapshotDir(id);
     for (const char* sub : {"/fs", "/work"}) {
       std::string dir = snapshot_dir + sub;
       if (mkdir(dir.c_str(), 0755) != 0)
         return ErrnoStatus("creating " + dir, errno);
     }
+    std::string link = LinkPath(id);
+    unlink(link.c_str());  // a crashed run's, should one be left
+    if (symlink(ShortLinkTarget(id).c_str(), link.c_str()) != 0)
+      return ErrnoStatus("creating " + link, errno);
     return Status::Ok();
   }
 
-  std::vector<Mount> MountsFor(const std::string& snapshot_dir,
-                               const std::vector<std::string>& chain,
+  std::vector<Mount> MountsFor(const std::vector<int64_t>& chain,
                                bool writable) const override {
+    std::string own = FsDir(SnapshotDir(chain[0]));
     if (chain.size() == 1) {
-      return {Mount{"bind", chain[0], {"rbind", writable ? "rw" : "ro"}}};
+      return {Mount{"bind", own, {"rbind", writable ? "rw" : "ro"}}};
+    }
+    // Lower dirs by their short links: the whole option string must fit in
+    // the page that mount(2) copies.
+    std::string lowers;
+    for (size_t i = writable ? 1 : 0; i < chain.size(); ++i) {
+      if (!lowers.empty()) lowers += ':';
+      lowers += LinkPath(chain[i]);
     }
     if (!writable) {
       // Two or more lower dirs and no upper: a read-only overlay.
-      return {
-          Mount{"overlay", "overlay", {"lowerdir=" + JoinLowers(chain, 0)}}};
+      return {Mount{"overlay", "overlay", {"lowerdir=" + lowers}}};
     }
     return {Mount{"overlay",
                   "overlay",
-                  {"lowerdir=" + JoinLowers(chain, 1), "upperdir=" + chain[0],
-                   "workdir=" + snapshot_dir + "/work"}}};
+                  {"lowerdir=" + lowers, "upperdir=" + own,
+                   "workdir=" + SnapshotDir(chain[0]) + "/work"}}};
   }
 };
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -22,10 +23,85 @@ std::string ProcPath(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
 }
 
+// Unprivileged copies lend themselves owner permissions on the source for a
+// moment (see OpenSource); one at a time, so that no copy reads a mode that
+// another has lent.
+std::mutex unprivileged_copy_mu;
+
+// What an unprivileged owner must add to `mode` to read a file (u+r) or to
+// list and search a directory (u+rx); 0 when nothing is missing.
+mode_t MissingOwnerBits(const struct stat& st) {
+  mode_t need = S_ISDIR(st.st_mode) ? (S_IRUSR | S_IXUSR) : S_IRUSR;
+  return need & ~st.st_mode;
+}
+
+// A source opened for copying. When OpenSource lent it owner permissions,
+// Restore() (or destruction, before the fd closes) sets its mode back.
+struct SourceFd {
+  SourceFd() = default;
+  SourceFd(SourceFd&& other) noexcept
+      : fd(std::move(other.fd)),
+        lent_(std::exchange(other.lent_, false)),
+        mode_(other.mode_) {}
+  SourceFd& operator=(SourceFd&&) = delete;
+  ~SourceFd() { Restore().IgnoreError(); }
+
+  Status Restore() {
+    if (!std::exchange(lent_, false)) return Status::Ok();
+    if (fchmod(fd.get(), mode_) != 0)
+      return ErrnoStatus("restoring the source's mode", errno);
+    return Status::Ok();
+  }
+
+  UniqueFd fd;
+
+ private:
+  friend Result<SourceFd> OpenSource(int, const std::string&, int,
+                                     const struct stat&, bool);
+  bool lent_ = false;
+  mode_t mode_ = 0;
+};
+
+// Opens the source `name` (lstat `st`) in `dir_fd` with `flags`. When
+// unprivileged, a source we own that lacks the owner bits to be copied (a
+// mode 0000 /etc/shadow; a directory without u+r or u+x, which would refuse
+// to list or to look up its children) gets them added with fchmodat first:
+// for a file once open() failed with EACCES, for a directory up front. The
+// caller restores the original mode once the copy no longer needs the
+// access (a file: right after opening; a directory: after its children).
+Result<SourceFd> OpenSource(int dir_fd, const std::string& name, int flags,
+                            const struct stat& st, bool privileged) {
+  SourceFd out;
+  mode_t missing = MissingOwnerBits(st);
+  bool lend = !privileged && missing != 0 && st.st_uid == geteuid();
+  if (!lend || !S_ISDIR(st.st_mode)) {
+    int fd = openat(dir_fd, name.c_str(), flags);
+    if (fd >= 0) {
+      out.fd = UniqueFd(fd);
+      return out;
+    }
+    if (errno != EACCES || !lend) return ErrnoStatus("opening", errno);
+  }
+  mode_t original = st.st_mode & 07777;
+  // Not a symlink (st is its lstat), so fchmodat has nothing to follow.
+  if (fchmodat(dir_fd, name.c_str(), original | missing, 0) != 0)
+    return ErrnoStatus("adding owner permissions to copy it", errno);
+  int fd = openat(dir_fd, name.c_str(), flags);
+  if (fd < 0) {
+    int err = errno;
+    fchmodat(dir_fd, name.c_str(), original, 0);
+    return ErrnoStatus("opening", err);
+  }
+  out.fd = UniqueFd(fd);
+  out.lent_ = true;
+  out.mode_ = original;
+  return out;
+}
+
 class TreeCopier {
  public:
-  explicit TreeCopier(int dst_root)
-      : dst_root_(dst_root), privileged_(geteuid() == 0) {}
+  TreeCopier(int dst_root, bool privileged)
+      : dst_root_(dst_root), privileged_(privileged) {}
 
   Status CopyDir(int src, int dst, const std::string& rel) {
     KILN_ASSIGN_OR_RETURN(std::vector<std::string> names,
@@ -59,16 +135,17 @@ class TreeCopier {
     if (S_ISDIR(st.st_mode)) {
       if (mkdirat(dst, name.c_str(), 0700) != 0)
         return ErrnoStatus("mkdir", errno);
-      int s = openat(src, name.c_str(),
-                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (s < 0) return ErrnoStatus("opening", errno);
-      UniqueFd src_dir(s);
+      KILN_ASSIGN_OR_RETURN(
+          SourceFd src_dir,
+          OpenSource(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                     st, privileged_));
       int d = openat(dst, name.c_str(),
                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d < 0) return ErrnoStatus("opening copy", errno);
       UniqueFd dst_dir(d);
-      KILN_RETURN_IF_ERROR(CopyDir(src_dir.get(), dst_dir.get(), rel));
-      return FinishDir(src_dir.get(), dst_dir.get(), st);
+      KILN_RETURN_IF_ERROR(CopyDir(src_dir.fd.get(), dst_dir.get(), rel));
+      KILN_RETURN_IF_ERROR(FinishDir(src_dir.fd.get(), dst_dir.get(), st));
+      return src_dir.Restore();
     }
     bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
     if (S_ISSOCK(st.st_mode) || (device && !privileged_))
@@ -115,9 +192,12 @@ class TreeCopier {
 
   Status CopyFile(int src, int dst, const std::string& name,
                   const struct stat& st) {
-    int s = openat(src, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (s < 0) return ErrnoStatus("opening", errno);
-    UniqueFd in(s);
+    KILN_ASSIGN_OR_RETURN(
+        SourceFd source,
+        OpenSource(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, st,
+                   privileged_));
+    KILN_RETURN_IF_ERROR(source.Restore());  // the open fd reads on
+    const UniqueFd& in = source.fd;
     int d = openat(dst, name.c_str(),
                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (d < 0) return ErrnoStatus("creating copy", errno);
@@ -218,15 +298,28 @@ class TreeCopier {
 }  // namespace
 
 Status CopyTree(const std::string& src, const std::string& dst) {
-  KILN_ASSIGN_OR_RETURN(UniqueFd src_fd, OpenDir(src, O_NOFOLLOW));
-  KILN_ASSIGN_OR_RETURN(UniqueFd dst_fd, OpenDir(dst, O_NOFOLLOW));
+  bool privileged = geteuid() == 0;
+  std::unique_lock<std::mutex> lock(unprivileged_copy_mu, std::defer_lock);
+  if (!privileged) lock.lock();
+  KILN_ASSIGN_OR_RETURN(UniqueFd src_parent, OpenDir(ParentDir(src)));
+  std::string base = src.substr(src.find_last_of('/') + 1);
   struct stat st {};
-  if (fstat(src_fd.get(), &st) != 0)
+  if (fstatat(src_parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return ErrnoStatus("stat of " + src, errno);
-  TreeCopier copier(dst_fd.get());
-  KILN_RETURN_IF_ERROR(copier.CopyDir(src_fd.get(), dst_fd.get(), ""));
-  return copier.FinishDir(src_fd.get(), dst_fd.get(), st)
-      .WithContext("copying " + src);
+  if (!S_ISDIR(st.st_mode)) {
+    return FailedPreconditionError("copying " + src + ": not a directory");
+  }
+  auto src_dir = OpenSource(src_parent.get(), base,
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, st,
+                            privileged);
+  if (!src_dir.ok()) return src_dir.status().WithContext("copying " + src);
+  KILN_ASSIGN_OR_RETURN(UniqueFd dst_fd, OpenDir(dst, O_NOFOLLOW));
+  TreeCopier copier(dst_fd.get(), privileged);
+  int src_fd = src_dir->fd.get();
+  KILN_RETURN_IF_ERROR(copier.CopyDir(src_fd, dst_fd.get(), ""));
+  KILN_RETURN_IF_ERROR(
+      copier.FinishDir(src_fd, dst_fd.get(), st).WithContext("copying " + src));
+  return src_dir->Restore().WithContext("copying " + src);
 }
 
 }  // namespace kiln::solver::internal

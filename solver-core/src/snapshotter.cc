@@ -41,8 +41,33 @@ SnapshotterBase::SnapshotterBase(std::string root, UniqueFd lock,
       lock_(std::move(lock)),
       metadata_(std::move(metadata)) {}
 
+std::string ShortLinkName(int64_t id) {
+  constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[id % 36]);
+    id /= 36;
+  } while (id > 0);
+  return out;
+}
+
+std::string ShortLinkTarget(int64_t id) {
+  return "../snapshots/" + std::to_string(id) + "/fs";
+}
+
 std::string SnapshotterBase::SnapshotDir(int64_t id) const {
   return root_ + "/snapshots/" + std::to_string(id);
+}
+
+std::string SnapshotterBase::LinkPath(int64_t id) const {
+  return root_ + "/" + kLinkDir + "/" + ShortLinkName(id);
+}
+
+Status SnapshotterBase::RemoveSnapshotFiles(int64_t id) const {
+  std::string link = LinkPath(id);
+  if (unlink(link.c_str()) != 0 && errno != ENOENT)
+    return ErrnoStatus("removing " + link, errno);
+  return RemoveTree(SnapshotDir(id), true);
 }
 
 Status SnapshotterBase::SaveLocked() {
@@ -66,12 +91,12 @@ Status SnapshotterBase::CheckNewLocked(const std::string& key,
   return Status::Ok();
 }
 
-std::vector<std::string> SnapshotterBase::ChainLocked(
+std::vector<int64_t> SnapshotterBase::ChainLocked(
     const std::string& from) const {
-  std::vector<std::string> chain;
+  std::vector<int64_t> chain;
   for (std::string name = from; !name.empty();) {
     const SnapshotRecord& rec = metadata_.snapshots.at(name);
-    chain.push_back(FsDir(SnapshotDir(rec.id)));
+    chain.push_back(rec.id);
     name = rec.parent;
   }
   return chain;
@@ -83,6 +108,7 @@ Result<std::string> SnapshotterBase::Create(const std::string& key,
   KILN_RETURN_IF_ERROR(ValidateName(key, "snapshot"));
   if (!parent.empty())
     KILN_RETURN_IF_ERROR(ValidateName(parent, "parent snapshot"));
+  int64_t id = 0;
   std::string dir;
   std::string parent_fs;
   {
@@ -99,6 +125,7 @@ Result<std::string> SnapshotterBase::Create(const std::string& key,
       return std::string();
     }
     rec.id = metadata_.next_id++;
+    id = rec.id;
     dir = SnapshotDir(rec.id);
     if (!parent.empty())
       parent_fs = FsDir(SnapshotDir(metadata_.snapshots.at(parent).id));
@@ -109,7 +136,7 @@ Result<std::string> SnapshotterBase::Create(const std::string& key,
   Status filled = mkdir(dir.c_str(), 0700) == 0
                       ? Status::Ok()
                       : ErrnoStatus("creating " + dir, errno);
-  if (filled.ok()) filled = FillNew(dir, parent.empty() ? nullptr : &parent_fs);
+  if (filled.ok()) filled = FillNew(id, parent.empty() ? nullptr : &parent_fs);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (filled.ok()) {
@@ -119,7 +146,7 @@ Result<std::string> SnapshotterBase::Create(const std::string& key,
     if (!filled.ok()) metadata_.snapshots.erase(key);
   }
   if (!filled.ok()) {
-    RemoveTree(dir, true)
+    RemoveSnapshotFiles(id)
         .IgnoreError();  // else an orphan, removed at next open
     return filled.WithContext("preparing snapshot \"" + key + "\"");
   }
@@ -147,10 +174,9 @@ Result<std::vector<Mount>> SnapshotterBase::Mounts(const std::string& name) {
   }
   const SnapshotRecord& rec = it->second;
   if (rec.kind == SnapshotKind::kView) {
-    return MountsFor(std::string(), ChainLocked(rec.parent), false);
+    return MountsFor(ChainLocked(rec.parent), false);
   }
-  return MountsFor(SnapshotDir(rec.id), ChainLocked(name),
-                   rec.kind == SnapshotKind::kActive);
+  return MountsFor(ChainLocked(name), rec.kind == SnapshotKind::kActive);
 }
 
 Status SnapshotterBase::Commit(const std::string& name,
@@ -235,8 +261,8 @@ Status SnapshotterBase::Remove(const std::string& name) {
     }
   }
   if (id == 0) return Status::Ok();
-  return RemoveTree(SnapshotDir(id), true)
-      .WithContext("removing snapshot \"" + name + "\"");
+  return RemoveSnapshotFiles(id).WithContext("removing snapshot \"" + name +
+                                             "\"");
 }
 
 Result<std::vector<SnapshotInfo>> SnapshotterBase::List() {

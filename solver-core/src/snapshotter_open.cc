@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "kiln/solver/snapshotter.h"
@@ -46,6 +47,31 @@ Status RemoveLeftovers(const std::string& root, const SnapshotMetadata& meta) {
     }
   }
   if (ec) return InternalError("listing " + root + ": " + ec.message());
+  return Status::Ok();
+}
+
+// The overlay snapshotter's short links (root/l/<name>, see snapshot_base.h):
+// creates the directory, removes links without a record and makes the
+// missing ones (a crash between link and record, or a root from before
+// links existed).
+Status SyncShortLinks(const std::string& root, const SnapshotMetadata& meta) {
+  std::string dir = root + "/" + internal::kLinkDir;
+  KILN_RETURN_IF_ERROR(internal::MakeDirs(dir, "snapshot links in " + root));
+  std::map<std::string, int64_t> live;
+  for (const auto& [name, rec] : meta.snapshots) {
+    if (rec.id != 0) live.emplace(internal::ShortLinkName(rec.id), rec.id);
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, internal::ListDir(dir));
+  for (const std::string& name : names) {
+    if (live.contains(name)) continue;
+    KILN_RETURN_IF_ERROR(internal::RemoveTree(dir + "/" + name, true));
+  }
+  for (const auto& [name, id] : live) {
+    std::string link = dir + "/" + name;
+    std::string target = internal::ShortLinkTarget(id);
+    if (symlink(target.c_str(), link.c_str()) == 0 || errno == EEXIST) continue;
+    return ErrnoStatus("creating " + link, errno);
+  }
   return Status::Ok();
 }
 
@@ -147,6 +173,8 @@ Result<std::unique_ptr<Snapshotter>> OpenSnapshotter(
     meta.kind = kind;
   }
   KILN_RETURN_IF_ERROR(RemoveLeftovers(root, meta));
+  if (meta.kind == SnapshotterKind::kOverlay)
+    KILN_RETURN_IF_ERROR(SyncShortLinks(root, meta));
   if (!loaded)
     KILN_RETURN_IF_ERROR(internal::SaveSnapshotMetadata(meta_path, meta));
   if (meta.kind == SnapshotterKind::kOverlay) {

@@ -170,7 +170,10 @@ Status LayerApplier::ApplyNode(LayerStream& stream, archive_entry* entry,
   if (exists && !merge_dir) {
     KILN_RETURN_IF_ERROR(RemoveTreeAt(parent.get(), base, !privileged_));
   }
-  unpacked_.insert(JoinPath(path));
+  // The parents too: those the layer did not list were created for it (or
+  // are lower directories it writes into), and an opaque marker later in
+  // the stream must not prune them with the entry inside.
+  for (size_t n = 1; n <= path.size(); ++n) unpacked_.insert(JoinPath(path, n));
   if (!privileged_ && hardlink == nullptr &&
       (meta.uid != geteuid() || meta.gid != getegid())) {
     ++stats_->skipped_chowns;

@@ -6,6 +6,7 @@
 #ifndef KILN_SOLVER_SRC_UNPACK_APPLY_H_
 #define KILN_SOLVER_SRC_UNPACK_APPLY_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -89,6 +90,10 @@ class LayerApplier {
                    archive_entry* entry);
   Status MkdirMissing(int parent_fd, const std::string& name,
                       const std::string& rel);
+  // Whether the nearest lower dir that has `rel` as a directory exists
+  // (kOverlay), with its stat in `out`. Resolves `rel`'s parents in each
+  // lower dir's root; the last component is not followed.
+  Result<bool> FindLowerDir(const std::string& rel, struct stat* out);
   void DeferDir(const std::vector<std::string>& path, bool set_mode,
                 mode_t mode, const timespec& atime, const timespec& mtime,
                 bool set_times);
@@ -99,9 +104,12 @@ class LayerApplier {
   bool privileged_;
   UnpackStats* stats_;
   MkdirFn mkdir_fn_;
-  // Clean paths this layer put in place; an opaque directory keeps only
-  // these (kApplyInPlace).
+  // Clean paths this layer put in place, with every parent of each; an
+  // opaque directory keeps only these (kApplyInPlace).
   std::set<std::string> unpacked_;
+  // options_.lower_dirs opened as directories, on first use.
+  std::vector<UniqueFd> lower_fds_;
+  bool lowers_opened_ = false;
   // Directories whose mode and times are set last, in first-seen order.
   std::vector<DirMeta> dirs_;
   std::map<std::string, size_t> dir_index_;

@@ -160,18 +160,42 @@ Status LayerApplier::SetXattrs(int fd, int parent, const std::string& base,
   return Status::Ok();
 }
 
+Result<bool> LayerApplier::FindLowerDir(const std::string& rel,
+                                        struct stat* out) {
+  if (!lowers_opened_) {
+    for (const std::string& dir : options_.lower_dirs) {
+      auto fd = OpenDir(dir);
+      if (!fd.ok()) return fd.status().WithContext("lower dir " + dir);
+      lower_fds_.push_back(std::move(*fd));
+    }
+    lowers_opened_ = true;
+  }
+  auto path = CleanPath(rel);
+  if (!path || path->empty()) return false;
+  std::string base = path->back();
+  path->pop_back();
+  for (const UniqueFd& lower : lower_fds_) {
+    // In root, as the layer's own paths: a lower symlink `a -> /` must not
+    // make a/x name the host's /x.
+    auto parent = OpenDirInRoot(lower.get(), *path, Resolve(false));
+    if (!parent.ok()) {
+      if (IsAbsence(parent.status())) continue;
+      return parent.status().WithContext("resolving " + rel + " in lower dir");
+    }
+    if (fstatat(parent->get(), base.c_str(), out, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(out->st_mode)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status LayerApplier::MkdirMissing(int parent_fd, const std::string& name,
                                   const std::string& rel) {
   struct stat lower {};
   bool from_lower = false;
   if (options_.mode == LayerApplyMode::kOverlay) {
-    for (const std::string& dir : options_.lower_dirs) {
-      if (lstat((dir + "/" + rel).c_str(), &lower) == 0 &&
-          S_ISDIR(lower.st_mode)) {
-        from_lower = true;
-        break;
-      }
-    }
+    KILN_ASSIGN_OR_RETURN(from_lower, FindLowerDir(rel, &lower));
   }
   if (mkdirat(parent_fd, name.c_str(), 0700) != 0) {
     return ErrnoStatus("creating parent directory " + rel, errno);

@@ -1,10 +1,14 @@
 // ApplyLayer with privilege: overlay whiteouts as device nodes and xattrs,
 // ownership, device nodes, trusted.* xattrs. Skipped unless run as root.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +28,8 @@ class LayerUnpackRootTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0)
-      GTEST_SKIP() << "needs root (device nodes, chown, trusted.* xattrs)";
+      KILN_SKIP_UNLESS_REQUIRED(
+          "needs root (device nodes, chown, trusted.* xattrs)");
     dest_ = tmp_.path() + "/dest";
     fs::create_directories(dest_);
   }
@@ -78,6 +83,68 @@ TEST_F(LayerUnpackRootTest, OverlayModeWritesWhiteoutDevicesAndOpaqueXattrs) {
   EXPECT_EQ(etc.st_mode & 07777, 0700u);
   EXPECT_EQ(etc.st_uid, 1234u);
   EXPECT_EQ(Lstat("tmp").st_mode & 07777, 01777u);
+}
+
+TEST_F(LayerUnpackRootTest, OverlayModeLateOpaqueMarkerKeepsUnlistedParents) {
+  std::string lower = tmp_.path() + "/lower";
+  testing::WriteFile(lower + "/p/old", "o");
+  auto stats = Apply(
+      {TarFile("p/sub/fresh", "f"), TarFile("p/.wh..wh..opq", "")},
+      ApplyOptions{.mode = LayerApplyMode::kOverlay, .lower_dirs = {lower}});
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(testing::ReadFile(dest_ + "/p/sub/fresh"), "f");
+  EXPECT_EQ(testing::GetXattr(dest_ + "/p", "trusted.overlay.opaque"), "y");
+
+  // What a container sees: the layer's p only.
+  std::string merged = tmp_.path() + "/merged";
+  fs::create_directories(merged);
+  std::string data = "lowerdir=" + dest_ + ":" + lower;
+  ASSERT_EQ(
+      mount("overlay", merged.c_str(), "overlay", MS_RDONLY, data.c_str()), 0)
+      << "mount -t overlay -o " << data << ": " << std::strerror(errno);
+  auto tree = testing::DumpTree(merged);
+  umount2(merged.c_str(), MNT_DETACH);
+  EXPECT_EQ(
+      tree,
+      (std::map<std::string, std::string>{
+          {"p", "d 0755"}, {"p/sub", "d 0755"}, {"p/sub/fresh", "f 0644 f"}}));
+}
+
+TEST_F(LayerUnpackRootTest, OverlayModeParentMetadataStaysInsideLowerDirs) {
+  // A host directory with telltale metadata, reachable from the lower dir
+  // only through a symlink that points out of it.
+  std::string host = tmp_.path() + "/host";
+  testing::WriteFile(host + "/secret/keep", "k");
+  ASSERT_EQ(chmod((host + "/secret").c_str(), 0710), 0);
+  ASSERT_EQ(chown((host + "/secret").c_str(), 4321, 4321), 0);
+  std::string lower = tmp_.path() + "/lower";
+  fs::create_directories(lower + "/inner/sec");
+  ASSERT_EQ(chmod((lower + "/inner/sec").c_str(), 0750), 0);
+  ASSERT_EQ(chown((lower + "/inner/sec").c_str(), 1111, 1111), 0);
+  fs::create_symlink(host, lower + "/a");      // escapes the lower dir
+  fs::create_symlink("/inner", lower + "/b");  // absolute, in the lower root
+
+  for (bool portable : {false, true}) {
+    SCOPED_TRACE(portable ? "portable resolver" : "openat2");
+    fs::remove_all(dest_);
+    fs::create_directories(dest_);
+    auto stats =
+        Apply({TarFile("a/secret/file", "x"), TarFile("b/sec/file", "y")},
+              ApplyOptions{.mode = LayerApplyMode::kOverlay,
+                           .lower_dirs = {lower},
+                           .force_portable_resolve = portable});
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    struct stat secret = Lstat("a/secret");
+    EXPECT_EQ(secret.st_mode & 07777, 0755u) << "took the host dir's mode";
+    EXPECT_EQ(secret.st_uid, 0u) << "took the host dir's owner";
+    // b/sec is lower/inner/sec when `/` is the lower dir.
+    struct stat sec = Lstat("b/sec");
+    EXPECT_EQ(sec.st_mode & 07777, 0750u);
+    EXPECT_EQ(sec.st_uid, 1111u);
+  }
+  struct stat host_st {};
+  ASSERT_EQ(lstat((host + "/secret").c_str(), &host_st), 0);
+  EXPECT_EQ(host_st.st_mode & 07777, 0710u);
 }
 
 TEST_F(LayerUnpackRootTest, AppliesOwnershipDevicesAndTrustedXattrs) {

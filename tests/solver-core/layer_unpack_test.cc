@@ -188,6 +188,24 @@ TEST_F(LayerUnpackTest, OpaqueDirectoryHidesLowerContentWhereverTheMarkerSits) {
   EXPECT_EQ(stats->whiteouts, 2);
 }
 
+TEST_F(LayerUnpackTest, LateOpaqueMarkerKeepsParentsTheLayerDidNotList) {
+  WriteFile(dest_ + "/p/old", "o");
+  WriteFile(dest_ + "/p/deep/stale", "s");
+  // No directory entries: p/sub is created for p/sub/fresh, p/deep and
+  // p/deep/er are written into; all must survive the marker after them.
+  auto stats =
+      Apply({TarFile("p/sub/fresh", "f"), TarFile("p/deep/er/file", "e"),
+             TarFile("p/.wh..wh..opq", "")});
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(DumpTree(dest_), (Tree{{"p", "d 0755"},
+                                   {"p/deep", "d 0755"},
+                                   {"p/deep/er", "d 0755"},
+                                   {"p/deep/er/file", "f 0644 e"},
+                                   {"p/sub", "d 0755"},
+                                   {"p/sub/fresh", "f 0644 f"}}));
+  EXPECT_EQ(stats->whiteouts, 1);
+}
+
 TEST_F(LayerUnpackTest, OverlayModeNeedsPrivilege) {
   auto stats = Apply({TarFile("a", "x")}, oci::Compression::kNone,
                      ApplyOptions{.mode = LayerApplyMode::kOverlay});

@@ -89,12 +89,14 @@ bool MountedUnder(const std::string& prefix) {
 class OverlaySnapshotterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "the overlay snapshotter needs root";
+    if (geteuid() != 0)
+      KILN_SKIP_UNLESS_REQUIRED("the overlay snapshotter needs root");
     auto opened =
         OpenSnapshotter(tmp_.path() + "/snapshots", SnapshotterKind::kAuto);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     if ((*opened)->kind() != SnapshotterKind::kOverlay) {
-      GTEST_SKIP() << "overlayfs is not usable here (auto picked copy)";
+      KILN_SKIP_UNLESS_REQUIRED(
+          "overlayfs is not usable here (auto picked copy)");
     }
     snapshotter_ = std::move(*opened);
     auto store = ContentStore::Open(tmp_.path() + "/content");
@@ -204,6 +206,99 @@ TEST_F(OverlaySnapshotterTest, SingleLayerChainIsAReadOnlyBind) {
   std::ofstream out(ro.path() + "/etc/new");
   EXPECT_FALSE(out.good())
       << "the committed layer cannot be written through its mount";
+}
+
+// Every occurrence of `from` in `text` replaced by `to`.
+std::string ReplaceAll(std::string text, const std::string& from,
+                       const std::string& to) {
+  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos;
+       pos += to.size()) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+// The mount(2) data a Mount's options make.
+std::string MountData(const Mount& m) {
+  std::string data;
+  for (const std::string& opt : m.options)
+    data += (data.empty() ? "" : ",") + opt;
+  return data;
+}
+
+TEST_F(OverlaySnapshotterTest, ChainOf128LayersFitsTheMountDataPage) {
+  // mount(2) copies one page of option data: the lowerdir= list of a deep
+  // chain must stay under it with a typical root. This root has that
+  // root's length when TMPDIR is /tmp; the sizes are also checked with the
+  // root renamed to the typical one, whatever TMPDIR is.
+  const std::string typical = "/var/lib/kiln/snapshots";
+  std::string root = tmp_.path() + "/s";
+  snapshotter_.reset();  // one open snapshotter at a time is enough here
+  auto opened = OpenSnapshotter(root, SnapshotterKind::kOverlay);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Snapshotter& deep = **opened;
+  constexpr int kLayers = 128;
+  std::string parent;
+  for (int i = 0; i < kLayers; ++i) {
+    std::string name = "layer-" + std::to_string(i);
+    auto dir = deep.Prepare(name + "-work", parent);
+    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+    testing::WriteFile(*dir + "/f" + std::to_string(i), name);
+    ASSERT_TRUE(deep.Commit(name, name + "-work").ok());
+    parent = name;
+  }
+  auto view = deep.Mounts(parent);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  ASSERT_EQ(view->size(), 1u);
+  ASSERT_EQ((*view)[0].options.size(), 1u);
+  const std::string& lowerdir = (*view)[0].options[0];
+  ASSERT_TRUE(lowerdir.starts_with("lowerdir="));
+  EXPECT_EQ(std::count(lowerdir.begin(), lowerdir.end(), ':'), kLayers - 1);
+  EXPECT_LT(ReplaceAll(lowerdir, root, typical).size(), 4096u) << lowerdir;
+
+  ASSERT_TRUE(deep.Prepare("rw", parent).ok());
+  auto rw = deep.Mounts("rw");
+  ASSERT_TRUE(rw.ok()) << rw.status().ToString();
+  ASSERT_EQ(rw->size(), 1u);
+  EXPECT_LT(ReplaceAll(MountData((*rw)[0]), root, typical).size(), 4096u);
+
+  if (MountData((*rw)[0]).size() >= 4096) {
+    GTEST_SKIP() << "TMPDIR makes the real root too long to mount the chain";
+  }
+  {
+    ScopedMount merged(*view, tmp_.path() + "/merged");
+    ASSERT_EQ(merged.error(), "");
+    EXPECT_EQ(testing::ReadFile(merged.path() + "/f0"), "layer-0");
+    EXPECT_EQ(testing::ReadFile(merged.path() + "/f127"), "layer-127");
+    EXPECT_EQ(testing::DumpTree(merged.path()).size(), size_t{kLayers});
+  }
+  ScopedMount writable(*rw, tmp_.path() + "/rw");
+  ASSERT_EQ(writable.error(), "");
+  testing::WriteFile(writable.path() + "/top", "t");
+  EXPECT_EQ(testing::ReadFile(writable.path() + "/f0"), "layer-0");
+  EXPECT_EQ(testing::ReadFile(writable.path() + "/top"), "t");
+}
+
+TEST_F(OverlaySnapshotterTest, ReopenRestoresShortLinks) {
+  testing::UnpackedTestImage unpacked;
+  ASSERT_NO_FATAL_FAILURE(
+      testing::UnpackThreeTestLayers(*snapshotter_, *content_, &unpacked));
+  std::string links = tmp_.path() + "/snapshots/l";
+  // A root whose links went missing (or predate them), and a stray link.
+  fs::remove_all(links);
+  snapshotter_.reset();
+  fs::create_directories(links);
+  fs::create_symlink("../snapshots/999/fs", links + "/rr");
+  auto opened =
+      OpenSnapshotter(tmp_.path() + "/snapshots", SnapshotterKind::kOverlay);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  snapshotter_ = std::move(*opened);
+  EXPECT_FALSE(fs::is_symlink(links + "/rr")) << "stray link kept";
+  auto mounts = snapshotter_->Mounts(unpacked.top);
+  ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
+  ScopedMount merged(*mounts, tmp_.path() + "/merged");
+  ASSERT_EQ(merged.error(), "");
+  EXPECT_EQ(testing::DumpTree(merged.path()), testing::ThreeTestLayersTree());
 }
 
 }  // namespace

@@ -4,13 +4,16 @@
 #include "kiln/solver/snapshotter.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -265,6 +268,116 @@ TEST_F(CopySnapshotterTest, IsSafeUnderConcurrentUse) {
   auto mounts = snapshotter_->Mounts("c-k3-7");
   ASSERT_TRUE(mounts.ok());
   EXPECT_EQ(ReadFile((*mounts)[0].source + "/k3-7"), "k3-7");
+}
+
+// The file mode (07777 bits) at `path`, or -1.
+int ModeOf(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777)
+                                       : -1;
+}
+
+// Run unprivileged (see the test below) in `dir`, which we own: a committed
+// tree with a mode 0000 file and directories the owner cannot list or
+// search is copied by Prepare, both trees keep their modes, and both can be
+// removed. "" when all went well, else what did not.
+std::string CopyUnreadableScenario(const std::string& dir) {
+  auto opened = OpenSnapshotter(dir + "/snapshots", SnapshotterKind::kCopy);
+  if (!opened.ok()) return "open: " + opened.status().ToString();
+  Snapshotter& snapshotter = **opened;
+  auto work = snapshotter.Prepare("base-work", "");
+  if (!work.ok()) return "prepare base: " + work.status().ToString();
+  const std::map<std::string, std::string> files = {{"etc/shadow", "root:!:"},
+                                                    {"locked/inner", "i"},
+                                                    {"locked/sub/deep", "d"},
+                                                    {"listonly/n", "n"},
+                                                    {"searchonly/w", "w"}};
+  for (const auto& [rel, data] : files) WriteFile(*work + "/" + rel, data);
+  // Innermost first: a 0000 directory refuses chmod below it.
+  const std::vector<std::pair<std::string, mode_t>> modes = {
+      {"etc/shadow", 0},
+      {"locked/sub", 0},
+      {"locked", 0},
+      {"listonly", 0600},     // r without x: lists, cannot reach children
+      {"searchonly", 0300}};  // x without r: cannot list
+  for (const auto& [rel, mode] : modes) {
+    if (chmod((*work + "/" + rel).c_str(), mode) != 0)
+      return "chmod " + rel + ": " + std::strerror(errno);
+  }
+  // The kernel really refuses us: without this the test proves nothing.
+  int probe = open((*work + "/etc/shadow").c_str(), O_RDONLY | O_CLOEXEC);
+  if (probe >= 0 || errno != EACCES) {
+    if (probe >= 0) close(probe);
+    return "a mode 0000 file was readable: not unprivileged";
+  }
+  Status committed = snapshotter.Commit("base", "base-work");
+  if (!committed.ok()) return "commit: " + committed.ToString();
+  auto base_mounts = snapshotter.Mounts("base");
+  if (!base_mounts.ok()) return "mounts: " + base_mounts.status().ToString();
+  std::string base = (*base_mounts)[0].source;
+
+  auto child = snapshotter.Prepare("child", "base");
+  if (!child.ok()) return "prepare on the parent: " + child.status().ToString();
+  for (const auto& [rel, mode] : modes) {
+    if (rel == "locked/sub") continue;  // below a 0000 directory
+    for (const std::string& tree : {base, *child}) {
+      int got = ModeOf(tree + "/" + rel);
+      if (got != static_cast<int>(mode)) {
+        return tree + "/" + rel + " has mode " + std::to_string(got) +
+               ", want " + std::to_string(mode);
+      }
+    }
+  }
+  // Open the copy up to read what it holds.
+  for (const char* rel : {"locked", "locked/sub", "listonly", "searchonly"})
+    chmod((*child + "/" + rel).c_str(), 0700);
+  chmod((*child + "/etc/shadow").c_str(), 0600);
+  for (const auto& [rel, data] : files) {
+    if (ReadFile(*child + "/" + rel) != data) return rel + " was not copied";
+  }
+  // The source keeps its unreadable modes, and removal copes with them.
+  if (ModeOf(base + "/locked") != 0) return "source locked/ was left open";
+  Status removed = snapshotter.Remove("child");
+  if (removed.ok()) removed = snapshotter.Remove("base");
+  if (!removed.ok()) return "remove: " + removed.ToString();
+  if (fs::exists(base)) return "the parent's tree survived its removal";
+  return "";
+}
+
+TEST(CopySnapshotterUnprivilegedTest, CopiesAndRemovesUnreadableTrees) {
+  // Root reads everything, so as root the scenario runs as nobody (uid
+  // 65534) in a forked child, in a directory that user owns.
+  TempDir tmp;
+  std::string dir = tmp.path() + "/user";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  bool root = geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+    ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+  }
+  int pipe_fds[2];
+  ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
+  pid_t pid = testing::ForkChild([&] {
+    close(pipe_fds[0]);
+    std::string error;
+    if (root && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 ||
+                 setuid(65534) != 0)) {
+      error = std::string("dropping to uid 65534: ") + std::strerror(errno);
+    } else {
+      error = CopyUnreadableScenario(dir);
+    }
+    if (!error.empty() && write(pipe_fds[1], error.data(), error.size()) < 0)
+      return 2;
+    return error.empty() ? 0 : 1;
+  });
+  close(pipe_fds[1]);
+  std::string message;
+  char buf[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof(buf))) > 0;)
+    message.append(buf, static_cast<size_t>(n));
+  close(pipe_fds[0]);
+  EXPECT_EQ(testing::WaitExitCode(pid), 0) << message;
+  EXPECT_EQ(message, "");
 }
 
 class UnpackImageCopyTest : public CopySnapshotterTest {

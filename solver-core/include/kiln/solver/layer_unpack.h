@@ -74,7 +74,8 @@ struct ApplyOptions {
   // directory the layer does not list but needs is created in dest_dir with
   // the mode, owner and times of the first lower dir that has it (an upper
   // directory's metadata wins in the merged view, so 0755 would, say, turn
-  // a lower /tmp's 1777 into 0755).
+  // a lower /tmp's 1777 into 0755). The path's parents are resolved inside
+  // each lower dir (its symlinks never lead out of it).
   std::vector<std::string> lower_dirs;
   // Behave as if unprivileged even when euid is 0 (no chown, no device
   // nodes, kOverlay refused). For tests and rootless callers.

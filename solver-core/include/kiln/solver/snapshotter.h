@@ -20,6 +20,10 @@
 //                        temp file, fsync, rename, fsync the directory)
 //   snapshots/<id>/fs    the snapshot's tree (overlay: its upper dir)
 //   snapshots/<id>/work  overlay only: the overlay work dir
+//   l/<base36 id>        overlay only: a short link to snapshots/<id>/fs,
+//                        which lowerdir= names so that long chains (128
+//                        layers under /var/lib/kiln) fit one page of mount
+//                        options
 //   lock                 flock()ed while a snapshotter has the root open
 // A crash leaves at worst a snapshots/<id> directory without a record, which
 // the next open removes. Commit syncs the filesystem before recording, so a
