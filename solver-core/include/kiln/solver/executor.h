@@ -1,0 +1,183 @@
+// Executors run one process in a container built from snapshot mounts: the
+// seam ExecOp uses (Executor), and its implementation on an OCI runtime CLI
+// (RuncExecutor: runc, or crun when asked for).
+//
+// What a run looks like (RuncExecutor):
+//  1. A bundle directory <state_dir>/bundles/<id> is made, and the rootfs
+//     mounts (Snapshotter::Mounts / View) are mounted with mount(2) onto
+//     <bundle>/rootfs, in order.
+//  2. The user string is resolved against the mounted rootfs (user_lookup.h).
+//  3. Mount stubs: every mountpoint the container needs that is missing from
+//     the rootfs (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf and each
+//     extra mount's dest, with missing parents) is created by the executor
+//     before the run: directories 0755, and an empty 0644 file for a file
+//     bind (/etc/hosts, /etc/resolv.conf, a bind whose source is a file).
+//     After the run — and only those — each is removed again, deepest
+//     first, when it is still an empty directory or an empty regular file
+//     (BuildKit's removeMountStubsRecursive): a stub the process filled is
+//     kept. The rootfs keeps no trace of the executor otherwise. Paths are
+//     resolved inside the rootfs (symlinks never lead out). When the rootfs
+//     mount is read-only (a View), missing mountpoints cannot be created and
+//     the runtime reports the failure.
+//  4. config.json is generated (see RuncConfigJson) with /etc/hosts and
+//     /etc/resolv.conf bind-mounted from files generated in the bundle, and
+//     `<runtime> --root <state_dir>/runtime run --bundle B <id>` runs with
+//     stdin from /dev/null and stdout/stderr on pipes read concurrently (the
+//     log sink sees every chunk as it comes; any output size is fine).
+//  5. Everything is undone by RAII, also on failure: stubs removed, rootfs
+//     unmounted (reverse order; lazily if busy), bundle removed.
+//
+// Network: kNone gives a fresh network namespace with only `lo` (up); kHost
+// shares the host's. There is no CNI, so LLB's sandbox mode maps to kNone.
+//
+// Cgroups: the runtime's defaults (a cgroup named after the container under
+// each hierarchy; v1/hybrid as the host has it). No resource limits are set;
+// ulimits become OCI rlimits.
+//
+// Thread safety: Run may be called concurrently from many threads (each run
+// has its own id, bundle and pipes). The executor must outlive its runs.
+#ifndef KILN_SOLVER_EXECUTOR_H_
+#define KILN_SOLVER_EXECUTOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/llb/status.h"
+#include "kiln/solver/snapshotter.h"
+#include "kiln/solver/user_lookup.h"
+
+namespace kiln::solver {
+
+enum class NetworkMode { kNone, kHost };
+
+struct HostEntry {
+  std::string host;
+  std::string ip;
+};
+
+// An rlimit: name as in LLB ("nofile", "nproc", "core", ...; "RLIMIT_" is
+// added and the name upper-cased).
+struct Ulimit {
+  std::string name;
+  int64_t soft = 0;
+  int64_t hard = 0;
+};
+
+// A mount on top of the rootfs. `mount` is a snapshotter mount ("bind" with
+// "rbind"/"ro" options, or "overlay"), or a tmpfs made by TmpfsMount().
+struct ExecMount {
+  std::string dest;  // absolute path inside the container
+  Mount mount;
+  bool readonly = false;  // adds "ro" to the mount's options
+};
+
+// A tmpfs mount spec of at most `size_bytes` (0: the kernel default, half
+// of RAM).
+Mount TmpfsMount(int64_t size_bytes);
+
+// Receives process output: stream 1 (stdout) or 2 (stderr), the bytes read,
+// and when they were read. Called from the Run thread, in order per stream.
+using LogSink = std::function<void(int stream, std::string_view data,
+                                   std::chrono::system_clock::time_point)>;
+
+struct ExecSpec {
+  std::vector<Mount> rootfs;  // mounted in order onto the rootfs
+  bool readonly_rootfs = false;
+  std::vector<std::string> args;  // argv, non-empty; args[0] looked up in PATH
+  std::vector<std::string> env;   // KEY=value; PATH added when missing
+  std::string cwd = "/";          // absolute
+  std::string user;  // "uid", "uid:gid", "name", "name:group"; "" = root
+  std::string hostname = "buildkitsandbox";
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<HostEntry> extra_hosts;  // appended to /etc/hosts
+  std::vector<Ulimit> ulimits;
+  std::vector<ExecMount> mounts;      // mounted parent-first (sorted by dest)
+  std::vector<int> valid_exit_codes;  // empty: only 0 is success
+  LogSink log;                        // may be empty
+  // stdin is always /dev/null.
+};
+
+struct ExecResult {
+  int exit_code = 0;  // 128 + signal when the process was killed
+  std::chrono::nanoseconds duration{0};  // runtime start to exit
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Runs `spec` to completion, or until `stop` is requested: then the
+  // container is killed and deleted, and the result is Cancelled.
+  // Errors: InvalidArgument for a bad spec (empty args, relative cwd or
+  // dest, no rootfs, unknown ulimit); the user lookup's errors; Unknown
+  // "process \"ARGS\" did not complete successfully: exit code: N", then
+  // "\noutput (last lines):\n" and the last 20 lines of stdout+stderr
+  // (interleaved as read), when the exit code is not valid (ARGS joined by
+  // spaces, cut at 200 bytes); Cancelled when stopped; Internal for mount,
+  // bundle or spawn failures. A runtime failure (bad config, missing binary
+  // in the rootfs) is a non-zero exit with the runtime's message in the
+  // output. Everything the run mounted or created is undone before it
+  // returns, whatever the outcome.
+  virtual Result<ExecResult> Run(const ExecSpec& spec,
+                                 std::stop_token stop) = 0;
+};
+
+struct RuncExecutorOptions {
+  // Bundles and the runtime's state (--root) live here; created if missing.
+  std::string state_dir;
+  // The runtime binary: a path, or "" to pick one. "" prefers runc from PATH
+  // and falls back to crun (crun 1.8 fails on hybrid cgroup hosts, so runc
+  // is the default).
+  std::string runtime;
+};
+
+class RuncExecutor final : public Executor {
+ public:
+  // Errors: FailedPrecondition when no runtime is found or we are not root;
+  // Internal when state_dir cannot be created.
+  static Result<std::unique_ptr<RuncExecutor>> Create(
+      const RuncExecutorOptions& options);
+
+  Result<ExecResult> Run(const ExecSpec& spec, std::stop_token stop) override;
+
+  // The runtime binary in use and its --root directory.
+  const std::string& runtime() const { return runtime_; }
+  const std::string& runtime_root() const { return runtime_root_; }
+
+ private:
+  RuncExecutor(std::string runtime, std::string state_dir);
+
+  std::string runtime_;
+  std::string state_dir_;
+  std::string runtime_root_;
+};
+
+// The OCI config.json RuncExecutor writes for `spec` run as `user`, with
+// root.path "rootfs" and the generated hosts/resolv.conf files bound from
+// `hosts_path` and `resolv_path`. Extra mounts are sorted by dest; bind
+// mounts get "rbind" unless they already say "bind"/"rbind".
+// InvalidArgument for an unknown ulimit name.
+Result<std::string> RuncConfigJson(const ExecSpec& spec, const ExecUser& user,
+                                   const std::string& hosts_path,
+                                   const std::string& resolv_path);
+
+// The /etc/hosts content: localhost lines naming `hostname`, then one
+// "IP\tHOST" line per extra host.
+std::string HostsFileContent(const std::string& hostname,
+                             const std::vector<HostEntry>& extra_hosts);
+
+// /etc/resolv.conf for the container from the host's (`host_resolv`):
+// loopback nameservers dropped (unreachable from a netns); when none is
+// left, Google's public ones, as BuildKit does. Host network keeps all.
+std::string ResolvConfContent(std::string_view host_resolv,
+                              NetworkMode network);
+
+}  // namespace kiln::solver
+
+#endif  // KILN_SOLVER_EXECUTOR_H_
