@@ -14,6 +14,8 @@ namespace kiln::solver::internal {
 namespace {
 
 constexpr size_t kMaxIdleHandles = 16;
+constexpr int kMaxRedirects = 10;
+constexpr size_t kMaxErrorBody = 64 << 10;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -63,7 +65,8 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   const size_t n = size * count;
   long code = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (t->request->sink && code >= 200 && code < 300) {
+  const bool success = code >= 200 && code < 300;
+  if (t->request->sink && success) {
     Status s = t->request->sink(std::string_view(data, n));
     if (!s.ok()) {
       t->sink_error = std::move(s);
@@ -71,10 +74,18 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     }
     return n;
   }
+  if (!success) {
+    // Error details only: a limit for a manifest's size must not turn a
+    // registry's 404 into a size error.
+    const size_t room =
+        kMaxErrorBody - std::min(kMaxErrorBody, t->response->body.size());
+    t->response->body.append(data, std::min(n, room));
+    return n;
+  }
   if (static_cast<int64_t>(t->response->body.size() + n) >
       t->request->max_body_size) {
     t->sink_error = ResourceExhaustedError(
-        t->request->method + " " + t->request->url +
+        t->request->method + " " + RedactUrl(t->request->url) +
         ": response body larger than " +
         std::to_string(t->request->max_body_size) + " bytes");
     return 0;
@@ -118,7 +129,7 @@ int OnSeek(void* user, curl_off_t offset, int origin) {
 
 Status TransportError(const HttpRequest& request, CURLcode code,
                       const char* detail) {
-  std::string message = request.method + " " + request.url +
+  std::string message = request.method + " " + RedactUrl(request.url) +
                         ": curl: " + curl_easy_strerror(code);
   if (detail != nullptr && *detail != '\0')
     message += " (" + std::string(detail) + ")";
@@ -138,6 +149,166 @@ Status TransportError(const HttpRequest& request, CURLcode code,
       return FailedPreconditionError(std::move(message));
     default:
       return UnavailableError(std::move(message));
+  }
+}
+
+bool IsAuthorization(std::string_view header) {
+  constexpr std::string_view kName = "authorization:";
+  return header.size() >= kName.size() &&
+         Lower(header.substr(0, kName.size())) == kName;
+}
+
+// Whether a `method` request answered `status` follows the Location.
+bool Follows(std::string_view method, long status) {
+  if (status == 307 || status == 308) return true;
+  const bool read = method == "GET" || method == "HEAD";
+  return read && (status == 301 || status == 302 || status == 303);
+}
+
+// Sets up `curl` (a reset handle) for `request`, performs it and collects
+// the response; `response->redirect_url` is the resolved Location of a 3xx.
+Result<HttpResponse> Perform(CURL* curl, const HttpRequest& request) {
+  HttpResponse response;
+  Transfer t{.curl = curl, .request = &request, .response = &response};
+  if (request.body && !request.body->file.empty()) {
+    t.fd = open(request.body->file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (t.fd < 0) {
+      return InternalError("opening " + request.body->file +
+                           " for upload: " + std::strerror(errno));
+    }
+  }
+
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  curl_slist* headers = nullptr;
+  for (const std::string& h : request.headers)
+    headers = curl_slist_append(headers, h.c_str());
+  headers =
+      curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+
+  curl_easy_reset(curl);  // keeps live connections
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // FollowRedirects does
+  curl_easy_setopt(curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                   static_cast<long>(request.connect_timeout_seconds));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(request.stall_timeout_seconds));
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  if (!request.verify_tls) {
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  curl_blob ca_blob{};
+  if (!request.ca_bundle_pem.empty()) {
+    ca_blob.data = const_cast<char*>(request.ca_bundle_pem.data());
+    ca_blob.len = request.ca_bundle_pem.size();
+    ca_blob.flags = CURL_BLOB_COPY;  // the handle outlives this request
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca_blob);
+  }
+
+  const std::string& method = request.method;
+  if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else if (request.body) {
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+    if (method == "POST") {
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body->size()));
+    } else {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+                       static_cast<curl_off_t>(request.body->size()));
+      if (method != "PUT")
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+  } else if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(0));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  } else {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+
+  const CURLcode code = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  char* info = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &info) == CURLE_OK &&
+      info != nullptr) {
+    response.effective_url = info;
+  }
+  info = nullptr;
+  if (status >= 300 && status < 400 &&
+      curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &info) == CURLE_OK &&
+      info != nullptr) {
+    response.redirect_url = info;
+  }
+  curl_slist_free_all(headers);
+  if (t.fd >= 0) close(t.fd);
+  // Detach the per-call pointers before the handle goes back to the pool.
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+
+  if (!t.sink_error.ok()) return t.sink_error;
+  if (code != CURLE_OK) return TransportError(request, code, error_buffer);
+  response.status = static_cast<int>(status);
+  return response;
+}
+
+// Performs `request` and the redirects it leads to (file comment of
+// http_client.h).
+Result<HttpResponse> FollowRedirects(CURL* curl, const HttpRequest& request) {
+  const bool http_allowed = Lower(request.url.substr(0, 7)) == "http://";
+  const HttpRequest* current = &request;
+  HttpRequest redirected;
+  for (int hops = 0;; ++hops) {
+    KILN_ASSIGN_OR_RETURN(HttpResponse response, Perform(curl, *current));
+    if (response.redirect_url.empty() ||
+        !Follows(current->method, response.status)) {
+      return response;
+    }
+    const std::string what = current->method + " " + RedactUrl(current->url);
+    const std::string to = RedactUrl(response.redirect_url);
+    if (hops == kMaxRedirects) {
+      return FailedPreconditionError(what + ": more than " +
+                                     std::to_string(kMaxRedirects) +
+                                     " redirects (the last to " + to + ")");
+    }
+    Result<UrlOrigin> next_origin = ParseUrlOrigin(response.redirect_url);
+    if (!next_origin.ok()) {
+      return FailedPreconditionError(what + ": refusing redirect to " + to +
+                                     ": not an http or https URL");
+    }
+    if (next_origin->scheme == "http" && !http_allowed) {
+      return FailedPreconditionError(
+          what + ": refusing redirect from https to plain http (" + to + ")");
+    }
+    HttpRequest next = *current;
+    next.url = response.redirect_url;
+    Result<UrlOrigin> origin = ParseUrlOrigin(current->url);
+    if (!origin.ok() || !(*origin == *next_origin)) {
+      std::erase_if(next.headers, IsAuthorization);
+      if (next.on_cross_origin_redirect)
+        KILN_RETURN_IF_ERROR(next.on_cross_origin_redirect(&next));
+    }
+    redirected = std::move(next);
+    current = &redirected;
   }
 }
 
@@ -204,103 +375,9 @@ std::string HttpClient::DefaultCaFile() {
 Result<HttpResponse> HttpClient::Do(const HttpRequest& request) {
   CURL* curl = static_cast<CURL*>(AcquireHandle());
   if (curl == nullptr) return InternalError("curl_easy_init failed");
-  HttpResponse response;
-  Transfer t{.curl = curl, .request = &request, .response = &response};
-  if (request.body && !request.body->file.empty()) {
-    t.fd = open(request.body->file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (t.fd < 0) {
-      ReleaseHandle(curl);
-      return InternalError("opening " + request.body->file +
-                           " for upload: " + std::strerror(errno));
-    }
-  }
-
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = nullptr;
-  for (const std::string& h : request.headers)
-    headers = curl_slist_append(headers, h.c_str());
-  headers =
-      curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
-                   static_cast<long>(request.connect_timeout_seconds));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(request.stall_timeout_seconds));
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  if (!request.verify_tls) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  curl_blob ca_blob{};
-  if (!request.ca_bundle_pem.empty()) {
-    ca_blob.data = const_cast<char*>(request.ca_bundle_pem.data());
-    ca_blob.len = request.ca_bundle_pem.size();
-    ca_blob.flags = CURL_BLOB_COPY;  // the handle outlives this request
-    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca_blob);
-  }
-
-  const std::string& method = request.method;
-  if (method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (method == "GET") {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  } else if (request.body) {
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    if (method == "POST") {
-      curl_easy_setopt(curl, CURLOPT_POST, 1L);
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body->size()));
-    } else {
-      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
-                       static_cast<curl_off_t>(request.body->size()));
-      if (method != "PUT")
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-    }
-  } else if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(0));
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  } else {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  }
-
-  const CURLcode code = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  char* effective = nullptr;
-  if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK &&
-      effective) {
-    response.effective_url = effective;
-  }
-  curl_slist_free_all(headers);
-  if (t.fd >= 0) close(t.fd);
-  // Detach the per-call pointers before the handle goes back to the pool.
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  Result<HttpResponse> out = FollowRedirects(curl, request);
   ReleaseHandle(curl);
-
-  if (!t.sink_error.ok()) return t.sink_error;
-  if (code != CURLE_OK) return TransportError(request, code, error_buffer);
-  response.status = static_cast<int>(status);
-  return response;
+  return out;
 }
 
 }  // namespace kiln::solver::internal

@@ -2,9 +2,16 @@
 // request per call, no retries and no authentication logic (the caller owns
 // both), response bodies either collected or streamed to a sink.
 //
-// Redirects are followed (http and https only); curl drops a custom
-// Authorization header when a redirect leaves the host, as blob downloads
-// redirected to object storage require.
+// Redirects are followed by this client, not by curl, so that each hop is
+// checked: at most 10 of them; GET and HEAD follow 301, 302, 303, 307 and
+// 308, other methods only 307 and 308 (re-sending the body; any other 3xx is
+// the result). A redirect to plain http is refused unless the original URL
+// was http, and once a redirect leaves the origin (scheme, host or port) no
+// Authorization header is sent any more: blob downloads redirected to object
+// storage (presigned URLs) must not carry the registry's credentials.
+//
+// URLs in error messages are redacted (RedactUrl, registry_url.h): registries
+// hand out upload and download URLs whose query strings are bearer secrets.
 //
 // Thread safety: an HttpClient may be used from many threads at once; it
 // keeps a small pool of curl handles so that connections are reused.
@@ -21,6 +28,7 @@
 #include <vector>
 
 #include "kiln/llb/status.h"
+#include "registry_url.h"
 
 namespace kiln::solver::internal {
 
@@ -52,8 +60,14 @@ struct HttpRequest {
   std::string ca_bundle_pem;
   int connect_timeout_seconds = 30;
   int stall_timeout_seconds = 60;  // fail when no byte moved for this long
-  // Largest collected (not streamed) body; larger is an error.
+  // Largest collected (not streamed) body of a 2xx response; larger is an
+  // error. Other responses keep at most their first 64 KiB (error details).
   int64_t max_body_size = 16 << 20;
+  // Called before a redirect to another origin is followed, with the request
+  // about to be sent (its URL the new one, Authorization headers removed):
+  // sets that host's TLS settings. An error stops the request and is
+  // returned unchanged.
+  std::function<Status(HttpRequest* next)> on_cross_origin_redirect;
 };
 
 struct HttpResponse {
@@ -64,6 +78,8 @@ struct HttpResponse {
   std::string body;
   // The URL answered last (after redirects).
   std::string effective_url;
+  // The resolved Location of a 3xx response that was not followed.
+  std::string redirect_url;
 
   // First value of a header (case-insensitive name), or empty.
   std::string Header(std::string_view name) const;
@@ -76,12 +92,14 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Performs one request. Any HTTP status is a successful result. Errors:
-  // transport failures as Unavailable (connection refused/reset, truncated
-  // transfer) or DeadlineExceeded (timeouts), TLS failures (handshake,
-  // certificate) as FailedPrecondition, a collected body over the limit as
-  // ResourceExhausted, each saying "METHOD URL: curl: …"; an error of the
-  // sink or of reading an upload file, unchanged.
+  // Performs one request, following redirects as the file comment says. Any
+  // HTTP status is a successful result. Errors: transport failures as
+  // Unavailable (connection refused/reset, truncated transfer) or
+  // DeadlineExceeded (timeouts), TLS failures (handshake, certificate) and
+  // refused redirects as FailedPrecondition, a collected body over the limit
+  // as ResourceExhausted, each saying "METHOD URL: …" with the URL redacted;
+  // an error of the sink, of reading an upload file or of
+  // on_cross_origin_redirect, unchanged.
   Result<HttpResponse> Do(const HttpRequest& request);
 
   // curl's default CA bundle file, or empty when unknown.

@@ -11,8 +11,8 @@ namespace {
 
 using internal::FetchedManifest;
 
-// A manifest by descriptor: from the store when present, else fetched,
-// verified and stored.
+// A manifest by descriptor: from the store when present, else fetched
+// (exactly desc.size bytes), verified and stored.
 Result<std::string> EnsureManifest(internal::RegistryTransport& transport,
                                    ContentStore* store,
                                    const llb::ImageReference& ref,
@@ -20,13 +20,8 @@ Result<std::string> EnsureManifest(internal::RegistryTransport& transport,
   if (store->Has(desc.digest)) return store->ReadAll(desc.digest);
   KILN_ASSIGN_OR_RETURN(
       FetchedManifest got,
-      internal::FetchManifest(transport, ref, desc.digest.str(), desc.digest));
-  if (desc.size > 0 && got.descriptor.size != desc.size) {
-    return DataLossError("manifest " + desc.digest.str() + " of " + ref.Name() +
-                         " is " + std::to_string(got.descriptor.size) +
-                         " bytes, its descriptor says " +
-                         std::to_string(desc.size));
-  }
+      internal::FetchManifest(transport, ref, desc.digest.str(), desc.digest,
+                              desc.size));
   Result<Digest> stored = store->Put(got.bytes, &desc.digest);
   if (!stored.ok()) return stored.status();
   return std::move(got.bytes);
@@ -71,7 +66,8 @@ Result<PulledImage> RegistryClient::Pull(const llb::ImageReference& ref,
         .size = static_cast<int64_t>(root_bytes.size())};
   } else {
     Result<FetchedManifest> got = internal::FetchManifest(
-        *transport_, ref, internal::ManifestReference(ref), pinned);
+        *transport_, ref, internal::ManifestReference(ref), pinned,
+        /*expected_size=*/-1);
     if (!got.ok()) return got.status().WithContext(context);
     Result<Digest> stored = store_->Put(got->bytes, &got->descriptor.digest);
     if (!stored.ok()) return stored.status().WithContext(context);
@@ -89,16 +85,28 @@ Result<PulledImage> RegistryClient::Pull(const llb::ImageReference& ref,
     Result<oci::Descriptor> chosen =
         oci::SelectManifest(*index, options.platform);
     if (!chosen.ok()) return chosen.status().WithContext(context);
-    if (!oci::IsManifestMediaType(chosen->media_type)) {
-      return UnimplementedError(
-          context + ": index entry " + chosen->digest.str() + " for " +
-          llb::FormatPlatform(options.platform) + " is a " +
-          chosen->media_type + ", not an image manifest");
+    // An entry without a media type (OCI allows it, and SelectManifest takes
+    // it) is judged by its content once fetched.
+    const std::string entry = "index entry " + chosen->digest.str() + " for " +
+                              llb::FormatPlatform(options.platform);
+    if (!chosen->media_type.empty() &&
+        !oci::IsManifestMediaType(chosen->media_type)) {
+      return UnimplementedError(context + ": " + entry + " has media type \"" +
+                                chosen->media_type +
+                                "\", not an image manifest");
     }
     Result<std::string> bytes =
         EnsureManifest(*transport_, store_, ref, *chosen);
     if (!bytes.ok()) return bytes.status().WithContext(context);
     out.manifest = *chosen;
+    if (out.manifest.media_type.empty()) {
+      out.manifest.media_type = internal::SniffManifestMediaType(*bytes);
+      if (!oci::IsManifestMediaType(out.manifest.media_type)) {
+        return UnimplementedError(context + ": " + entry + " is a \"" +
+                                  out.manifest.media_type +
+                                  "\" (by its content), not an image manifest");
+      }
+    }
     manifest_bytes = std::move(*bytes);
   } else if (oci::IsManifestMediaType(out.root.media_type)) {
     out.manifest = out.root;

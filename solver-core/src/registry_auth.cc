@@ -129,7 +129,8 @@ Result<RegistryAuth::Token> RegistryAuth::FetchToken(
           Base64Encode(creds.username + ":" + creds.password));
     }
   }
-  const std::string what = "registry " + host + ": token server " + realm;
+  const std::string what =
+      "registry " + host + ": token server " + RedactUrl(realm);
   Result<HttpResponse> sent = send_(request);
   if (!sent.ok()) return sent.status().WithContext(what);
   const HttpResponse& response = *sent;
@@ -157,6 +158,11 @@ Result<RegistryAuth::Token> RegistryAuth::FetchToken(
     if (j.contains("expires_in") && j["expires_in"].is_number_integer()) {
       expires_in = std::max<int64_t>(j["expires_in"].get<int64_t>(), 60);
     }
+  } catch (const nlohmann::json::parse_error& e) {
+    // Not e.what(): it quotes the text last read, which may be the token.
+    return UnauthenticatedError(what +
+                                ": bad token response: invalid JSON at byte " +
+                                std::to_string(e.byte));
   } catch (const nlohmann::json::exception& e) {
     return UnauthenticatedError(what + ": bad token response: " + e.what());
   }

@@ -180,6 +180,11 @@ Result<Credentials> LoadCredentials(const std::string& config_path,
         !store->get<std::string>().empty()) {
       creds.helper = store->get<std::string>();
     }
+  } catch (const nlohmann::json::parse_error& e) {
+    // Not e.what(): it quotes the text last read, which may be a password.
+    return InvalidArgumentError("docker config " + config_path +
+                                ": invalid JSON at byte " +
+                                std::to_string(e.byte));
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError("docker config " + config_path + ": " +
                                 e.what());

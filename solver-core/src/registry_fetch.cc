@@ -12,8 +12,9 @@ constexpr char kAcceptManifests[] =
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
 
-// Manifests are small; distribution refuses ones over 4 MiB.
-constexpr int64_t kMaxManifestSize = 8 << 20;
+// Manifests are small: distribution refuses to store ones over 4 MiB and
+// containerd to read them, so a registry sending more is misbehaving.
+constexpr int64_t kMaxManifestSize = 4 << 20;
 
 std::string MediaTypeOf(const HttpResponse& response) {
   std::string type = response.Header("content-type");
@@ -66,19 +67,43 @@ Result<FetchedManifest> GetManifest(RegistryTransport& transport,
                                     const Endpoint& endpoint,
                                     const llb::ImageReference& ref,
                                     const std::string& reference,
-                                    const Digest& expected) {
-  HttpRequest request{.url = endpoint.Url(ref.path, "manifests/" + reference),
-                      .headers = {kAcceptManifests},
-                      .max_body_size = kMaxManifestSize};
+                                    const Digest& expected,
+                                    int64_t expected_size) {
+  HttpRequest request{
+      .url = endpoint.Url(ref.path, "manifests/" + reference),
+      .headers = {kAcceptManifests},
+      .max_body_size = expected_size >= 0 ? expected_size : kMaxManifestSize};
   const std::string what = "manifest " + reference + " of " + ref.Name() +
                            " from registry " + endpoint.host + " (GET " +
                            request.url + ")";
-  KILN_ASSIGN_OR_RETURN(
-      HttpResponse response,
-      transport.Send(endpoint,
-                     {RepositoryScope(endpoint.Repo(ref.path), "pull")},
-                     request));
+  if (expected_size > kMaxManifestSize) {
+    return ResourceExhaustedError(
+        what + ": its descriptor says " + std::to_string(expected_size) +
+        " bytes, more than the " + std::to_string(kMaxManifestSize) +
+        " bytes accepted for a manifest");
+  }
+  Result<HttpResponse> sent = transport.Send(
+      endpoint, {RepositoryScope(endpoint.Repo(ref.path), "pull")}, request);
+  if (!sent.ok()) {
+    if (sent.status().code() != StatusCode::kResourceExhausted)
+      return sent.status();
+    if (expected_size >= 0) {
+      return DataLossError(what + ": the registry sent more than the " +
+                           std::to_string(expected_size) +
+                           " bytes its descriptor says");
+    }
+    return ResourceExhaustedError(what + ": larger than the " +
+                                  std::to_string(kMaxManifestSize) +
+                                  " bytes accepted for a manifest");
+  }
+  HttpResponse& response = *sent;
   if (response.status != 200) return HttpError(what, response);
+  if (expected_size >= 0 &&
+      static_cast<int64_t>(response.body.size()) != expected_size) {
+    return DataLossError(
+        what + ": the registry sent " + std::to_string(response.body.size()) +
+        " bytes, its descriptor says " + std::to_string(expected_size));
+  }
   FetchedManifest out;
   out.bytes = std::move(response.body);
   const Digest computed = Digest::FromBytes(out.bytes);
@@ -146,7 +171,7 @@ Result<oci::Descriptor> HeadManifest(RegistryTransport& transport,
   // HEAD was not conclusive (no digest or media type, 405, …): GET.
   KILN_ASSIGN_OR_RETURN(
       FetchedManifest got,
-      GetManifest(transport, endpoint, ref, reference, expected));
+      GetManifest(transport, endpoint, ref, reference, expected, -1));
   return got.descriptor;
 }
 
@@ -176,9 +201,10 @@ Result<oci::Descriptor> ResolveManifest(RegistryTransport& transport,
 Result<FetchedManifest> FetchManifest(RegistryTransport& transport,
                                       const llb::ImageReference& ref,
                                       const std::string& reference,
-                                      const Digest& expected) {
+                                      const Digest& expected,
+                                      int64_t expected_size) {
   return TryEndpoints<FetchedManifest>(transport, ref, [&](const Endpoint& e) {
-    return GetManifest(transport, e, ref, reference, expected);
+    return GetManifest(transport, e, ref, reference, expected, expected_size);
   });
 }
 
@@ -203,14 +229,14 @@ Status FetchBlob(RegistryTransport& transport, const llb::ImageReference& ref,
         auto restart = [&]() -> Status {
           writer.reset();  // drops a partial ingest of a failed attempt
           done = 0;
-          KILN_ASSIGN_OR_RETURN(
-              writer,
-              store->Writer(desc.digest, desc.size > 0 ? desc.size : -1));
+          // Descriptor sizes are exact (OCI): the writer refuses a byte more,
+          // so a registry cannot fill the disk.
+          KILN_ASSIGN_OR_RETURN(writer, store->Writer(desc.digest, desc.size));
           return Status::Ok();
         };
         Result<HttpResponse> response = transport.Send(
             endpoint, {RepositoryScope(endpoint.Repo(ref.path), "pull")},
-            request, restart);
+            request, SendOptions{.before_attempt = restart});
         if (!response.ok()) return response.status().WithContext(what);
         if (response->status != 200) return HttpError(what, *response);
         KILN_RETURN_IF_ERROR(writer->Commit().WithContext(what));

@@ -32,14 +32,19 @@ Result<oci::Descriptor> ResolveManifest(RegistryTransport& transport,
 
 // GETs the manifest `reference` (tag or digest) of ref's repository. The
 // bytes must hash to `expected` when it is valid (else DataLoss), and to the
-// registry's Docker-Content-Digest when it sends one.
+// registry's Docker-Content-Digest when it sends one. With `expected_size`
+// >= 0 (a descriptor's size), exactly that many bytes are accepted
+// (DataLoss otherwise); with -1 (by tag, or by digest alone) at most 4 MiB
+// (ResourceExhausted). Sizes over 4 MiB are refused before any request.
 Result<FetchedManifest> FetchManifest(RegistryTransport& transport,
                                       const llb::ImageReference& ref,
                                       const std::string& reference,
-                                      const Digest& expected);
+                                      const Digest& expected,
+                                      int64_t expected_size);
 
 // Streams blob `desc` of ref's repository into `store`, which verifies size
-// and digest before committing (DataLoss otherwise, nothing stored).
+// (exact: a descriptor of size 0 is an empty blob) and digest, refusing a
+// byte past desc.size as it arrives (DataLoss, nothing stored).
 // `progress` gets the bytes received so far of the current attempt.
 Status FetchBlob(RegistryTransport& transport, const llb::ImageReference& ref,
                  const oci::Descriptor& desc, ContentStore* store,

@@ -22,14 +22,15 @@ bool RetryableTransport(const Status& s) {
          s.code() == StatusCode::kDeadlineExceeded;
 }
 
-// "https://h:5000/x" → "h:5000".
-std::string UrlHost(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  url = url.substr(0, url.find_first_of("/?#"));
-  const size_t at = url.rfind('@');
-  if (at != std::string_view::npos) url.remove_prefix(at + 1);
-  return std::string(url);
+// The RegistryConfig key of a URL's host ("https://h:5000/x" → "h:5000"),
+// or empty when it is not an http(s) URL (curl then refuses it).
+std::string UrlHostKey(std::string_view url) {
+  Result<UrlOrigin> origin = ParseUrlOrigin(url);
+  return origin.ok() ? origin->HostKey() : std::string();
+}
+
+bool RetriedByDefault(std::string_view method) {
+  return method == "GET" || method == "HEAD";
 }
 
 // Delay before retry number `retry` (1-based): initial * 2^(retry-1), at most
@@ -122,8 +123,10 @@ RegistryTransport::RegistryTransport(RegistryConfig config)
       auth_(config_.docker_config_path.empty() ? DefaultDockerConfigPath()
                                                : config_.docker_config_path,
             [this](HttpRequest request) {
-              const std::string host = UrlHost(request.url);
-              return SendWithRetry(host, std::move(request), {});
+              // Token requests: an idempotent grant, retried.
+              const std::string host = UrlHostKey(request.url);
+              return SendWithRetry(host, std::move(request),
+                                   SendOptions{.retry = true});
             }) {}
 
 std::vector<Endpoint> RegistryTransport::Endpoints(const std::string& domain,
@@ -159,6 +162,10 @@ Status RegistryTransport::Prepare(std::string_view host, HttpRequest* request) {
   request->verify_tls = !hc.insecure;
   request->connect_timeout_seconds = config_.connect_timeout_seconds;
   request->stall_timeout_seconds = config_.stall_timeout_seconds;
+  request->ca_bundle_pem.clear();
+  request->on_cross_origin_redirect = [this](HttpRequest* next) {
+    return Prepare(UrlHostKey(next->url), next);
+  };
   if (hc.ca_files.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(ca_mu_);
   auto it = ca_bundles_.find(std::string(host));
@@ -188,12 +195,13 @@ Status RegistryTransport::Prepare(std::string_view host, HttpRequest* request) {
 }
 
 Result<HttpResponse> RegistryTransport::SendWithRetry(
-    std::string_view host, HttpRequest request,
-    const std::function<Status()>& before_attempt) {
+    std::string_view host, HttpRequest request, const SendOptions& options) {
   KILN_RETURN_IF_ERROR(Prepare(host, &request));
-  const int attempts = std::max(1, config_.retry_attempts);
+  const int attempts = options.retry.value_or(RetriedByDefault(request.method))
+                           ? std::max(1, config_.retry_attempts)
+                           : 1;
   for (int attempt = 1;; ++attempt) {
-    if (before_attempt) KILN_RETURN_IF_ERROR(before_attempt());
+    if (options.before_attempt) KILN_RETURN_IF_ERROR(options.before_attempt());
     Result<HttpResponse> response = http_.Do(request);
     const bool last = attempt >= attempts;
     if (!response.ok()) {
@@ -212,10 +220,50 @@ Result<HttpResponse> RegistryTransport::SendWithRetry(
   }
 }
 
+void RegistryTransport::WaitBeforeRetry(int retry) const {
+  std::this_thread::sleep_for(Backoff(config_, retry, nullptr));
+}
+
+Result<HttpResponse> RegistryTransport::SendToOtherHost(
+    const Endpoint& endpoint, const UrlOrigin& endpoint_origin,
+    const UrlOrigin& target, HttpRequest request, const SendOptions& options) {
+  const std::string host = target.HostKey();
+  const std::string what = request.method + " " + RedactUrl(request.url) +
+                           " (on " + host + ", not on registry " +
+                           endpoint.host + ")";
+  if (target.scheme == "http" &&
+      (endpoint_origin.scheme != "http" || !config_.Host(host).http)) {
+    return FailedPreconditionError(
+        what + ": refusing plain http; the registry config must allow it " +
+        "(http = true) for both " + endpoint.host + " and " + host);
+  }
+  // No credentials: they belong to the registry, not to wherever its
+  // responses point (containerd drops its authorizer likewise).
+  KILN_ASSIGN_OR_RETURN(HttpResponse response,
+                        SendWithRetry(host, std::move(request), options));
+  if (response.status == 401 || response.status == 403) {
+    return HttpError(what + ", sent without the registry's credentials",
+                     response);
+  }
+  return response;
+}
+
 Result<HttpResponse> RegistryTransport::Send(
     const Endpoint& endpoint, const std::vector<std::string>& scopes,
-    HttpRequest request, const std::function<Status()>& before_attempt) {
-  const std::string what = request.method + " " + request.url;
+    HttpRequest request, const SendOptions& options) {
+  const std::string what = request.method + " " + RedactUrl(request.url);
+  Result<UrlOrigin> target = ParseUrlOrigin(request.url);
+  if (!target.ok()) return FailedPreconditionError(target.status().message());
+  Result<UrlOrigin> base = ParseUrlOrigin(endpoint.base_url);
+  if (!base.ok()) return InternalError(base.status().message());
+  if (!target->SameHost(*base)) {
+    return SendToOtherHost(endpoint, *base, *target, std::move(request),
+                           options);
+  }
+  if (target->scheme == "http" && base->scheme != "http") {
+    return FailedPreconditionError(what + ": refusing plain http to registry " +
+                                   endpoint.host + ", which speaks https");
+  }
   bool reauthenticated = false;
   for (;;) {
     Result<std::string> header = auth_.Header(endpoint.host, scopes);
@@ -223,12 +271,13 @@ Result<HttpResponse> RegistryTransport::Send(
     HttpRequest attempt = request;
     if (!header->empty()) attempt.headers.push_back(*header);
     Result<HttpResponse> response =
-        SendWithRetry(endpoint.host, std::move(attempt), before_attempt);
+        SendWithRetry(endpoint.host, std::move(attempt), options);
     if (!response.ok()) {
       Status s = response.status();
+      // A TLS failure (not a refused redirect) may mean plain http.
       if (s.code() == StatusCode::kFailedPrecondition &&
-          request.url.rfind("https://", 0) == 0 &&
-          !config_.Host(endpoint.host).http) {
+          s.message().find(": curl: ") != std::string::npos &&
+          target->scheme == "https" && !config_.Host(endpoint.host).http) {
         return Status(s.code(),
                       s.message() + " (if " + endpoint.host +
                           " speaks plain http, set http = true for it in the "
@@ -250,16 +299,12 @@ Result<HttpResponse> RegistryTransport::Send(
   }
 }
 
-std::string RegistryTransport::ResolveLocation(const Endpoint& endpoint,
+std::string RegistryTransport::ResolveLocation(std::string_view request_url,
                                                const HttpResponse& response) {
   const std::string location = response.Header("location");
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0)
-    return location;
-  const size_t scheme_end = endpoint.base_url.find("://") + 3;
-  const std::string origin =
-      endpoint.base_url.substr(0, endpoint.base_url.find('/', scheme_end));
-  if (!location.empty() && location.front() == '/') return origin + location;
-  return origin + "/" + location;
+  return ResolveUrl(
+      response.effective_url.empty() ? request_url : response.effective_url,
+      location);
 }
 
 }  // namespace kiln::solver::internal

@@ -1,7 +1,8 @@
 // The registry client's request path: which endpoints serve a registry
 // (mirrors, then the origin), per-host transport settings (http or https, TLS
-// verification, CAs), authentication (registry_auth.h) and retries with
-// exponential backoff and jitter on connection errors, 429 and 5xx.
+// verification, CAs), authentication (registry_auth.h) and retries of
+// idempotent requests with exponential backoff and jitter on connection
+// errors, 429 and 5xx.
 //
 // Thread safety: a RegistryTransport may be used from many threads.
 #ifndef KILN_SOLVER_SRC_REGISTRY_TRANSPORT_H_
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,17 @@
 #include "registry_auth.h"
 
 namespace kiln::solver::internal {
+
+// How RegistryTransport::Send sends one request.
+struct SendOptions {
+  // Runs before each try (to reset a streaming sink).
+  std::function<Status()> before_attempt;
+  // Whether connection errors, 429 and 5xx are retried. Unset: only GET and
+  // HEAD are. Set it for other idempotent requests (a manifest PUT); never
+  // for upload POSTs, PATCHes and PUTs, whose bodies a registry may have
+  // partly taken (restart the upload instead).
+  std::optional<bool> retry;
+};
 
 // One place a repository can be reached.
 struct Endpoint {
@@ -58,26 +71,44 @@ class RegistryTransport {
   // pulls its configured mirrors in order, then the origin.
   std::vector<Endpoint> Endpoints(const std::string& domain, bool pull) const;
 
-  // Sends `request` (its URL built with Endpoint::Url) authorized for
-  // `scopes`, retrying as the config says. `before_attempt` runs before each
-  // try (to reset a streaming sink). Any HTTP status but 401/403 is a
-  // result; those two become Unauthenticated / PermissionDenied errors naming
-  // the registry, the identity and the scopes. Transport errors say the
-  // method, URL, curl's error and the number of attempts.
+  // Sends `request` authorized for `scopes`, retrying as `options` and the
+  // config say. Any HTTP status but 401/403 is a result; those two become
+  // Unauthenticated / PermissionDenied errors naming the registry, the
+  // identity and the scopes. Transport errors say the method, the (redacted)
+  // URL, curl's error and the number of attempts.
+  //
+  // A URL on the endpoint's API host gets the endpoint's credentials and
+  // transport settings. A URL on any other host (an upload Location the
+  // registry handed out) is sent without credentials, with that host's own
+  // settings (RegistryConfig::Host), and only over https unless both the
+  // endpoint and that host are configured for plain http (else
+  // FailedPrecondition); the same holds for plain http on the endpoint's own
+  // host when the endpoint speaks https. Redirects get the settings of the
+  // host they lead to (and never credentials, http_client.h).
   Result<HttpResponse> Send(const Endpoint& endpoint,
                             const std::vector<std::string>& scopes,
                             HttpRequest request,
-                            const std::function<Status()>& before_attempt = {});
+                            const SendOptions& options = {});
 
-  // The absolute URL of a response's Location header.
-  static std::string ResolveLocation(const Endpoint& endpoint,
+  // Sleeps before retry number `retry` (1-based) of a multi-request
+  // operation (exponential backoff with jitter, as for single requests).
+  void WaitBeforeRetry(int retry) const;
+
+  // The absolute URL of the Location header of the response to a request
+  // for `request_url` (relative to the URL that answered).
+  static std::string ResolveLocation(std::string_view request_url,
                                      const HttpResponse& response);
 
  private:
+  // Applies the TLS settings of `host` (a RegistryConfig key) to `request`.
   Status Prepare(std::string_view host, HttpRequest* request);
-  Result<HttpResponse> SendWithRetry(
-      std::string_view host, HttpRequest request,
-      const std::function<Status()>& before_attempt);
+  Result<HttpResponse> SendWithRetry(std::string_view host, HttpRequest request,
+                                     const SendOptions& options);
+  Result<HttpResponse> SendToOtherHost(const Endpoint& endpoint,
+                                       const UrlOrigin& endpoint_origin,
+                                       const UrlOrigin& target,
+                                       HttpRequest request,
+                                       const SendOptions& options);
 
   const RegistryConfig config_;
   HttpClient http_;

@@ -1,6 +1,7 @@
 #include "registry_upload.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace kiln::solver::internal {
@@ -18,7 +19,28 @@ Status CheckPushedDigest(const HttpResponse& response, const Digest& digest,
                        header);
 }
 
-// Sends the blob's bytes to an upload session at `location`.
+// The upload session's next URL from a 202 response.
+Result<std::string> NextLocation(std::string_view request_url,
+                                 const HttpResponse& response,
+                                 std::string_view what) {
+  if (response.Header("location").empty()) {
+    return UnavailableError(std::string(what) + ": the registry answered " +
+                            HttpStatusText(response.status) +
+                            " without a Location for the upload");
+  }
+  return RegistryTransport::ResolveLocation(request_url, response);
+}
+
+// Restarting a whole upload can fix these (not a refusal or bad content).
+bool Transient(const Status& s) {
+  return s.code() == StatusCode::kUnavailable ||
+         s.code() == StatusCode::kDeadlineExceeded ||
+         s.code() == StatusCode::kResourceExhausted;
+}
+
+// Sends the blob's bytes to an upload session at `location`. None of these
+// requests is retried on its own: after a failure the registry may hold
+// part of a chunk, so only a new session helps (UploadBlob).
 Status SendBlobBytes(RegistryTransport& transport, ContentStore* store,
                      const BlobUpload& up,
                      const std::vector<std::string>& scopes,
@@ -40,9 +62,10 @@ Status SendBlobBytes(RegistryTransport& transport, ContentStore* store,
       KILN_ASSIGN_OR_RETURN(HttpResponse response,
                             transport.Send(endpoint, scopes, patch));
       if (response.status != 202) {
-        return HttpError(std::string(what) + ": PATCH " + patch.url, response);
+        return HttpError(std::string(what) + ": PATCH " + RedactUrl(patch.url),
+                         response);
       }
-      location = RegistryTransport::ResolveLocation(endpoint, response);
+      KILN_ASSIGN_OR_RETURN(location, NextLocation(patch.url, response, what));
       if (up.progress) up.progress(offset + n);
     }
     HttpRequest put{.method = "PUT",
@@ -50,8 +73,10 @@ Status SendBlobBytes(RegistryTransport& transport, ContentStore* store,
                     .body = HttpBody{}};
     KILN_ASSIGN_OR_RETURN(HttpResponse response,
                           transport.Send(endpoint, scopes, put));
-    if (response.status != 201)
-      return HttpError(std::string(what) + ": PUT " + put.url, response);
+    if (response.status != 201) {
+      return HttpError(std::string(what) + ": PUT " + RedactUrl(put.url),
+                       response);
+    }
     return CheckPushedDigest(response, up.blob.digest, what);
   }
   HttpRequest put{.method = "PUT",
@@ -60,8 +85,10 @@ Status SendBlobBytes(RegistryTransport& transport, ContentStore* store,
                   .body = HttpBody{.file = file, .offset = 0, .length = size}};
   KILN_ASSIGN_OR_RETURN(HttpResponse response,
                         transport.Send(endpoint, scopes, put));
-  if (response.status != 201)
-    return HttpError(std::string(what) + ": PUT " + put.url, response);
+  if (response.status != 201) {
+    return HttpError(std::string(what) + ": PUT " + RedactUrl(put.url),
+                     response);
+  }
   if (up.progress) up.progress(size);
   return CheckPushedDigest(response, up.blob.digest, what);
 }
@@ -76,57 +103,75 @@ Result<BlobOutcome> UploadBlob(RegistryTransport& transport,
   const std::string what =
       "blob " + digest + " to " + endpoint.host + "/" + repo;
   std::vector<std::string> scopes = {RepositoryScope(repo, "pull,push")};
+  const int attempts = std::max(1, transport.config().retry_attempts);
+  std::optional<BlobInfo> info;  // the local blob, checked once
+  for (int attempt = 1;; ++attempt) {
+    HttpRequest head{.method = "HEAD",
+                     .url = endpoint.Url(up.path, "blobs/" + digest)};
+    KILN_ASSIGN_OR_RETURN(HttpResponse exists,
+                          transport.Send(endpoint, scopes, head));
+    // After a failed attempt, 200 means its last PUT went through.
+    if (exists.status == 200) return BlobOutcome::kExisted;
+    if (exists.status != 404)
+      return HttpError(what + ": HEAD " + head.url, exists);
 
-  HttpRequest head{.method = "HEAD",
-                   .url = endpoint.Url(up.path, "blobs/" + digest)};
-  KILN_ASSIGN_OR_RETURN(HttpResponse exists,
-                        transport.Send(endpoint, scopes, head));
-  if (exists.status == 200) return BlobOutcome::kExisted;
-  if (exists.status != 404)
-    return HttpError(what + ": HEAD " + head.url, exists);
-
-  std::string location;
-  if (!up.mount_from.empty()) {
-    // Cross-repository mount: 201 means done, 202 is an ordinary upload
-    // session (the registry could not mount).
-    std::vector<std::string> mount_scopes = scopes;
-    mount_scopes.push_back(RepositoryScope(up.mount_from, "pull"));
-    HttpRequest mount{.method = "POST",
-                      .url = endpoint.Url(
-                          up.path, "blobs/uploads/?mount=" + UrlEncode(digest) +
-                                       "&from=" + UrlEncode(up.mount_from))};
-    Result<HttpResponse> mounted =
-        transport.Send(endpoint, mount_scopes, mount);
-    if (mounted.ok() && mounted->status == 201) return BlobOutcome::kMounted;
-    if (mounted.ok() && mounted->status == 202) {
-      location = RegistryTransport::ResolveLocation(endpoint, *mounted);
+    std::string location;
+    if (!up.mount_from.empty() && attempt == 1) {
+      // Cross-repository mount: 201 means done, 202 is an ordinary upload
+      // session (the registry could not mount).
+      std::vector<std::string> mount_scopes = scopes;
+      mount_scopes.push_back(RepositoryScope(up.mount_from, "pull"));
+      HttpRequest mount{
+          .method = "POST",
+          .url = endpoint.Url(up.path,
+                              "blobs/uploads/?mount=" + UrlEncode(digest) +
+                                  "&from=" + UrlEncode(up.mount_from))};
+      Result<HttpResponse> mounted =
+          transport.Send(endpoint, mount_scopes, mount);
+      if (mounted.ok() && mounted->status == 201) return BlobOutcome::kMounted;
+      if (mounted.ok() && mounted->status == 202 &&
+          !mounted->Header("location").empty()) {
+        location = RegistryTransport::ResolveLocation(mount.url, *mounted);
+      }
+      // Any other answer (e.g. no pull right on the source): upload instead.
     }
-    // Any other answer (e.g. no pull right on the source): upload instead.
-  }
 
-  Result<BlobInfo> info = store->Info(up.blob.digest);
-  if (!info.ok()) {
-    return FailedPreconditionError(what +
-                                   ": the blob is not in the content store (" +
-                                   info.status().message() + ")");
+    if (!info) {
+      Result<BlobInfo> local = store->Info(up.blob.digest);
+      if (!local.ok()) {
+        return FailedPreconditionError(
+            what + ": the blob is not in the content store (" +
+            local.status().message() + ")");
+      }
+      if (local->size != up.blob.size) {
+        return DataLossError(
+            what + ": the content store holds " + std::to_string(local->size) +
+            " bytes, the descriptor says " + std::to_string(up.blob.size));
+      }
+      info = *local;
+    }
+    Status sent = [&]() -> Status {
+      if (location.empty()) {
+        HttpRequest start{.method = "POST",
+                          .url = endpoint.Url(up.path, "blobs/uploads/")};
+        KILN_ASSIGN_OR_RETURN(HttpResponse started,
+                              transport.Send(endpoint, scopes, start));
+        if (started.status != 202)
+          return HttpError(what + ": POST " + start.url, started);
+        KILN_ASSIGN_OR_RETURN(location, NextLocation(start.url, started, what));
+      }
+      return SendBlobBytes(transport, store, up, scopes, std::move(location),
+                           info->size, what);
+    }();
+    if (sent.ok()) return BlobOutcome::kUploaded;
+    if (attempt >= attempts || !Transient(sent)) {
+      if (attempt == 1) return sent;
+      return Status(sent.code(), sent.message() + " (after " +
+                                     std::to_string(attempt) +
+                                     " upload attempts)");
+    }
+    transport.WaitBeforeRetry(attempt);
   }
-  if (up.blob.size > 0 && info->size != up.blob.size) {
-    return DataLossError(
-        what + ": the content store holds " + std::to_string(info->size) +
-        " bytes, the descriptor says " + std::to_string(up.blob.size));
-  }
-  if (location.empty()) {
-    HttpRequest start{.method = "POST",
-                      .url = endpoint.Url(up.path, "blobs/uploads/")};
-    KILN_ASSIGN_OR_RETURN(HttpResponse started,
-                          transport.Send(endpoint, scopes, start));
-    if (started.status != 202)
-      return HttpError(what + ": POST " + start.url, started);
-    location = RegistryTransport::ResolveLocation(endpoint, started);
-  }
-  KILN_RETURN_IF_ERROR(SendBlobBytes(transport, store, up, scopes,
-                                     std::move(location), info->size, what));
-  return BlobOutcome::kUploaded;
 }
 
 Status PutManifest(RegistryTransport& transport, const Endpoint& endpoint,
@@ -140,10 +185,12 @@ Status PutManifest(RegistryTransport& transport, const Endpoint& endpoint,
   const std::string what = "manifest " + digest.str() + " to " + endpoint.host +
                            "/" + endpoint.Repo(path) + ":" + reference +
                            " (PUT " + put.url + ")";
+  // A manifest PUT is idempotent: retried like a GET.
   KILN_ASSIGN_OR_RETURN(
       HttpResponse response,
       transport.Send(endpoint,
-                     {RepositoryScope(endpoint.Repo(path), "pull,push")}, put));
+                     {RepositoryScope(endpoint.Repo(path), "pull,push")}, put,
+                     SendOptions{.retry = true}));
   if (response.status != 201 && response.status != 200)
     return HttpError(what, response);
   return CheckPushedDigest(response, digest, what);

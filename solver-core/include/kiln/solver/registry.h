@@ -10,7 +10,12 @@
 // - Mirrors for pulls (tried in order before the origin), plain http and
 //   TLS settings only for hosts the RegistryConfig lists.
 // - Retries with exponential backoff and jitter on connection errors, 429
-//   and 5xx; never on other 4xx.
+//   and 5xx, for idempotent requests (GET, HEAD, manifest PUT, token
+//   fetches); never on other 4xx. Blob uploads are never re-sent blindly: a
+//   failed upload restarts from HEAD with a new session.
+// - Credentials go only to the registry's own host: a Location or redirect
+//   to another host gets none, and its own transport settings; https is
+//   never downgraded to http. URLs in errors lose their query strings.
 //
 // Every blob and manifest is verified against its digest before it is stored
 // (content_store.h writes nothing under a digest its bytes do not match).
