@@ -4,8 +4,10 @@
 // What is here so far: the stores a build needs (content_store.h,
 // image_store.h, snapshotter.h), the registry client (registry.h), layer
 // unpacking (layer_unpack.h), image archives (image_archive.h) and LLB image
-// sources (image_source.h). Loading and scheduling Definitions, cache keys
-// and the executors come with the solver issue; nothing here runs an op yet.
+// sources (image_source.h); for the solver itself, the validated op graph
+// (graph.h), cache keys (cache_key.h) and the runc executor (executor.h,
+// user_lookup.h). The scheduler and the ops that use them come with the rest
+// of the solver issue: nothing here runs a whole Definition yet.
 #ifndef KILN_SOLVER_SOLVER_H_
 #define KILN_SOLVER_SOLVER_H_
 
