@@ -1,0 +1,193 @@
+#include "kiln/solver/local_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "content_checksum_cache.h"
+#include "fs_util.h"
+#include "kiln/solver/pattern_matcher.h"
+#include "local_source_copy.h"
+#include "path_util.h"
+
+namespace kiln::solver {
+namespace {
+
+using internal::ErrnoStatus;
+
+std::string Join(const std::string& a, const std::string& b) {
+  return a.empty() ? b : a + "/" + b;
+}
+
+Result<std::string> ReadLinkAt(const std::string& full) {
+  std::string buf(PATH_MAX, '\0');
+  ssize_t n = readlink(full.c_str(), buf.data(), buf.size());
+  if (n < 0) return ErrnoStatus("reading symlink " + full, errno);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+// Each follow path, plus every symlink met while resolving it inside
+// `src` and where it leads (fsutil's FollowLinks).
+Result<std::vector<std::string>> FollowLinks(
+    const std::string& src, const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    auto start = internal::CleanPath(p);
+    if (!start || start->empty()) continue;
+    out.push_back(internal::JoinPath(*start));
+    std::deque<std::string> todo(start->begin(), start->end());
+    std::vector<std::string> done;
+    for (int links = 0; !todo.empty();) {
+      std::string comp = std::move(todo.front());
+      todo.pop_front();
+      if (comp == "..") {
+        if (!done.empty()) done.pop_back();
+        continue;
+      }
+      done.push_back(comp);
+      std::string rel = internal::JoinPath(done);
+      struct stat st {};
+      if (lstat((src + "/" + rel).c_str(), &st) != 0) break;  // dangling
+      if (!S_ISLNK(st.st_mode)) continue;
+      if (++links > 40) break;
+      out.push_back(rel);
+      KILN_ASSIGN_OR_RETURN(std::string target, ReadLinkAt(src + "/" + rel));
+      done.pop_back();
+      if (!target.empty() && target[0] == '/') done.clear();
+      auto parts = internal::SplitPath(target);
+      todo.insert(todo.begin(), parts.begin(), parts.end());
+      if (todo.empty()) break;
+      std::vector<std::string> whole = done;
+      whole.insert(whole.end(), todo.begin(), todo.end());
+      if (auto c = internal::CleanPath(internal::JoinPath(whole));
+          c && !c->empty()) {
+        out.push_back(internal::JoinPath(*c));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+class Planner {
+ public:
+  Planner(std::string src, PatternMatcher include, PatternMatcher exclude)
+      : src_(std::move(src)),
+        include_(std::move(include)),
+        exclude_(std::move(exclude)) {}
+
+  // Adds the selected entries below `rel` (a directory) to `plan`; whether
+  // any was added.
+  Result<bool> Walk(const std::string& rel,
+                    std::map<std::string, internal::SourceEntry>& plan) {
+    std::string full = rel.empty() ? src_ : src_ + "/" + rel;
+    KILN_ASSIGN_OR_RETURN(auto names, internal::ListDir(full));
+    bool any = false;
+    for (const auto& name : names) {
+      std::string crel = Join(rel, name);
+      internal::SourceEntry e;
+      if (lstat((src_ + "/" + crel).c_str(), &e.st) != 0) {
+        if (errno == ENOENT) continue;
+        return ErrnoStatus("reading local source entry " + src_ + "/" + crel,
+                           errno);
+      }
+      bool dir = S_ISDIR(e.st.st_mode);
+      if (S_ISSOCK(e.st.st_mode) || S_ISCHR(e.st.st_mode) ||
+          S_ISBLK(e.st.st_mode)) {
+        continue;
+      }
+      bool partial = false;
+      if (!exclude_.empty() && exclude_.Matches(crel)) {
+        if (!dir || !exclude_.ExceptionMayMatchBelow(crel)) continue;
+        partial = true;
+      }
+      if (!include_.empty() && !include_.Matches(crel)) {
+        if (!dir || !include_.MayMatchBelow(crel)) continue;
+        partial = true;
+      }
+      if (dir) {
+        auto pos = plan.emplace(crel, e).first;
+        KILN_ASSIGN_OR_RETURN(bool below, Walk(crel, plan));
+        if (partial && !below) {
+          plan.erase(pos);
+          continue;
+        }
+      } else {
+        if (S_ISLNK(e.st.st_mode)) {
+          KILN_ASSIGN_OR_RETURN(e.link_target, ReadLinkAt(src_ + "/" + crel));
+        }
+        plan.emplace(crel, std::move(e));
+      }
+      any = true;
+    }
+    return any;
+  }
+
+ private:
+  std::string src_;
+  PatternMatcher include_;
+  PatternMatcher exclude_;
+};
+
+}  // namespace
+
+Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
+                                 const std::string& dest_dir,
+                                 const LocalSyncOptions& options) {
+  struct stat st {};
+  if (stat(src_dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return NotFoundError("local source " + src_dir + " not found");
+    }
+    return ErrnoStatus("opening local source " + src_dir, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return FailedPreconditionError("local source " + src_dir +
+                                   " is not a directory");
+  }
+  std::vector<std::string> includes = options.include_patterns;
+  if (!options.follow_paths.empty()) {
+    KILN_ASSIGN_OR_RETURN(auto followed,
+                          FollowLinks(src_dir, options.follow_paths));
+    includes.insert(includes.end(), followed.begin(), followed.end());
+  }
+  KILN_ASSIGN_OR_RETURN(PatternMatcher include,
+                        PatternMatcher::Create(includes));
+  KILN_ASSIGN_OR_RETURN(PatternMatcher exclude,
+                        PatternMatcher::Create(options.exclude_patterns));
+  std::map<std::string, internal::SourceEntry> plan;
+  Planner planner(src_dir, std::move(include), std::move(exclude));
+  KILN_ASSIGN_OR_RETURN(bool any, planner.Walk("", plan));
+  (void)any;
+  KILN_RETURN_IF_ERROR(
+      internal::MakeDirs(dest_dir, "local source destination " + dest_dir));
+  internal::SyncState previous;
+  if (!options.state_file.empty()) {
+    auto data = internal::ReadFile(options.state_file);
+    if (data.ok()) previous = internal::ParseChecksumCache(*data);
+  }
+  internal::SyncState next;
+  KILN_ASSIGN_OR_RETURN(
+      LocalSyncStats stats,
+      internal::ApplyPlan(src_dir, dest_dir, plan,
+                          options.state_file.empty() ? nullptr : &previous,
+                          next));
+  if (!options.state_file.empty()) {
+    KILN_RETURN_IF_ERROR(internal::WriteFileAtomic(
+        options.state_file, internal::SerializeChecksumCache(next)));
+  }
+  return stats;
+}
+
+}  // namespace kiln::solver
