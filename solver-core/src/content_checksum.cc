@@ -146,15 +146,9 @@ class Walker {
         return ErrnoStatus("checksumming " + Full(crel), errno);
       }
       bool dir = S_ISDIR(cst.st_mode);
-      bool partial = false;
-      if (!exclude_.empty() && exclude_.Matches(cprel)) {
-        if (!dir || !exclude_.ExceptionMayMatchBelow(cprel)) continue;
-        partial = true;
-      }
-      if (!include_.empty() && !include_.Matches(cprel)) {
-        if (!dir || !include_.MayMatchBelow(cprel)) continue;
-        partial = true;
-      }
+      WalkChoice choice = ChooseForWalk(include_, exclude_, cprel, dir);
+      if (choice == WalkChoice::kSkip) continue;
+      bool partial = choice == WalkChoice::kPartial;
       KILN_ASSIGN_OR_RETURN(auto child, Entry(crel, cprel, cst, partial));
       if (!child) continue;
       any = true;

@@ -107,15 +107,9 @@ class Planner {
           S_ISBLK(e.st.st_mode)) {
         continue;
       }
-      bool partial = false;
-      if (!exclude_.empty() && exclude_.Matches(crel)) {
-        if (!dir || !exclude_.ExceptionMayMatchBelow(crel)) continue;
-        partial = true;
-      }
-      if (!include_.empty() && !include_.Matches(crel)) {
-        if (!dir || !include_.MayMatchBelow(crel)) continue;
-        partial = true;
-      }
+      WalkChoice choice = ChooseForWalk(include_, exclude_, crel, dir);
+      if (choice == WalkChoice::kSkip) continue;
+      bool partial = choice == WalkChoice::kPartial;
       if (dir) {
         auto pos = plan.emplace(crel, e).first;
         KILN_ASSIGN_OR_RETURN(bool below, Walk(crel, plan));

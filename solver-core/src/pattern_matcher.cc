@@ -292,4 +292,20 @@ bool PatternMatcher::ExceptionMayMatchBelow(std::string_view dir) const {
   return MayMatchBelowImpl(dir, true);
 }
 
+WalkChoice ChooseForWalk(const PatternMatcher& include,
+                         const PatternMatcher& exclude, const std::string& rel,
+                         bool is_dir) {
+  WalkChoice choice = WalkChoice::kTake;
+  if (!exclude.empty() && exclude.Matches(rel)) {
+    if (!is_dir || !exclude.ExceptionMayMatchBelow(rel))
+      return WalkChoice::kSkip;
+    choice = WalkChoice::kPartial;
+  }
+  if (!include.empty() && !include.Matches(rel)) {
+    if (!is_dir || !include.MayMatchBelow(rel)) return WalkChoice::kSkip;
+    choice = WalkChoice::kPartial;
+  }
+  return choice;
+}
+
 }  // namespace kiln::solver

@@ -27,6 +27,14 @@ class ImageToolsTest : public testing::StoreTest {
  protected:
   ImageToolsTest() : StoreTest("kiln-tools-test-") {}
 
+  // umoci unpack of the store's busybox into root_/bundle.
+  void UnpackWithUmoci() {
+    CommandResult unpack = RunShell(
+        "umoci unpack --rootless --image " + root_ +
+        "/images:docker.io/library/busybox:latest " + root_ + "/bundle");
+    ASSERT_EQ(unpack.exit_code, 0) << unpack.output;
+  }
+
   void SetUp() override {
     if (!fs::exists("/bin/busybox"))
       KILN_SKIP_UNLESS_REQUIRED("busybox-static is not installed");
@@ -87,10 +95,7 @@ TEST_F(ImageToolsTest, SkopeoInspectsTheStoreByFullName) {
 TEST_F(ImageToolsTest, UmociUnpacksTheStoreByFullName) {
   if (!HaveProgram("umoci"))
     KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
-  CommandResult unpack =
-      RunShell("umoci unpack --rootless --image " + root_ +
-               "/images:docker.io/library/busybox:latest " + root_ + "/bundle");
-  ASSERT_EQ(unpack.exit_code, 0) << unpack.output;
+  ASSERT_NO_FATAL_FAILURE(UnpackWithUmoci());
   std::string rootfs = root_ + "/bundle/rootfs";
   EXPECT_EQ(ReadFile(rootfs + "/bin/busybox"), ReadFile("/bin/busybox"));
   EXPECT_EQ(fs::read_symlink(rootfs + "/bin/sh"), fs::path("busybox"));
@@ -106,10 +111,7 @@ TEST_F(ImageToolsTest, UmociUnpacksTheStoreByFullName) {
 TEST_F(ImageToolsTest, KilnUnpacksTheSameTreeAsUmoci) {
   if (!HaveProgram("umoci"))
     KILN_SKIP_UNLESS_REQUIRED("umoci is not installed");
-  CommandResult unpack =
-      RunShell("umoci unpack --rootless --image " + root_ +
-               "/images:docker.io/library/busybox:latest " + root_ + "/bundle");
-  ASSERT_EQ(unpack.exit_code, 0) << unpack.output;
+  ASSERT_NO_FATAL_FAILURE(UnpackWithUmoci());
 
   auto snapshots =
       OpenSnapshotter(root_ + "/snapshots", SnapshotterKind::kCopy);

@@ -93,6 +93,15 @@ class PatternMatcher {
   bool has_exceptions_ = false;
 };
 
+// What a tree walk does with an entry under include and exclude patterns
+// (either may be empty): leave it out, take it whole, or — for a directory
+// the patterns select only partly — descend and keep it only if something
+// below it is kept.
+enum class WalkChoice { kSkip, kTake, kPartial };
+WalkChoice ChooseForWalk(const PatternMatcher& include,
+                         const PatternMatcher& exclude, const std::string& rel,
+                         bool is_dir);
+
 }  // namespace kiln::solver
 
 #endif  // KILN_SOLVER_PATTERN_MATCHER_H_
