@@ -11,7 +11,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -22,6 +21,7 @@
 #include "fs_util.h"
 #include "kiln/solver/pattern_matcher.h"
 #include "path_util.h"
+#include "path_walk.h"
 #include "sha256_hasher.h"
 
 namespace kiln::solver {
@@ -54,51 +54,22 @@ std::string Octal(uint32_t mode) {
   return buf;
 }
 
-Result<std::string> ReadLink(const std::string& full) {
-  std::string buf(PATH_MAX, '\0');
-  ssize_t n = readlink(full.c_str(), buf.data(), buf.size());
-  if (n < 0) return ErrnoStatus("reading symlink " + full, errno);
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
-
 // `path` resolved inside `root` (symlinks scoped to the root): the
 // root-relative path, "" for the root.
 Result<std::string> Resolve(const std::string& root, const std::string& path,
                             bool follow_final) {
-  auto split = internal::SplitPath(path);
-  std::deque<std::string> todo(split.begin(), split.end());
-  std::vector<std::string> done;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string comp = std::move(todo.front());
-    todo.pop_front();
-    if (comp == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    done.push_back(comp);
-    std::string full = root + "/" + internal::JoinPath(done);
-    struct stat st {};
-    if (lstat(full.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) {
-        return NotFoundError("checksumming " + path + " in " + root +
-                             ": no such file or directory");
-      }
-      return ErrnoStatus("checksumming " + full, errno);
-    }
-    if (!S_ISLNK(st.st_mode) || (todo.empty() && !follow_final)) continue;
-    if (++links > kMaxLinks) {
-      return InvalidArgumentError("checksumming " + path + " in " + root +
-                                  ": too many levels of symlinks");
-    }
-    KILN_ASSIGN_OR_RETURN(std::string target, ReadLink(full));
-    done.pop_back();
-    if (!target.empty() && target[0] == '/') done.clear();
-    auto parts = internal::SplitPath(target);
-    todo.insert(todo.begin(), parts.begin(), parts.end());
+  KILN_ASSIGN_OR_RETURN(
+      internal::InRootWalk walk,
+      internal::WalkInRoot(root, internal::SplitPath(path), follow_final));
+  if (walk.missing) {
+    return NotFoundError("checksumming " + path + " in " + root +
+                         ": no such file or directory");
   }
-  return internal::JoinPath(done);
+  if (walk.too_many_links) {
+    return InvalidArgumentError("checksumming " + path + " in " + root +
+                                ": too many levels of symlinks");
+  }
+  return internal::JoinPath(walk.resolved);
 }
 
 class Walker {
@@ -125,7 +96,7 @@ class Walker {
       return Hex("f " + Octal(perm) + " " + hex);
     }
     if (S_ISLNK(st.st_mode)) {
-      KILN_ASSIGN_OR_RETURN(std::string target, ReadLink(Full(rel)));
+      KILN_ASSIGN_OR_RETURN(std::string target, internal::ReadLink(Full(rel)));
       return Hex("l " + target);
     }
     if (!S_ISDIR(st.st_mode)) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 
@@ -220,6 +221,14 @@ std::string RandomNonce() {
   }
   return HexEncode(
       std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+Result<std::string> ReadLink(const std::string& path) {
+  std::string buf(PATH_MAX, '\0');
+  ssize_t n = readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return ErrnoStatus("reading symlink " + path, errno);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
 }
 
 }  // namespace kiln::solver::internal

@@ -53,6 +53,9 @@ Status ErrnoStatus(std::string_view what, int err);
 // for I/O failures whose callers promise Internal.
 Status ErrnoError(std::string_view what, const std::string& path, int err);
 
+// The target of the symlink at `path`. Errors as ErrnoStatus, naming it.
+Result<std::string> ReadLink(const std::string& path);
+
 // The directory part of `path`: "." when it has no '/', "/" for "/name".
 std::string ParentDir(const std::string& path);
 

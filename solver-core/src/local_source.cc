@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "kiln/solver/pattern_matcher.h"
 #include "local_source_copy.h"
 #include "path_util.h"
+#include "path_walk.h"
 
 namespace kiln::solver {
 namespace {
@@ -26,14 +26,6 @@ using internal::ErrnoStatus;
 
 std::string Join(const std::string& a, const std::string& b) {
   return a.empty() ? b : a + "/" + b;
-}
-
-Result<std::string> ReadLinkAt(const std::string& full) {
-  std::string buf(PATH_MAX, '\0');
-  ssize_t n = readlink(full.c_str(), buf.data(), buf.size());
-  if (n < 0) return ErrnoStatus("reading symlink " + full, errno);
-  buf.resize(static_cast<size_t>(n));
-  return buf;
 }
 
 // Each follow path, plus every symlink met while resolving it inside
@@ -45,35 +37,14 @@ Result<std::vector<std::string>> FollowLinks(
     auto start = internal::CleanPath(p);
     if (!start || start->empty()) continue;
     out.push_back(internal::JoinPath(*start));
-    std::deque<std::string> todo(start->begin(), start->end());
-    std::vector<std::string> done;
-    for (int links = 0; !todo.empty();) {
-      std::string comp = std::move(todo.front());
-      todo.pop_front();
-      if (comp == "..") {
-        if (!done.empty()) done.pop_back();
-        continue;
-      }
-      done.push_back(comp);
-      std::string rel = internal::JoinPath(done);
-      struct stat st {};
-      if (lstat((src + "/" + rel).c_str(), &st) != 0) break;  // dangling
-      if (!S_ISLNK(st.st_mode)) continue;
-      if (++links > 40) break;
-      out.push_back(rel);
-      KILN_ASSIGN_OR_RETURN(std::string target, ReadLinkAt(src + "/" + rel));
-      done.pop_back();
-      if (!target.empty() && target[0] == '/') done.clear();
-      auto parts = internal::SplitPath(target);
-      todo.insert(todo.begin(), parts.begin(), parts.end());
-      if (todo.empty()) break;
-      std::vector<std::string> whole = done;
-      whole.insert(whole.end(), todo.begin(), todo.end());
-      if (auto c = internal::CleanPath(internal::JoinPath(whole));
-          c && !c->empty()) {
-        out.push_back(internal::JoinPath(*c));
-      }
-    }
+    KILN_ASSIGN_OR_RETURN(
+        internal::InRootWalk walk,
+        internal::WalkInRoot(src, *start, /*follow_final=*/true,
+                             [&out](const internal::InRootLink& link) {
+                               out.push_back(link.rel);
+                               if (!link.rest.empty()) out.push_back(link.rest);
+                             }));
+    (void)walk;  // a dangling or looping path keeps what was found so far
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -119,7 +90,8 @@ class Planner {
         }
       } else {
         if (S_ISLNK(e.st.st_mode)) {
-          KILN_ASSIGN_OR_RETURN(e.link_target, ReadLinkAt(src_ + "/" + crel));
+          KILN_ASSIGN_OR_RETURN(e.link_target,
+                                internal::ReadLink(src_ + "/" + crel));
         }
         plan.emplace(crel, std::move(e));
       }

@@ -112,10 +112,8 @@ Result<uint64_t> CopyFile(const std::string& from, const std::string& to,
 }
 
 Result<bool> SameLink(const std::string& full, const std::string& target) {
-  std::string buf(PATH_MAX, '\0');
-  ssize_t n = readlink(full.c_str(), buf.data(), buf.size());
-  if (n < 0) return ErrnoStatus("reading symlink " + full, errno);
-  return std::string_view(buf.data(), static_cast<size_t>(n)) == target;
+  KILN_ASSIGN_OR_RETURN(std::string current, internal::ReadLink(full));
+  return current == target;
 }
 
 CachedFile Identity(const struct stat& st) {

@@ -93,8 +93,8 @@ void BM_BuildGraphChain(benchmark::State& state) {
 BENCHMARK(BM_BuildGraphChain)->Unit(benchmark::kMillisecond);
 
 // LoadDefinition + BuildGraph: decoding, digesting and validating.
-void BM_LoadAndBuildGraphChain(benchmark::State& state) {
-  const pb::Definition def = Chain();
+void BM_LoadAndBuildGraph(benchmark::State& state, pb::Definition (*make)()) {
+  const pb::Definition def = make();
   for (auto _ : state) {
     auto loaded = llb::LoadDefinition(def);
     auto graph = BuildGraph(loaded.value());
@@ -103,19 +103,10 @@ void BM_LoadAndBuildGraphChain(benchmark::State& state) {
   }
   Report(state, def.def_size());
 }
-BENCHMARK(BM_LoadAndBuildGraphChain)->Unit(benchmark::kMillisecond);
-
-void BM_LoadAndBuildGraphWide(benchmark::State& state) {
-  const pb::Definition def = Wide();
-  for (auto _ : state) {
-    auto loaded = llb::LoadDefinition(def);
-    auto graph = BuildGraph(loaded.value());
-    if (!graph.ok()) state.SkipWithError(graph.status().ToString().c_str());
-    benchmark::DoNotOptimize(graph);
-  }
-  Report(state, def.def_size());
-}
-BENCHMARK(BM_LoadAndBuildGraphWide)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LoadAndBuildGraph, Chain, Chain)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LoadAndBuildGraph, Wide, Wide)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kiln::solver

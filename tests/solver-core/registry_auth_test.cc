@@ -10,22 +10,16 @@
 
 #include "kiln/solver/registry.h"
 #include "support/registry_fixture.h"
-#include "support/test_util.h"
 #include "support/registry_token_server.h"
+#include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
+using testing::Base64;
+
 using testing::TestRegistry;
 using testing::TestTokenServer;
-
-std::string Base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                  reinterpret_cast<const unsigned char*>(s.data()),
-                  static_cast<int>(s.size()));
-  return out;
-}
 
 class RegistryAuthTest : public testing::RegistryTest {
  protected:

@@ -27,17 +27,11 @@
 namespace kiln::solver {
 namespace {
 
+using testing::Base64;
+
 using testing::TestHttpRequest;
 using testing::TestHttpResponse;
 using testing::TestHttpServer;
-
-std::string Base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                  reinterpret_cast<const unsigned char*>(s.data()),
-                  static_cast<int>(s.size()));
-  return out;
-}
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -260,6 +261,14 @@ llb::ImageReference RegistryTest::Ref(const std::string& rest) const {
       llb::ParseImageReference(registry_->host() + "/" + rest);
   EXPECT_TRUE(ref.ok()) << ref.status().ToString();
   return ref.value_or(llb::ImageReference{});
+}
+
+std::string Base64(const std::string& s) {
+  std::string out(4 * ((s.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                  reinterpret_cast<const unsigned char*>(s.data()),
+                  static_cast<int>(s.size()));
+  return out;
 }
 
 }  // namespace kiln::solver::testing

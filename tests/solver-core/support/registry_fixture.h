@@ -118,6 +118,9 @@ Result<oci::Descriptor> StoreImage(ContentStore* store,
 Result<oci::Descriptor> StoreIndex(
     ContentStore* store, const std::vector<oci::Descriptor>& manifests);
 
+// Standard base64 (with padding), as docker config "auth" fields use.
+std::string Base64(const std::string& s);
+
 }  // namespace kiln::solver::testing
 
 #endif  // KILN_TESTS_SOLVER_CORE_SUPPORT_REGISTRY_FIXTURE_H_
