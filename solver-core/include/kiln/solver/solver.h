@@ -1,18 +1,126 @@
 // solver-core: executes LLB Definitions (see DESIGN.md). It depends on llb
 // only and knows nothing of Dockerfiles or other frontend languages.
 //
-// What is here so far: the stores a build needs (content_store.h,
-// image_store.h, snapshotter.h), the registry client (registry.h), layer
-// unpacking (layer_unpack.h), image archives (image_archive.h) and LLB image
-// sources (image_source.h); for the solver itself, the validated op graph
-// (graph.h), cache keys (cache_key.h) and the runc executor (executor.h,
-// user_lookup.h). The scheduler and the ops that use them come with the rest
-// of the solver issue: nothing here runs a whole Definition yet.
+// The Solver runs a validated Graph (graph.h): every vertex whose inputs are
+// ready runs on a bounded pool of threads; a vertex's cache key
+// (cache_key.h) is computed from its inputs' keys and, for the paths an op
+// reads from an input (copy sources, bind-mount selectors), from content
+// checksums (content_checksum.h); a key found in the persistent cache index
+// (cache_index.h) reuses the recorded snapshots instead of running the op,
+// unless the op says ignore_cache. Identical vertices — equal cache keys —
+// run once, within a solve and across concurrent solves of one Solver.
+//
+// Results are committed snapshots (snapshotter.h). Each output of an exec or
+// file op becomes one snapshot whose parent is the snapshot it was prepared
+// from, so a result's snapshot chain is its layer chain (an exported image
+// has one layer per op, on top of its base image's layers).
+//
+// Sources: docker-image:// and oci-layout:// (image_source.h), local:// (a
+// client directory, synced incrementally, local_source.h), git:// and
+// https:// / http:// (git_source.h, http_source.h).
+//
+// Failure: the first failing vertex cancels the rest of its solve (running
+// execs are killed); its error names the vertex (name and digest) and keeps
+// the op's own message (for an exec: command, exit code, output tail).
+// Nothing half-done is ever recorded in the cache index: a snapshot is
+// committed and recorded only once its op succeeded.
+//
+// Crash safety: after a kill -9 the next Open() removes the active (work in
+// progress) snapshots and runtime leftovers of the dead process; committed
+// snapshots and the index (SQLite, WAL) stay consistent, and an index entry
+// whose snapshot is missing is treated as a miss.
+//
+// Thread safety: Solve may be called concurrently from several threads.
+// The stores and executor passed in SolverOptions must outlive the Solver.
 #ifndef KILN_SOLVER_SOLVER_H_
 #define KILN_SOLVER_SOLVER_H_
 
-#include "kiln/llb/status.h"
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <stop_token>
+#include <string>
 
-namespace kiln::solver {}  // namespace kiln::solver
+#include "kiln/llb/platform.h"
+#include "kiln/llb/status.h"
+#include "kiln/solver/executor.h"
+#include "kiln/solver/graph.h"
+#include "kiln/solver/image_store.h"
+#include "kiln/solver/layer.h"
+#include "kiln/solver/progress.h"
+#include "kiln/solver/registry.h"
+#include "kiln/solver/secrets.h"
+#include "kiln/solver/snapshotter.h"
+
+namespace kiln::solver {
+
+struct SolverOptions {
+  // The engine's state directory ($KILN_ROOT): the cache index
+  // (solver/cache.db), cache mounts, checksum caches and work directories
+  // live under <root>/solver.
+  std::string root;
+  ImageStore* images = nullptr;          // required
+  RegistryClient* registry = nullptr;    // may be null: no registry access
+  Snapshotter* snapshots = nullptr;      // required
+  Executor* executor = nullptr;          // may be null: execs fail clearly
+  // Vertices run at once, per Solver (shared by concurrent solves). 0: the
+  // number of CPUs, at least 2.
+  int parallelism = 0;
+};
+
+struct SolveRequest {
+  // local:// name → host directory (the CLI's --local name=dir).
+  std::map<std::string, std::string> locals;
+  // oci-layout store id → OCI layout directory.
+  std::map<std::string, std::string> oci_layouts;
+  SecretProvider* secrets = nullptr;  // may be null: secret mounts fail
+  SshProvider* ssh = nullptr;         // may be null: ssh mounts fail
+  // Granted entitlements: "network.host", "security.insecure". Ops that need
+  // one that is not granted fail naming it.
+  std::set<std::string> entitlements;
+  ProgressSink* progress = nullptr;  // may be null
+  // Default platform of ops that carry none: the host's.
+  llb::Platform platform;
+};
+
+struct SolveStats {
+  int executed = 0;  // vertices whose op ran
+  int cached = 0;    // vertices answered from the cache index
+};
+
+struct SolveResult {
+  // The committed snapshot holding the result; "" when the result is the
+  // empty filesystem (scratch).
+  std::string snapshot;
+  Digest cache_key;
+  llb::Platform platform;  // of the result's op (or the request's)
+  // created_by for each snapshot of the result's chain (history of an
+  // exported image): the op that produced it.
+  std::map<std::string, std::string> created_by;
+  SolveStats stats;
+};
+
+class Solver {
+ public:
+  virtual ~Solver() = default;
+
+  // Opens the state under options.root (creating it), cleaning up after a
+  // crashed predecessor. Errors: InvalidArgument for missing stores,
+  // DataLoss for an unreadable index, Internal for I/O failures.
+  static Result<std::unique_ptr<Solver>> Open(const SolverOptions& options);
+
+  // Runs `graph` to its result. Errors: the failing vertex's error (see the
+  // file comment); Cancelled when `stop` is requested (running execs are
+  // killed, nothing is recorded for unfinished vertices).
+  virtual Result<SolveResult> Solve(const Graph& graph,
+                                    const SolveRequest& request,
+                                    std::stop_token stop) = 0;
+
+  // Layer blobs of snapshots, for exporters (backed by the cache index).
+  virtual LayerCache& layers() = 0;
+};
+
+}  // namespace kiln::solver
 
 #endif  // KILN_SOLVER_SOLVER_H_
