@@ -11,7 +11,7 @@ KILN_APT_PACKAGES=(
   nlohmann-json3-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev
   libtomlplusplus-dev
   # what images are made of, and the real peers integration tests talk to
-  busybox-static docker-registry skopeo umoci apache2-utils curl runc
+  busybox-static docker-registry skopeo umoci apache2-utils curl runc git
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
