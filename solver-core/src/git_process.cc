@@ -149,8 +149,7 @@ Result<GitOutput> RunGitProcess(const GitCommand& command,
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
-  if (cancelled)
-    return CancelledError("git " + command.args.front() + ": cancelled");
+  if (cancelled) return CancelledError("running git: cancelled");
   output.exit_code = WIFEXITED(wstatus)     ? WEXITSTATUS(wstatus)
                      : WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus)
                                             : -1;

@@ -153,6 +153,14 @@ TEST_F(GitSourceTest, ResolvesEveryKindOfRef) {
   EXPECT_EQ(testing::ReadFile(dest + "/README"), "two\n");
 }
 
+TEST_F(GitSourceTest, FullShaFetchedByIdIntoEmptyMirror) {
+  EXPECT_EQ(Resolve(c3_), c3_);
+  std::string dest = NewDest();
+  Status s = CheckoutGit(Ref(c3_), c3_, dest, cache_, {});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(testing::ReadFile(dest + "/feature.txt"), "feature\n");
+}
+
 TEST_F(GitSourceTest, FullShaInMirrorNeedsNoRemote) {
   EXPECT_EQ(Resolve("main"), c2_);
   ASSERT_EQ(rename(repo_.c_str(), (repo_ + ".gone").c_str()), 0);
@@ -232,6 +240,9 @@ TEST_F(GitSourceTest, BadRefIsNotFoundWithGitsMessage) {
       << r.status().ToString();
 
   r = ResolveGitCommit(Ref("deadbeef"), cache_, {});  // hex, no such commit
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+
+  r = ResolveGitCommit(Ref(std::string(40, 'a')), cache_, {});
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
 
   GitRef gone = Ref("main");

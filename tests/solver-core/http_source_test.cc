@@ -12,6 +12,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "support/registry_http_server.h"
 #include "support/test_util.h"
@@ -23,6 +25,22 @@ using testing::TempDir;
 using testing::TestHttpRequest;
 using testing::TestHttpResponse;
 using testing::TestHttpServer;
+
+class MapSecrets : public SecretProvider {
+ public:
+  explicit MapSecrets(std::map<std::string, std::string> secrets)
+      : secrets_(std::move(secrets)) {}
+  Result<std::string> GetSecret(std::string_view id) override {
+    auto it = secrets_.find(std::string(id));
+    if (it == secrets_.end()) {
+      return NotFoundError("no secret " + std::string(id));
+    }
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> secrets_;
+};
 
 constexpr char kLastModified[] = "Wed, 21 Oct 2015 07:28:00 GMT";
 constexpr time_t kLastModifiedUnix = 1445412480;
@@ -56,6 +74,11 @@ class HttpSourceTest : public ::testing::Test {
           200,
           {{"Content-Disposition", "attachment; filename=\"../report.csv\""}},
           "a,b\n"};
+    }
+    if (request.Path() == "/private") {
+      auto auth = request.headers.find("authorization");
+      if (auth == request.headers.end()) return {401, {}, ""};
+      return {200, {}, auth->second};
     }
     if (request.Path() == "/") return {200, {}, "root\n"};
     return {404, {}, "no such file\n"};
@@ -213,6 +236,26 @@ TEST_F(HttpSourceTest, NotFound) {
   pb::SourceOp ftp;
   ftp.set_identifier("ftp://example.com/x");
   EXPECT_EQ(Fetch(ftp, dest).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(HttpSourceTest, AuthFromSecrets) {
+  std::string dest = NewDest();
+  auto r = Fetch(Op("/private"), dest);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+
+  MapSecrets secrets(
+      {{"HTTP_AUTH_TOKEN_127.0.0.1", "tok"}, {"mine", "Basic abc"}});
+  options_.secrets = &secrets;
+  r = Fetch(Op("/private"), dest);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(testing::ReadFile(dest + "/private"), "Bearer tok");
+
+  r = Fetch(Op("/private", {{"http.authheadersecret", "mine"}}), dest);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(testing::ReadFile(dest + "/private"), "Basic abc");
+
+  r = Fetch(Op("/private", {{"http.authheadersecret", "absent"}}), dest);
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
 }
 
 }  // namespace
