@@ -39,11 +39,15 @@ std::string CacheKeyEncoding(const Vertex& vertex,
       .append("\n");
   out.append("inputs ").append(std::to_string(input_keys.size())).append("\n");
   for (size_t i = 0; i < input_keys.size(); ++i) {
-    out.append(input_keys[i].str()).append(" ");
-    out.append(std::to_string(vertex.inputs[i].output)).append(" ");
     const bool has_checksum =
         !input_checksums.empty() && input_checksums[i].valid();
-    out.append(has_checksum ? input_checksums[i].str() : "-").append("\n");
+    if (has_checksum) {
+      // The op depends on what it reads, not on where that came from.
+      out.append("content ").append(input_checksums[i].str()).append("\n");
+      continue;
+    }
+    out.append(input_keys[i].str()).append(" ");
+    out.append(std::to_string(vertex.inputs[i].output)).append("\n");
   }
   return out;
 }

@@ -78,7 +78,7 @@ pb::Definition SourceAndExec(llb::OpEncoding source_encoding,
   return def;
 }
 
-TEST(CacheKey, ExactV1EncodingOfASource) {
+TEST(CacheKey, ExactV2EncodingOfASource) {
   pb::Definition def;
   pb::Op source;
   source.mutable_source()->set_identifier(
@@ -92,11 +92,11 @@ TEST(CacheKey, ExactV1EncodingOfASource) {
       std::string("\x1a\x31\x0a\x2f", 4) +
       "docker-image://docker.io/library/busybox:latest";
   EXPECT_EQ(CacheKeyEncoding(graph.vertex(0), {}),
-            "kiln-cachekey-v1\nop 51\n" + op_bytes + "\ninputs 0\n");
+            "kiln-cachekey-v2\nop 51\n" + op_bytes + "\ninputs 0\n");
   // sha256 of the line above, computed independently (Python hashlib).
   EXPECT_EQ(Keys(graph)[0].str(),
             "sha256:"
-            "fba0f36467f15925fac5a004ed267295ff6e0aaa6bad414445ea7c2aa6518467");
+            "bbd998c1aee4aab39c58464fb0a4a5fae1a9b4a5dda7f4bd6581fa95aafdf418");
 }
 
 TEST(CacheKey, EncodingListsInputKeysOutputsAndChecksums) {
@@ -104,13 +104,14 @@ TEST(CacheKey, EncodingListsInputKeysOutputsAndChecksums) {
   std::vector<Digest> keys = Keys(graph);
   const Vertex& exec = graph.vertex(1);
   std::string plain = CacheKeyEncoding(exec, {&keys[0], 1});
-  EXPECT_THAT(plain, HasSubstr("\ninputs 1\n" + keys[0].str() + " 0 -\n"));
+  EXPECT_THAT(plain, HasSubstr("\ninputs 1\n" + keys[0].str() + " 0\n"));
   EXPECT_EQ(plain.find(graph.vertex(0).digest.str()),
             std::string::npos);  // no input digest
   Digest sum = Digest::FromBytes("content");
   std::string with_sum = CacheKeyEncoding(exec, {&keys[0], 1}, {&sum, 1});
-  EXPECT_THAT(with_sum,
-              HasSubstr("\n" + keys[0].str() + " 0 " + sum.str() + "\n"));
+  // A checksummed input is named by its content alone.
+  EXPECT_THAT(with_sum, HasSubstr("\ninputs 1\ncontent " + sum.str() + "\n"));
+  EXPECT_EQ(with_sum.find(keys[0].str()), std::string::npos);
   EXPECT_EQ(VertexCacheKey(exec, {&keys[0], 1}), Digest::FromBytes(plain));
   EXPECT_EQ(keys[1], Digest::FromBytes(plain));
 }
@@ -234,6 +235,24 @@ TEST(CacheKey, ContentChecksumChangesThatVertexAndDependantsOnly) {
     EXPECT_NE(KeyOf(graph, none, name), KeyOf(graph, before, name)) << name;
   }
   EXPECT_NE(before.back(), after.back());
+}
+
+TEST(CacheKey, ChecksummedInputReplacesTheInputKey) {
+  // Two different local sources (different attrs, so different keys) whose
+  // copied path has the same content give the same copy key.
+  llb::State a = llb::Scratch().File(
+      llb::Copy(llb::Local("ctx", {.exclude_patterns = {"x"}}), "/f", "/f"));
+  llb::State b = llb::Scratch().File(
+      llb::Copy(llb::Local("ctx", {.exclude_patterns = {"y"}}), "/f", "/f"));
+  ContentChecksumFn same = [](const Vertex& v, int input) -> Result<Digest> {
+    if (v.op.has_file() && input == 0) return Digest::FromBytes("content");
+    return Digest();
+  };
+  std::vector<Digest> ka = Keys(Load(a), same);
+  std::vector<Digest> kb = Keys(Load(b), same);
+  EXPECT_NE(ka.front(), kb.front());  // the local sources differ
+  EXPECT_EQ(ka.back(), kb.back());    // the copies do not
+  EXPECT_NE(Keys(Load(a)).back(), Keys(Load(b)).back());  // without checksums
 }
 
 TEST(CacheKey, ChecksumErrorNamesTheVertexAndInput) {

@@ -12,18 +12,22 @@
 //      the key. OpMetadata (description, llb.customname, ignore_cache, caps,
 //      progress group, export cache, linux resources) is NOT part of the key;
 //   2. for each input, in op.inputs() order: the key of the vertex it reads
-//      and the output index it reads from that vertex;
-//   3. for each input, optionally, a checksum of the content the op reads from
-//      it (COPY sources, bind-mount selectors), computed by the runtime.
+//      and the output index it reads from that vertex — or, when the runtime
+//      computed one, instead of both:
+//   3. a checksum of the content the op reads from that input (COPY sources,
+//      bind-mount selectors). Then the key depends on those bytes only, not
+//      on the input's own key: a COPY of one file from a build context stays
+//      cached when another file of the context changes.
 //
 // Encoding, version 1 (all numbers in decimal ASCII, "\n" is one 0x0a byte,
 // digests as "sha256:<64 hex>"):
 //
-//   "kiln-cachekey-v1\n"
+//   "kiln-cachekey-v2\n"
 //   "op " <byte length of the op bytes> "\n" <op bytes> "\n"
 //   "inputs " <number of inputs> "\n"
-//   for each input i, in order:
-//     <input key> " " <output index> " " <checksum or "-"> "\n"
+//   for each input i, in order, either
+//     <input key> " " <output index> "\n"      (no checksum)
+//     "content " <checksum> "\n"               (content checksummed)
 //
 // and the key is "sha256:" + hex(sha256(encoding)). Any change to this
 // encoding must bump the version prefix, so that keys of different encodings
@@ -48,7 +52,7 @@
 namespace kiln::solver {
 
 // The version prefix of the encoding above (without its newline).
-inline constexpr std::string_view kCacheKeyVersion = "kiln-cachekey-v1";
+inline constexpr std::string_view kCacheKeyVersion = "kiln-cachekey-v2";
 
 // Checksum of the content `vertex` reads from its input `input` (an index
 // into vertex.inputs). Return an invalid Digest() when the op reads no
