@@ -8,6 +8,7 @@ find_package(OpenSSL REQUIRED)             # sha256 for digests
 find_package(nlohmann_json 3 CONFIG REQUIRED)   # OCI documents (solver-core), tests
 find_package(CURL REQUIRED)                # registry client (FindCURL: CURL::libcurl)
 find_package(LibArchive REQUIRED)          # layer tars (FindLibArchive: LibArchive::LibArchive)
+find_package(SQLite3 REQUIRED)             # solver cache index (FindSQLite3: SQLite::SQLite3)
 # toml++ (registry config, buildkitd.toml style), used header-only: Debian's
 # tomlplusplusConfig.cmake links its shared library, which a static kiln
 # cannot use. Only one .cc includes it (it is heavy to compile).

@@ -9,7 +9,7 @@ KILN_APT_PACKAGES=(
   # libraries kiln links
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libssl-dev
   nlohmann-json3-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libsqlite3-dev
   # what images are made of, and the real peers integration tests talk to
   busybox-static docker-registry skopeo umoci apache2-utils curl runc git
   # tests and benchmarks
