@@ -33,6 +33,8 @@ class SnapshotterBase : public Snapshotter {
   Result<SnapshotInfo> Stat(const std::string& name) override;
   Status Remove(const std::string& name) override;
   Result<std::vector<SnapshotInfo>> List() override;
+  // Both kinds keep a snapshot's own tree in snapshots/<id>/fs.
+  Result<std::string> OwnDir(const std::string& name) override;
 
  protected:
   // `lock` is the flock()ed root/lock file, held for the object's lifetime.

@@ -235,6 +235,19 @@ Result<SnapshotInfo> SnapshotterBase::Stat(const std::string& name) {
   return InfoOf(it->second);
 }
 
+Result<std::string> SnapshotterBase::OwnDir(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = metadata_.snapshots.find(name);
+  if (it == metadata_.snapshots.end() || it->second.pending) {
+    return NotFoundError("snapshot \"" + name + "\" not found");
+  }
+  if (it->second.id == 0) {
+    return FailedPreconditionError("snapshot \"" + name +
+                                   "\" is a view and owns no tree");
+  }
+  return FsDir(SnapshotDir(it->second.id));
+}
+
 Status SnapshotterBase::Remove(const std::string& name) {
   int64_t id = 0;
   {

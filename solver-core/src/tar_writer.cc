@@ -13,32 +13,34 @@
 namespace kiln::solver::internal {
 namespace {
 
-// The two archives of the pipeline: tar bytes are hashed (diff_id) and fed
-// to a raw gzip archive whose output goes to the content store.
+// The archives of the pipeline: tar bytes are hashed (diff_id) and fed to a
+// raw compressing archive (or straight to `out` when uncompressed) whose
+// output goes to `out`.
 struct Pipeline {
   Sha256Hasher diff_id;
-  archive* gz = nullptr;
-  ContentWriter* out = nullptr;
+  archive* gz = nullptr;  // null: no compression
+  const DataSink* out = nullptr;
   Status error;
 };
 
-la_ssize_t TarOutput(archive* /*a*/, void* ctx, const void* buf, size_t n) {
+la_ssize_t SinkOutput(archive* /*a*/, void* ctx, const void* buf, size_t n) {
   auto* p = static_cast<Pipeline*>(ctx);
-  p->diff_id.Update(std::string_view(static_cast<const char*>(buf), n));
-  la_ssize_t written = archive_write_data(p->gz, buf, n);
-  if (written < 0) {
-    if (p->error.ok())
-      p->error = InternalError("gzip: " + ArchiveErrorText(p->gz));
+  Status s = (*p->out)(std::string_view(static_cast<const char*>(buf), n));
+  if (!s.ok()) {
+    if (p->error.ok()) p->error = s;
     return -1;
   }
   return static_cast<la_ssize_t>(n);
 }
 
-la_ssize_t GzipOutput(archive* /*a*/, void* ctx, const void* buf, size_t n) {
+la_ssize_t TarOutput(archive* a, void* ctx, const void* buf, size_t n) {
   auto* p = static_cast<Pipeline*>(ctx);
-  Status s = p->out->Write(std::string_view(static_cast<const char*>(buf), n));
-  if (!s.ok()) {
-    if (p->error.ok()) p->error = s;
+  p->diff_id.Update(std::string_view(static_cast<const char*>(buf), n));
+  if (p->gz == nullptr) return SinkOutput(a, ctx, buf, n);
+  la_ssize_t written = archive_write_data(p->gz, buf, n);
+  if (written < 0) {
+    if (p->error.ok())
+      p->error = InternalError("compressing: " + ArchiveErrorText(p->gz));
     return -1;
   }
   return static_cast<la_ssize_t>(n);
@@ -171,34 +173,42 @@ void FinalizeEntries(std::vector<LayerEntry>* entries) {
   }
 }
 
-Result<LayerBlob> WriteGzipLayer(ContentStore& content,
-                                 const std::vector<LayerEntry>& entries,
-                                 const DataSource& data) {
-  KILN_ASSIGN_OR_RETURN(auto out, content.WriterForUnknown());
+Status WriteTarStream(const std::vector<LayerEntry>& entries,
+                      const DataSource& data, oci::Compression compression,
+                      const DataSink& out, Digest* diff_id) {
   Pipeline p;
-  p.out = out.get();
+  p.out = &out;
 
-  ArchivePtr gz(archive_write_new());
-  p.gz = gz.get();
-  archive_write_set_format_raw(gz.get());
-  archive_write_add_filter_gzip(gz.get());
-  // No mtime in the gzip header (libarchive writes no file name); output is
-  // not padded to a block, so the blob ends with the gzip trailer.
-  if (archive_write_set_filter_option(gz.get(), "gzip", "timestamp", nullptr) !=
-          ARCHIVE_OK ||
-      archive_write_set_bytes_per_block(gz.get(), 0) != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block(gz.get(), 1) != ARCHIVE_OK) {
-    return ArchiveError(p, gz.get(), "configuring gzip");
-  }
-  if (archive_write_open(gz.get(), &p, nullptr, GzipOutput, nullptr) !=
-      ARCHIVE_OK) {
-    return ArchiveError(p, gz.get(), "starting gzip");
-  }
-  std::unique_ptr<archive_entry, EntryDeleter> raw(archive_entry_new());
-  archive_entry_copy_pathname(raw.get(), "layer.tar");
-  archive_entry_set_filetype(raw.get(), AE_IFREG);
-  if (archive_write_header(gz.get(), raw.get()) != ARCHIVE_OK) {
-    return ArchiveError(p, gz.get(), "starting gzip");
+  ArchivePtr gz;
+  if (compression != oci::Compression::kNone) {
+    gz.reset(archive_write_new());
+    p.gz = gz.get();
+    archive_write_set_format_raw(gz.get());
+    bool configured = false;
+    if (compression == oci::Compression::kGzip) {
+      // No mtime in the gzip header (libarchive writes no file name).
+      configured = archive_write_add_filter_gzip(gz.get()) == ARCHIVE_OK &&
+                   archive_write_set_filter_option(
+                       gz.get(), "gzip", "timestamp", nullptr) == ARCHIVE_OK;
+    } else {
+      configured = archive_write_add_filter_zstd(gz.get()) == ARCHIVE_OK;
+    }
+    // Output is not padded to a block, so the blob ends with the trailer.
+    if (!configured ||
+        archive_write_set_bytes_per_block(gz.get(), 0) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(gz.get(), 1) != ARCHIVE_OK) {
+      return ArchiveError(p, gz.get(), "configuring compression");
+    }
+    if (archive_write_open(gz.get(), &p, nullptr, SinkOutput, nullptr) !=
+        ARCHIVE_OK) {
+      return ArchiveError(p, gz.get(), "starting compression");
+    }
+    std::unique_ptr<archive_entry, EntryDeleter> raw(archive_entry_new());
+    archive_entry_copy_pathname(raw.get(), "layer.tar");
+    archive_entry_set_filetype(raw.get(), AE_IFREG);
+    if (archive_write_header(gz.get(), raw.get()) != ARCHIVE_OK) {
+      return ArchiveError(p, gz.get(), "starting compression");
+    }
   }
 
   ArchivePtr tar(archive_write_new());
@@ -216,16 +226,32 @@ Result<LayerBlob> WriteGzipLayer(ContentStore& content,
   KILN_RETURN_IF_ERROR(WriteEntries(tar.get(), p, entries, data));
   if (archive_write_close(tar.get()) != ARCHIVE_OK)
     return ArchiveError(p, tar.get(), "closing tar");
-  if (archive_write_close(gz.get()) != ARCHIVE_OK)
-    return ArchiveError(p, gz.get(), "closing gzip");
+  if (gz != nullptr && archive_write_close(gz.get()) != ARCHIVE_OK)
+    return ArchiveError(p, gz.get(), "closing compression");
   if (!p.error.ok()) return p.error;
+  if (diff_id != nullptr) *diff_id = p.diff_id.Finish();
+  return Status::Ok();
+}
 
-  KILN_RETURN_IF_ERROR(out->Commit());
+Result<LayerBlob> WriteLayer(ContentStore& content,
+                             const std::vector<LayerEntry>& entries,
+                             const DataSource& data,
+                             oci::Compression compression) {
+  KILN_ASSIGN_OR_RETURN(auto out, content.WriterForUnknown());
+  DataSink sink = [&](std::string_view chunk) { return out->Write(chunk); };
   LayerBlob blob;
-  blob.diff_id = p.diff_id.Finish();
+  KILN_RETURN_IF_ERROR(
+      WriteTarStream(entries, data, compression, sink, &blob.diff_id));
+  KILN_RETURN_IF_ERROR(out->Commit());
   blob.digest = ContentStore::CommittedDigest(*out);
   blob.size = out->written();
   return blob;
+}
+
+Result<LayerBlob> WriteGzipLayer(ContentStore& content,
+                                 const std::vector<LayerEntry>& entries,
+                                 const DataSource& data) {
+  return WriteLayer(content, entries, data, oci::Compression::kGzip);
 }
 
 }  // namespace kiln::solver::internal

@@ -16,6 +16,7 @@
 #include "kiln/llb/digest.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/content_store.h"
+#include "kiln/solver/oci.h"
 
 namespace kiln::solver::internal {
 
@@ -69,6 +70,21 @@ struct LayerBlob {
   Digest digest;   // sha256 of the gzip blob, as stored
   int64_t size = 0;
 };
+
+// Writes `entries` (finalized) as a tar compressed with `compression`
+// (gzip: no name, zero mtime), passing the bytes to `out` as they come;
+// `diff_id` (if not null) gets the sha256 of the uncompressed tar. Nothing
+// is held in memory beyond libarchive's buffers. Errors: what `data` or
+// `out` return, archive errors (Internal).
+Status WriteTarStream(const std::vector<LayerEntry>& entries,
+                      const DataSource& data, oci::Compression compression,
+                      const DataSink& out, Digest* diff_id);
+
+// WriteTarStream into a new blob of `content`.
+Result<LayerBlob> WriteLayer(ContentStore& content,
+                             const std::vector<LayerEntry>& entries,
+                             const DataSource& data,
+                             oci::Compression compression);
 
 // Writes `entries` (finalized) as a tar, gzips it (no name, zero mtime) and
 // commits the result to `content`. Errors: what `data` returns, archive

@@ -120,6 +120,13 @@ class Snapshotter {
 
   // Every snapshot, sorted by name.
   virtual Result<std::vector<SnapshotInfo>> List() = 0;
+
+  // The directory holding snapshot `name`'s own tree, owned by the
+  // snapshotter (valid until Remove; read-only for a committed snapshot):
+  // overlay: its upper dir (its changes only, with overlay whiteouts);
+  // copy: its full tree. Layer diffs read it (layer_diff.h). Errors:
+  // NotFound when absent; FailedPrecondition for a view (it owns no tree).
+  virtual Result<std::string> OwnDir(const std::string& name) = 0;
 };
 
 // Opens (creating if needed) the snapshotter rooted at `root`. With kAuto,

@@ -1,0 +1,70 @@
+// Pieces of the exporters (exporter.h) shared between their files. Private
+// to solver-core.
+//
+// Thread safety: values and RAII handles confined to one Export call.
+#ifndef KILN_SOLVER_SRC_EXPORT_INTERNAL_H_
+#define KILN_SOLVER_SRC_EXPORT_INTERNAL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/llb/status.h"
+#include "kiln/solver/exporter.h"
+#include "kiln/solver/oci.h"
+#include "runc_mounts.h"
+
+namespace kiln::solver::internal {
+
+// attrs[key] as a bool ("true"/"false", "1"/"0"); `fallback` when absent.
+// InvalidArgument naming the key otherwise.
+Result<bool> AttrBool(const std::map<std::string, std::string>& attrs,
+                      const std::string& key, bool fallback);
+// attrs[key] split at commas, empty parts dropped.
+std::vector<std::string> AttrList(
+    const std::map<std::string, std::string>& attrs, const std::string& key);
+
+// A read-only view of the export source's tree: a view snapshot whose
+// single bind mount is used directly, or whose overlay is mounted under
+// work_dir; an empty directory for "". Everything is undone on destruction.
+class TreeView {
+ public:
+  static Result<std::unique_ptr<TreeView>> Open(const ExportEnv& env,
+                                                const std::string& snapshot);
+  ~TreeView();
+  TreeView(const TreeView&) = delete;
+  TreeView& operator=(const TreeView&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  TreeView() = default;
+  Snapshotter* snapshots_ = nullptr;
+  std::string view_key_;  // the view snapshot to remove, or ""
+  std::string scratch_;   // a directory to remove, or ""
+  MountStack mounts_;
+  std::string path_;
+};
+
+// The local and tar exporters.
+Status ExportLocal(const ExportRequest& request, const ExportSource& source,
+                   const ExportEnv& env);
+Status ExportTar(const ExportRequest& request, const ExportSource& source,
+                 const ExportEnv& env);
+
+// An image built into the content store.
+struct BuiltImage {
+  oci::Descriptor manifest;  // with the platform set
+  Digest config_digest;
+};
+Result<BuiltImage> BuildImage(const ExportRequest& request,
+                              const ExportSource& source, const ExportEnv& env);
+
+// The oci, docker and image exporters (images built with BuildImage).
+Result<std::map<std::string, std::string>> ExportImage(
+    const ExportRequest& request, const ExportSource& source,
+    const ExportEnv& env);
+
+}  // namespace kiln::solver::internal
+
+#endif  // KILN_SOLVER_SRC_EXPORT_INTERNAL_H_

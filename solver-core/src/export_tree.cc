@@ -1,0 +1,101 @@
+// The local and tar exporters, and the read-only view of a result tree.
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "export_internal.h"
+#include "fs_util.h"
+#include "image_archive_io.h"
+#include "layer_diff_scan.h"
+#include "snapshot_base.h"
+#include "tar_writer.h"
+
+namespace kiln::solver::internal {
+
+Result<std::unique_ptr<TreeView>> TreeView::Open(const ExportEnv& env,
+                                                 const std::string& snapshot) {
+  std::unique_ptr<TreeView> view(new TreeView());
+  std::string nonce = RandomNonce();
+  if (snapshot.empty()) {
+    view->scratch_ = env.work_dir + "/export-empty-" + nonce;
+    if (mkdir(view->scratch_.c_str(), 0755) != 0) {
+      return ErrnoError("creating", view->scratch_, errno);
+    }
+    view->path_ = view->scratch_;
+    return view;
+  }
+  view->snapshots_ = env.snapshots;
+  std::string key = "export-view-" + nonce;
+  KILN_ASSIGN_OR_RETURN(auto mounts, env.snapshots->View(key, snapshot));
+  view->view_key_ = key;
+  if (mounts.size() == 1 && mounts[0].type == "bind") {
+    view->path_ = mounts[0].source;  // a plain tree: no mount needed
+    return view;
+  }
+  view->scratch_ = env.work_dir + "/export-mnt-" + nonce;
+  if (mkdir(view->scratch_.c_str(), 0755) != 0) {
+    return ErrnoError("creating", view->scratch_, errno);
+  }
+  for (const Mount& m : mounts) {
+    KILN_RETURN_IF_ERROR(view->mounts_.Mount(m, view->scratch_));
+  }
+  view->path_ = view->scratch_;
+  return view;
+}
+
+TreeView::~TreeView() {
+  mounts_.UnmountAll().IgnoreError();
+  if (!scratch_.empty()) RemoveTree(scratch_).IgnoreError();
+  if (!view_key_.empty()) snapshots_->Remove(view_key_).IgnoreError();
+}
+
+Status ExportLocal(const ExportRequest& request, const ExportSource& source,
+                   const ExportEnv& env) {
+  auto dest_it = request.attrs.find("dest");
+  if (dest_it == request.attrs.end() || dest_it->second.empty())
+    return InvalidArgumentError("dest is required");
+  const std::string& dest = dest_it->second;
+  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
+  KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
+  // Copy next to the destination's entries, then move each into place.
+  std::string staging = dest + "/.kiln-export-" + RandomNonce();
+  if (mkdir(staging.c_str(), 0700) != 0)
+    return ErrnoError("creating", staging, errno);
+  Status s = CopyTree(view->path(), staging);
+  auto names = s.ok() ? ListDir(staging) : Result<std::vector<std::string>>(s);
+  if (names.ok()) {
+    for (const std::string& name : *names) {
+      std::string target = dest + "/" + name;
+      s = RemoveTree(target);
+      if (s.ok() && rename((staging + "/" + name).c_str(), target.c_str()) != 0)
+        s = ErrnoError("moving into place", target, errno);
+      if (!s.ok()) break;
+    }
+  } else {
+    s = names.status();
+  }
+  RemoveTree(staging).IgnoreError();
+  return s;
+}
+
+Status ExportTar(const ExportRequest& request, const ExportSource& source,
+                 const ExportEnv& env) {
+  auto dest_it = request.attrs.find("dest");
+  if (dest_it == request.attrs.end() || dest_it->second.empty())
+    return InvalidArgumentError("dest is required");
+  const std::string& dest = dest_it->second;
+  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
+  KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
+  KILN_ASSIGN_OR_RETURN(auto out, ArchiveOutput::Create(dest));
+  std::string label = dest == "-" ? "standard output" : dest;
+  DataSink sink = [&](std::string_view chunk) {
+    return WriteFull(out->fd(), chunk, label);
+  };
+  KILN_RETURN_IF_ERROR(WriteTarStream(entries, FileDataSource(view->path()),
+                                      oci::Compression::kNone, sink, nullptr));
+  return out->Commit();
+}
+
+}  // namespace kiln::solver::internal
