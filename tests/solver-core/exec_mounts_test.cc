@@ -2,8 +2,8 @@
 // SshForwarder (a fake agent reached through the forwarder).
 #include "kiln/solver/exec_mounts.h"
 
-#include <linux/magic.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
