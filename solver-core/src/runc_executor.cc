@@ -195,8 +195,10 @@ Result<std::unique_ptr<RuncExecutor>> RuncExecutor::Create(
       internal::MakeDirs(options.state_dir + "/bundles", "executor bundles"));
   KILN_RETURN_IF_ERROR(internal::MakeDirs(options.state_dir + "/runtime",
                                           "executor runtime state"));
-  return std::unique_ptr<RuncExecutor>(
+  std::unique_ptr<RuncExecutor> exec(
       new RuncExecutor(std::move(runtime), options.state_dir));
+  KILN_RETURN_IF_ERROR(exec->CleanupStale());
+  return exec;
 }
 
 Result<ExecResult> RuncExecutor::Run(const ExecSpec& spec,

@@ -27,6 +27,16 @@
 //  5. Everything is undone by RAII, also on failure: stubs removed, rootfs
 //     unmounted (reverse order; lazily if busy), bundle removed.
 //
+// Engine death: a run's runtime process is a plain child of the engine. When
+// the engine is killed (kill -9, OOM), nothing stops the container: runc
+// run does not kill its container when its parent dies, and even a
+// PR_SET_PDEATHSIG=SIGKILL on runc itself would only kill runc — the
+// container's init would be reparented and keep running, with the bundle's
+// rootfs mounts still in place. So RuncExecutor::Create runs CleanupStale():
+// only one engine uses a state dir at a time (the snapshotter root lock
+// guarantees one process per $KILN_ROOT), so whatever a previous engine left
+// there is stale and is killed, unmounted and removed.
+//
 // Network: kNone gives a fresh network namespace with only `lo` (up); kHost
 // shares the host's. There is no CNI, so LLB's sandbox mode maps to kNone.
 //
@@ -140,9 +150,21 @@ struct RuncExecutorOptions {
 class RuncExecutor final : public Executor {
  public:
   // Errors: FailedPrecondition when no runtime is found or we are not root;
-  // Internal when state_dir cannot be created.
+  // Internal when state_dir cannot be created or CleanupStale() fails.
+  // Calls CleanupStale(): the caller must be the only user of state_dir.
   static Result<std::unique_ptr<RuncExecutor>> Create(
       const RuncExecutorOptions& options);
+
+  // Removes what an engine that died during runs left in the state dir:
+  // every container in the runtime root (`<runtime> --root R list -q`, then
+  // `kill <id> KILL` and `delete --force <id>`), every mount still under
+  // <state_dir>/bundles (from /proc/self/mountinfo, deepest first,
+  // umount2 MNT_DETACH), then every bundle. Must not run while this
+  // executor has runs in flight. Internal when a mount cannot be removed
+  // (the bundles are then left alone: removing them could delete through a
+  // bind mount) or a bundle cannot be deleted; a failing runtime command is
+  // ignored.
+  Status CleanupStale();
 
   Result<ExecResult> Run(const ExecSpec& spec, std::stop_token stop) override;
 
