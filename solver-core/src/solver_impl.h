@@ -1,0 +1,87 @@
+// The Solver implementation (solver.h): shared state in SolverImpl
+// (solver.cc), one solve's scheduling in SolveRun (solver_run.cc). Private
+// to solver-core.
+#ifndef KILN_SOLVER_SRC_SOLVER_IMPL_H_
+#define KILN_SOLVER_SRC_SOLVER_IMPL_H_
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/solver/solver.h"
+#include "solver_internal.h"
+
+namespace kiln::solver::internal {
+
+// A vertex run in progress, shared by every solve that wants its key.
+struct InFlight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  std::vector<OutputRef> outputs;
+};
+
+class SolverImpl final : public Solver {
+ public:
+  SolverImpl(SolverOptions options, SolverDirs dirs,
+             std::unique_ptr<CacheIndex> index,
+             std::unique_ptr<CacheMounts> cache_mounts);
+
+  Result<SolveResult> Solve(const Graph& graph, const SolveRequest& request,
+                            std::stop_token stop) override;
+  LayerCache& layers() override { return *index_; }
+
+  const SolverOptions& options() const { return options_; }
+  const SolverDirs& dirs() const { return dirs_; }
+  CacheIndex& index() { return *index_; }
+  CacheMounts& cache_mounts() { return *cache_mounts_; }
+  ContentChecksummer& local_checksums() { return local_checksums_; }
+
+  // Bounds the vertices running at once across solves.
+  void AcquireSlot();
+  void ReleaseSlot();
+
+  std::mutex* LocalLock(const std::string& dir);
+
+  // The recorded outputs of `key` when every snapshot still exists; a
+  // record with a missing snapshot is forgotten.
+  std::optional<std::vector<OutputRef>> Lookup(const Digest& key);
+
+  // Registers a run of `key`: returns {entry, true} for the caller to run and
+  // Finish(), or {entry, false} when another solve runs it (wait on entry).
+  std::pair<std::shared_ptr<InFlight>, bool> BeginRun(const Digest& key);
+  void FinishRun(const Digest& key, const std::shared_ptr<InFlight>& entry,
+                 Status status, std::vector<OutputRef> outputs);
+
+  void Describe(const std::string& snapshot, const std::string& created_by);
+  std::string DescriptionOf(const std::string& snapshot);
+
+ private:
+  SolverOptions options_;
+  SolverDirs dirs_;
+  std::unique_ptr<CacheIndex> index_;
+  std::unique_ptr<CacheMounts> cache_mounts_;
+  ContentChecksummer local_checksums_;
+
+  std::mutex slots_mu_;
+  std::condition_variable slots_cv_;
+  int free_slots_ = 0;
+
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> local_locks_;
+  std::map<Digest, std::shared_ptr<InFlight>> in_flight_;
+  std::map<std::string, std::string> descriptions_;
+};
+
+// Runs one solve on the shared state (solver_run.cc).
+Result<SolveResult> RunSolve(SolverImpl& solver, const Graph& graph,
+                             const SolveRequest& request, std::stop_token stop);
+
+}  // namespace kiln::solver::internal
+
+#endif  // KILN_SOLVER_SRC_SOLVER_IMPL_H_

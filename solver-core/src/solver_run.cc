@@ -1,0 +1,406 @@
+// One solve: a pool of workers runs the vertices whose inputs are ready,
+// computes their cache keys, answers them from the cache index or runs
+// their op, and stops everything on the first failure (solver_impl.h).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kiln/solver/cache_key.h"
+#include "solver_impl.h"
+
+namespace kiln::solver::internal {
+namespace {
+
+class SolveRun {
+ public:
+  SolveRun(SolverImpl& solver, const Graph& graph, const SolveRequest& request,
+           std::stop_token caller)
+      : solver_(solver),
+        graph_(graph),
+        request_(request),
+        caller_(std::move(caller)) {}
+
+  Result<SolveResult> Run();
+
+ private:
+  struct State {
+    int pending = 0;
+    std::vector<int> dependents;
+    std::mutex key_mu;
+    Digest key;
+    std::function<Result<Digest>()> lazy_key;
+    std::vector<OutputRef> outputs;
+    llb::Platform platform;
+  };
+
+  void Worker();
+  Status Process(int v);
+  Status ProcessOp(int v, const OpEnv& env, bool* cached);
+  Status RunOrWait(int v, const OpEnv& env, const Digest& key,
+                   const InputDigests& digests, bool* cached);
+  Result<Digest> KeyOf(int v);
+  Result<Digest> InputChecksum(const OutputRef& ref,
+                               const std::vector<ChecksumRequest>& reads);
+  void Report(const VertexProgress& p) {
+    if (request_.progress != nullptr) request_.progress->OnVertex(p);
+  }
+
+  SolverImpl& solver_;
+  const Graph& graph_;
+  const SolveRequest& request_;
+  std::stop_token caller_;
+  std::stop_source stop_;
+  std::vector<std::unique_ptr<State>> states_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<int> ready_;
+  int remaining_ = 0;
+  bool failed_ = false;
+  Status first_error_;
+
+  std::atomic<int> executed_{0};
+  std::atomic<int> cached_{0};
+};
+
+bool CountsInStats(const Vertex& v) {
+  return v.op.has_exec() || v.op.has_file() || v.op.has_merge() ||
+         v.op.has_diff();
+}
+
+Result<SolveResult> SolveRun::Run() {
+  const int n = graph_.size();
+  states_.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) states_.push_back(std::make_unique<State>());
+  for (int i = 0; i < n; ++i) {
+    const Vertex& v = graph_.vertex(i);
+    states_[static_cast<size_t>(i)]->pending =
+        static_cast<int>(v.inputs.size());
+    for (const VertexInput& in : v.inputs) {
+      states_[static_cast<size_t>(in.vertex)]->dependents.push_back(i);
+    }
+    if (v.inputs.empty()) ready_.push_back(i);
+  }
+  remaining_ = n;
+  std::stop_callback on_cancel(caller_, [this] {
+    stop_.request_stop();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_) first_error_ = CancelledError("build cancelled");
+    failed_ = true;
+    cv_.notify_all();
+  });
+  {
+    int workers = std::min(
+        n, std::max(1, solver_.options().parallelism > 0
+                           ? solver_.options().parallelism
+                           : static_cast<int>(std::max(
+                                 2u, std::thread::hardware_concurrency()))));
+    std::vector<std::jthread> pool;
+    for (int i = 0; i < workers; ++i) pool.emplace_back([this] { Worker(); });
+  }
+  if (failed_) return first_error_;
+
+  const VertexInput result = graph_.result();
+  State& top = *states_[static_cast<size_t>(result.vertex)];
+  OutputRef ref = top.outputs[static_cast<size_t>(result.output)];
+  SolveResult out;
+  out.platform = top.platform;
+  KILN_ASSIGN_OR_RETURN(out.cache_key, KeyOf(result.vertex));
+  if (!ref.dir.empty()) {
+    OpEnv env;
+    env.snapshots = solver_.options().snapshots;
+    env.dirs = &solver_.dirs();
+    KILN_ASSIGN_OR_RETURN(ref.snapshot, AsSnapshot(env, ref, [&] {
+                            return KeyOf(result.vertex);
+                          }));
+  }
+  out.snapshot = ref.snapshot;
+  for (std::string name = out.snapshot; !name.empty();) {
+    out.created_by[name] = solver_.DescriptionOf(name);
+    auto info = solver_.options().snapshots->Stat(name);
+    if (!info.ok()) break;
+    name = info->parent;
+  }
+  out.stats.executed = executed_.load();
+  out.stats.cached = cached_.load();
+  return out;
+}
+
+void SolveRun::Worker() {
+  for (;;) {
+    int v = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock,
+               [&] { return failed_ || remaining_ == 0 || !ready_.empty(); });
+      if (failed_ || remaining_ == 0) return;
+      v = ready_.front();
+      ready_.pop_front();
+    }
+    Status status = Process(v);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!status.ok()) {
+      if (!failed_) first_error_ = status;
+      failed_ = true;
+      stop_.request_stop();
+      cv_.notify_all();
+      return;
+    }
+    --remaining_;
+    for (int d : states_[static_cast<size_t>(v)]->dependents) {
+      if (--states_[static_cast<size_t>(d)]->pending == 0) ready_.push_back(d);
+    }
+    cv_.notify_all();
+  }
+}
+
+Status SolveRun::Process(int v) {
+  const Vertex& vertex = graph_.vertex(v);
+  State& state = *states_[static_cast<size_t>(v)];
+  state.platform = vertex.op.has_platform()
+                       ? llb::FromProto(vertex.op.platform())
+                       : request_.platform;
+  if (state.platform.os.empty()) state.platform = llb::HostPlatform();
+
+  VertexProgress progress;
+  progress.digest = vertex.digest;
+  for (const VertexInput& in : vertex.inputs) {
+    progress.inputs.push_back(graph_.vertex(in.vertex).digest);
+  }
+  progress.name = vertex.name;
+  if (vertex.metadata.has_progress_group()) {
+    progress.progress_group = vertex.metadata.progress_group().id();
+  }
+  progress.started = ProgressClock::now();
+  Report(progress);
+
+  OpEnv env;
+  env.vertex = &vertex;
+  env.snapshots = solver_.options().snapshots;
+  env.executor = solver_.options().executor;
+  env.cache_mounts = &solver_.cache_mounts();
+  env.request = &request_;
+  env.dirs = &solver_.dirs();
+  env.platform = state.platform;
+  env.stop = stop_.get_token();
+  ProgressSink* sink = request_.progress;
+  env.log = [sink, &vertex](int stream, std::string_view data) {
+    if (sink == nullptr) return;
+    sink->OnLog(VertexLogEntry{vertex.digest, stream, std::string(data),
+                               ProgressClock::now()});
+  };
+
+  bool cached = false;
+  solver_.AcquireSlot();
+  Status status = ProcessOp(v, env, &cached);
+  solver_.ReleaseSlot();
+
+  progress.completed = ProgressClock::now();
+  progress.cached = cached && status.ok();
+  if (!status.ok()) progress.error = status.message();
+  Report(progress);
+  if (status.ok() && CountsInStats(vertex)) ++(cached ? cached_ : executed_);
+  if (status.ok() || status.code() == StatusCode::kCancelled) return status;
+  return status.WithContext("\"" + vertex.name + "\" (op " +
+                            vertex.digest.str() + ")");
+}
+
+Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached) {
+  const Vertex& vertex = graph_.vertex(v);
+  State& state = *states_[static_cast<size_t>(v)];
+  std::vector<OutputRef> inputs;
+  InputDigests digests;
+  for (const VertexInput& in : vertex.inputs) {
+    inputs.push_back(states_[static_cast<size_t>(in.vertex)]
+                         ->outputs[static_cast<size_t>(in.output)]);
+    digests.push_back([this, vi = in.vertex] { return KeyOf(vi); });
+  }
+
+  if (vertex.op.has_source()) {
+    SourceEnv senv;
+    senv.op = &env;
+    senv.images = solver_.options().images;
+    senv.registry = solver_.options().registry;
+    senv.index = &solver_.index();
+    senv.checksums = &solver_.local_checksums();
+    senv.LocalLock = [this](const std::string& dir) {
+      return solver_.LocalLock(dir);
+    };
+    senv.Lookup = [this](const Digest& key) -> std::optional<std::string> {
+      auto hit = solver_.Lookup(key);
+      if (!hit.has_value() || hit->size() != 1) return std::nullopt;
+      return (*hit)[0].snapshot;
+    };
+    KILN_ASSIGN_OR_RETURN(SourceOutcome outcome, RunSourceOp(senv));
+    state.key = outcome.key;
+    state.lazy_key = std::move(outcome.lazy_key);
+    state.outputs = {outcome.output};
+    *cached = outcome.cached;
+    if (!outcome.output.snapshot.empty()) {
+      solver_.Describe(outcome.output.snapshot, vertex.name);
+    }
+    return Status::Ok();
+  }
+  if (vertex.op.has_build()) {
+    return UnimplementedError(
+        "build ops (nested definitions) are not supported");
+  }
+
+  std::vector<Digest> keys;
+  std::vector<Digest> sums(vertex.inputs.size());
+  for (size_t i = 0; i < vertex.inputs.size(); ++i) {
+    std::optional<std::vector<ChecksumRequest>> reads;
+    if (vertex.op.has_file()) {
+      reads = FileOpReads(vertex.op.file(), static_cast<int>(i));
+    } else if (vertex.op.has_exec()) {
+      reads = ExecReads(vertex.op.exec(), static_cast<int>(i));
+    }
+    if (reads.has_value()) {
+      KILN_ASSIGN_OR_RETURN(sums[i], InputChecksum(inputs[i], *reads));
+      keys.emplace_back();
+      continue;
+    }
+    KILN_ASSIGN_OR_RETURN(Digest k, KeyOf(vertex.inputs[i].vertex));
+    keys.push_back(k);
+  }
+  const Digest key = VertexCacheKey(vertex, keys, sums);
+  state.key = key;
+
+  if (vertex.op.has_passthrough()) {
+    for (int64_t index : vertex.op.passthrough().outputs()) {
+      state.outputs.push_back(inputs[static_cast<size_t>(index)]);
+    }
+    return Status::Ok();
+  }
+  if (!vertex.ignore_cache()) {
+    if (auto hit = solver_.Lookup(key); hit.has_value()) {
+      state.outputs = std::move(*hit);
+      *cached = true;
+      return Status::Ok();
+    }
+  }
+  return RunOrWait(v, env, key, digests, cached);
+}
+
+Status SolveRun::RunOrWait(int v, const OpEnv& env, const Digest& key,
+                           const InputDigests& digests, bool* cached) {
+  const Vertex& vertex = graph_.vertex(v);
+  State& state = *states_[static_cast<size_t>(v)];
+  auto [entry, owner] = solver_.BeginRun(key);
+  if (!owner) {
+    // Another solve runs the same vertex: wait for it without a slot.
+    solver_.ReleaseSlot();
+    std::unique_lock<std::mutex> lock(entry->mu);
+    while (!entry->done && !env.stop.stop_requested()) {
+      entry->cv.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    bool done = entry->done;
+    Status status = entry->status;
+    std::vector<OutputRef> outputs = entry->outputs;
+    lock.unlock();
+    solver_.AcquireSlot();
+    if (!done) return CancelledError("build cancelled");
+    if (!status.ok()) return status;
+    state.outputs = std::move(outputs);
+    *cached = true;
+    return Status::Ok();
+  }
+
+  std::span<const OutputRef> inputs;
+  std::vector<OutputRef> in_refs;
+  for (const VertexInput& in : vertex.inputs) {
+    in_refs.push_back(states_[static_cast<size_t>(in.vertex)]
+                          ->outputs[static_cast<size_t>(in.output)]);
+  }
+  inputs = in_refs;
+  Result<std::vector<OutputRef>> ran = InternalError("unknown op type");
+  if (vertex.op.has_exec()) {
+    ran = RunExecOp(env, key, inputs, digests);
+  } else if (vertex.op.has_file()) {
+    ran = RunFileOp(env, key, inputs, digests);
+  } else if (vertex.op.has_merge()) {
+    ran = RunMergeOp(env, key, inputs, digests);
+  } else if (vertex.op.has_diff()) {
+    ran = RunDiffOp(env, key, inputs);
+  }
+  Status status = ran.status();
+  if (ran.ok()) {
+    std::vector<std::string> names;
+    for (const OutputRef& out : *ran) {
+      names.push_back(out.snapshot);
+      if (!out.snapshot.empty()) solver_.Describe(out.snapshot, vertex.name);
+    }
+    status = solver_.index().Record(key, names, vertex.name);
+  }
+  solver_.FinishRun(key, entry, status,
+                    ran.ok() ? *ran : std::vector<OutputRef>{});
+  if (!status.ok()) return status;
+  state.outputs = std::move(*ran);
+  return Status::Ok();
+}
+
+Result<Digest> SolveRun::KeyOf(int v) {
+  State& state = *states_[static_cast<size_t>(v)];
+  std::lock_guard<std::mutex> lock(state.key_mu);
+  if (!state.key.valid() && state.lazy_key) {
+    KILN_ASSIGN_OR_RETURN(state.key, state.lazy_key());
+  }
+  if (!state.key.valid()) return InternalError("vertex key not computed");
+  return state.key;
+}
+
+Result<Digest> SolveRun::InputChecksum(
+    const OutputRef& ref, const std::vector<ChecksumRequest>& reads) {
+  std::string combined;
+  std::unique_ptr<ReadView> view;
+  for (const ChecksumRequest& req : reads) {
+    std::string spec =
+        req.path + "\n" + (req.options.follow_links ? "follow" : "nofollow");
+    for (const auto& p : req.options.include_patterns) spec += "\n+" + p;
+    for (const auto& p : req.options.exclude_patterns) spec += "\n-" + p;
+    Digest sum;
+    if (!ref.dir.empty()) {
+      KILN_ASSIGN_OR_RETURN(sum, solver_.local_checksums().Checksum(
+                                     ref.dir, req.path, req.options));
+    } else if (!ref.snapshot.empty()) {
+      auto memo = solver_.index().GetChecksum(ref.snapshot, spec);
+      if (memo.ok() && memo->has_value()) {
+        sum = **memo;
+      } else {
+        if (view == nullptr) {
+          KILN_ASSIGN_OR_RETURN(
+              view, ReadView::Open(*solver_.options().snapshots, ref,
+                                   solver_.dirs().mounts));
+        }
+        ContentChecksummer once;
+        KILN_ASSIGN_OR_RETURN(
+            sum, once.Checksum(view->path(), req.path, req.options));
+        solver_.index().PutChecksum(ref.snapshot, spec, sum).IgnoreError();
+      }
+    } else {
+      return NotFoundError(req.path + ": not found (the input is empty)");
+    }
+    combined += spec + "\n" + sum.str() + "\n";
+  }
+  return Digest::FromBytes(combined);
+}
+
+}  // namespace
+
+Result<SolveResult> RunSolve(SolverImpl& solver, const Graph& graph,
+                             const SolveRequest& request,
+                             std::stop_token stop) {
+  if (graph.size() == 0) return InvalidArgumentError("empty graph");
+  SolveRun run(solver, graph, request, std::move(stop));
+  return run.Run();
+}
+
+}  // namespace kiln::solver::internal

@@ -1,0 +1,196 @@
+// Integration tests of the Solver: real runc, overlay snapshots, busybox.
+#include "kiln/solver/solver.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "kiln/llb/exec.h"
+#include "kiln/llb/file.h"
+#include "kiln/llb/source.h"
+#include "support/solver_fixture.h"
+#include "support/test_util.h"
+
+namespace kiln::solver {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ReadFile;
+using testing::WriteFile;
+
+class SolverRunTest : public testing::SolverTest {};
+
+llb::State Sh(const llb::State& base, const std::string& script) {
+  return base.Run({.args = {"/bin/sh", "-c", script}}).Root();
+}
+
+TEST_F(SolverRunTest, RunsAnExecAndKeepsItsOutput) {
+  testing::RecordingSink sink;
+  SolveRequest request;
+  request.progress = &sink;
+  auto result =
+      Solve(Sh(Busybox(), "echo hello > /out.txt; echo logged"), request);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(ReadResultFile(*result, "/out.txt"), "hello\n");
+  EXPECT_EQ(result->stats.executed, 1);
+  EXPECT_EQ(result->stats.cached, 0);
+  EXPECT_THAT(sink.logs(), HasSubstr("logged"));
+  // busybox's own files are there too (the image is the parent).
+  EXPECT_EQ(Tree(*result).count("bin/busybox"), 1u);
+}
+
+TEST_F(SolverRunTest, SecondSolveIsAnsweredFromTheCache) {
+  llb::State state = Sh(Sh(Busybox(), "echo 1 > /a"), "cat /a > /b");
+  auto first = Solve(state);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->stats.executed, 2);
+  // Reopened engine: the cache is persistent.
+  CloseEngine();
+  ASSERT_NO_FATAL_FAILURE(OpenEngine());
+  testing::RecordingSink sink;
+  SolveRequest request;
+  request.progress = &sink;
+  auto second = Solve(state, request);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->stats.executed, 0);
+  EXPECT_EQ(second->stats.cached, 2);
+  EXPECT_EQ(second->snapshot, first->snapshot);
+  EXPECT_EQ(ReadResultFile(*second, "/b"), "1\n");
+  int cached_events = 0;
+  for (const VertexProgress& v : sink.vertices()) {
+    if (v.completed.has_value() && v.cached) ++cached_events;
+  }
+  EXPECT_EQ(cached_events, 2);
+}
+
+TEST_F(SolverRunTest, IgnoreCacheRunsAgain) {
+  llb::State base = Busybox();
+  llb::ExecState run = base.Run({.args = {"/bin/sh", "-c", "cat /proc/sys/kernel/random/uuid > /t"},
+                                 .op = {.ignore_cache = true}});
+  auto first = Solve(run.Root());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = Solve(run.Root());
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->stats.executed, 1);
+  EXPECT_NE(ReadResultFile(*first, "/t"), ReadResultFile(*second, "/t"));
+}
+
+TEST_F(SolverRunTest, IndependentExecsRunInParallel) {
+  llb::State a = Sh(Busybox(), "sleep 2; echo a > /a");
+  llb::State b = Sh(Busybox(), "sleep 2; echo b > /b");
+  llb::State joined = llb::Merge({a, b});
+  auto start = std::chrono::steady_clock::now();
+  auto result = Solve(joined);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(ReadResultFile(*result, "/a"), "a\n");
+  EXPECT_EQ(ReadResultFile(*result, "/b"), "b\n");
+  // Serially it would take more than 4 s.
+  EXPECT_LT(seconds, 2.6);
+  std::printf("two sleep-2 execs and a merge: %.2f s\n", seconds);
+}
+
+TEST_F(SolverRunTest, FailedExecNamesTheOpCommandExitCodeAndOutput) {
+  llb::State bad = Sh(Busybox(), "echo about to fail; exit 3");
+  llb::State after = Sh(bad, "echo never > /never");
+  auto result = Solve(after);
+  ASSERT_FALSE(result.ok());
+  const std::string msg = result.status().message();
+  EXPECT_THAT(msg, HasSubstr("/bin/sh -c echo about to fail; exit 3"));
+  EXPECT_THAT(msg, HasSubstr("exit code: 3"));
+  EXPECT_THAT(msg, HasSubstr("about to fail"));
+  EXPECT_THAT(msg, HasSubstr("(op sha256:"));
+  // Nothing was recorded for the failed op: a second try runs it again.
+  auto again = Solve(after);
+  ASSERT_FALSE(again.ok());
+  EXPECT_THAT(again.status().message(), HasSubstr("exit code: 3"));
+}
+
+TEST_F(SolverRunTest, CancelKillsRunningExecAndLeavesNoWork) {
+  llb::State slow = Sh(Busybox(), "sleep 60");
+  auto def = slow.Marshal();
+  ASSERT_TRUE(def.ok());
+  auto loaded = llb::LoadDefinition(*def);
+  ASSERT_TRUE(loaded.ok());
+  auto graph = BuildGraph(*loaded);
+  ASSERT_TRUE(graph.ok());
+  std::stop_source stop;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    stop.request_stop();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto result = solver_->Solve(*graph, {}, stop.get_token());
+  canceller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kCancelled)
+      << result.status().ToString();
+  auto all = snapshots_->List();
+  ASSERT_TRUE(all.ok());
+  for (const SnapshotInfo& info : *all) {
+    EXPECT_NE(info.kind, SnapshotKind::kActive) << info.name;
+  }
+}
+
+TEST_F(SolverRunTest, CopyFromLocalStaysCachedWhenAnotherFileChanges) {
+  std::string ctx = root_ + "/ctx";
+  WriteFile(ctx + "/a.txt", "aaa\n");
+  WriteFile(ctx + "/b.txt", "bbb\n");
+  llb::State copied =
+      Busybox().File(llb::Copy(llb::Local("context"), "/a.txt", "/app/"));
+  llb::State built = Sh(copied, "cat /app/a.txt > /app/seen");
+  SolveRequest request;
+  request.locals["context"] = ctx;
+  auto first = Solve(built, request);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(ReadResultFile(*first, "/app/seen"), "aaa\n");
+  EXPECT_EQ(first->stats.executed, 2);
+
+  WriteFile(ctx + "/b.txt", "changed\n");
+  auto second = Solve(built, request);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->stats.executed, 0);
+
+  WriteFile(ctx + "/a.txt", "new a\n");
+  auto third = Solve(built, request);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->stats.executed, 2);
+  EXPECT_EQ(ReadResultFile(*third, "/app/seen"), "new a\n");
+}
+
+TEST_F(SolverRunTest, FileOpsMergeAndDiff) {
+  llb::State base =
+      llb::Scratch().File(llb::Mkdir("/d", 0755).Mkfile("/d/f", 0640, "data"));
+  llb::State other = llb::Scratch().File(llb::Mkfile("/g", 0600, "g"));
+  llb::State merged = llb::Merge({base, other});
+  auto result = Solve(merged);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  auto tree = Tree(*result);
+  EXPECT_EQ(tree["d/f"], "f 0640 data");
+  EXPECT_EQ(tree["g"], "f 0600 g");
+
+  llb::State upper = Sh(Busybox(), "echo new > /new.txt");
+  auto diff = Solve(llb::Diff(Busybox(), upper));
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  auto diff_tree = Tree(*diff);
+  EXPECT_EQ(diff_tree["new.txt"], "f 0644 new\n");
+  EXPECT_EQ(diff_tree.count("bin/busybox"), 0u);
+}
+
+TEST_F(SolverRunTest, MissingLocalIsAClearError) {
+  auto result =
+      Solve(Busybox().File(llb::Copy(llb::Local("context"), "/a", "/a")));
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("local source \"context\" was not provided"));
+}
+
+}  // namespace
+}  // namespace kiln::solver
