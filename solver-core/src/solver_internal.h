@@ -127,6 +127,8 @@ struct OpEnv {
   std::stop_token stop;
   // Process output and byte progress of this vertex.
   std::function<void(int stream, std::string_view data)> log;
+  std::function<void(const std::string& id, int64_t current, int64_t total)>
+      status;
 };
 
 // A committed snapshot standing for `ref`, to be the parent of Prepare():

@@ -198,6 +198,20 @@ Status SolveRun::Process(int v) {
                                ProgressClock::now()});
   };
 
+  env.status = [sink, &vertex, &progress](const std::string& id,
+                                          int64_t current, int64_t total) {
+    if (sink == nullptr) return;
+    VertexStatusEntry entry;
+    entry.vertex = vertex.digest;
+    entry.id = id;
+    entry.current = current;
+    entry.total = total;
+    entry.timestamp = ProgressClock::now();
+    entry.started = progress.started;
+    entry.completed = entry.timestamp;
+    sink->OnStatus(entry);
+  };
+
   bool cached = false;
   solver_.AcquireSlot();
   Status status = ProcessOp(v, env, &cached);

@@ -105,6 +105,10 @@ Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
     std::lock_guard<std::mutex> lock(*env.LocalLock(base));
     KILN_ASSIGN_OR_RETURN(LocalSyncStats stats,
                           SyncLocal(it->second, tree, options));
+    if (env.op->status) {
+      env.op->status("transferring " + name,
+                     static_cast<int64_t>(stats.bytes_copied), 0);
+    }
     if (env.op->log) {
       env.op->log(2, "transferred " + std::to_string(stats.files_copied) +
                          " files (" + std::to_string(stats.bytes_copied) +

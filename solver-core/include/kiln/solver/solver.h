@@ -19,6 +19,10 @@
 // client directory, synced incrementally, local_source.h), git:// and
 // https:// / http:// (git_source.h, http_source.h).
 //
+// Progress (progress.h): every vertex reports started and completed (cached,
+// error); exec output comes as log lines; local sources report what they
+// transferred as a status entry and a log line.
+//
 // Failure: the first failing vertex cancels the rest of its solve (running
 // execs are killed); its error names the vertex (name and digest) and keeps
 // the op's own message (for an exec: command, exit code, output tail).
@@ -84,9 +88,12 @@ struct SolveRequest {
   llb::Platform platform;
 };
 
+// Exec, file, merge and diff vertices only (sources are resolved every
+// time; their cost is a lookup, a sync or a fetch, never an op run).
 struct SolveStats {
   int executed = 0;  // vertices whose op ran
-  int cached = 0;    // vertices answered from the cache index
+  int cached = 0;    // vertices answered from the cache index (or by a
+                     // concurrent solve that ran the same key)
 };
 
 struct SolveResult {
