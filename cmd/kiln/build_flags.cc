@@ -51,31 +51,6 @@ std::string ParsePairs(std::string_view flag,
   return "";
 }
 
-// Checks that `spec` is comma-separated key=value fields with `required` as
-// one of the keys.
-std::string CheckFields(std::string_view flag, const std::string& spec,
-                        std::string_view required) {
-  bool found = false;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t comma = spec.find(',', start);
-    if (comma == std::string::npos) comma = spec.size();
-    std::string_view field(spec.data() + start, comma - start);
-    size_t eq = field.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      return "--" + std::string(flag) + " \"" + spec +
-             "\": want comma-separated key=value fields";
-    }
-    if (field.substr(0, eq) == required) found = true;
-    start = comma + 1;
-  }
-  if (!found) {
-    return "--" + std::string(flag) + " \"" + spec + "\": missing " +
-           std::string(required) + "=";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string_view BuildUsage() { return kBuildUsage; }
@@ -116,19 +91,19 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
       !e.empty()) {
     return fail(e);
   }
-  for (const std::string& s : parser.All("secret")) {
-    if (auto e = CheckFields("secret", s, "id"); !e.empty()) return fail(e);
-    f.secrets.push_back(s);
-  }
-  for (const std::string& s : parser.All("ssh")) {
-    if (s.empty() || s[0] == '=' || s[0] == ',') {
-      return fail("--ssh \"" + s + "\": want ID[=SOCKET|KEY[,KEY]]");
+  // The specs are parsed by ParseSecretSpec, ParseSshSpec and
+  // ParseOutputSpec (CSV with quoting) when the command runs.
+  auto specs = [&](const char* flag, std::vector<std::string>& out) {
+    for (const std::string& s : parser.All(flag)) {
+      if (s.empty()) return "--" + std::string(flag) + " needs a value";
+      out.push_back(s);
     }
-    f.ssh.push_back(s);
-  }
-  for (const std::string& s : parser.All("output")) {
-    if (auto e = CheckFields("output", s, "type"); !e.empty()) return fail(e);
-    f.outputs.push_back(s);
+    return std::string();
+  };
+  for (auto [flag, out] :
+       {std::pair{"secret", &f.secrets}, std::pair{"ssh", &f.ssh},
+        std::pair{"output", &f.outputs}}) {
+    if (auto e = specs(flag, *out); !e.empty()) return fail(e);
   }
   f.progress = parser.GetOr("progress", "auto");
   if (f.progress != "auto" && f.progress != "plain" && f.progress != "tty" &&

@@ -1,7 +1,7 @@
 // The command line of `kiln build`, parsed into a value that the run part
-// (build_cmd.cc) consumes. Parsing only checks syntax that needs no other
-// module: --secret, --ssh and --output specs are kept as given, checked for
-// their key=value shape, and parsed by secret_providers.h / exporter.h.
+// (build_cmd.cc) consumes. --secret, --ssh and --output specs are kept as
+// given (non-empty): build_cmd.cc parses them with secret_providers.h's and
+// exporter.h's parsers, and reports their errors as usage errors too.
 #ifndef KILN_CMD_KILN_BUILD_FLAGS_H_
 #define KILN_CMD_KILN_BUILD_FLAGS_H_
 
