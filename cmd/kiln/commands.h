@@ -17,6 +17,8 @@ class Root;
 
 int RunDumpLlb(const std::vector<std::string>& args);
 int RunImage(Root& root, const std::vector<std::string>& args);
+// kiln build (build_cmd.cc).
+int RunBuild(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "build_flags.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "state_root.h"
 
@@ -18,6 +20,7 @@ constexpr std::string_view kUsage =
 kiln is a container image build engine that speaks BuildKit's LLB.
 
 Commands:
+  build             Build an LLB Definition and export the result
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
   debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
 
@@ -76,6 +79,26 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s",
                  args[1].c_str(), kDebugUsage.data());
     return kExitUsage;
+  }
+  if (args[0] == "build") {
+#ifdef KILN_CLI_HAVE_BUILD
+    Root root(root_dir);
+    return RunBuild(root,
+                    std::vector<std::string>(args.begin() + 1, args.end()));
+#else
+    // Until the solver is linked: help and usage errors, then a clear error.
+    auto parsed =
+        ParseBuildFlags(std::vector<std::string>(args.begin() + 1, args.end()));
+    if (parsed.flags.help) return PrintUsage(BuildUsage());
+    if (!parsed.ok()) {
+      return UsageError(BuildUsage(), "kiln build: " + parsed.error);
+    }
+    std::fputs(
+        "error: kiln build is not available in this build (the "
+        "solver, exporters or secret providers are not linked)\n",
+        stderr);
+    return kExitFailure;
+#endif
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

@@ -8,9 +8,11 @@
 
 #include "kiln/llb/status.h"
 #include "kiln/solver/content_store.h"
+#include "kiln/solver/executor.h"
 #include "kiln/solver/image_store.h"
 #include "kiln/solver/registry.h"
 #include "kiln/solver/snapshotter.h"
+#include "kiln/solver/solver.h"
 
 namespace kiln::cli {
 
@@ -35,6 +37,15 @@ class Root {
   Result<solver::RegistryClient*> Registry();
   // The snapshotter under snapshots/ (overlay when possible, else copy).
   Result<solver::Snapshotter*> Snapshots();
+  // A RuncExecutor with its state under executor/. FailedPrecondition when
+  // no OCI runtime is found or we are not root.
+  Result<solver::Executor*> Executor();
+  // The Solver over the stores above (its state under solver/). Without an
+  // executor (Executor() failed) it still opens: exec ops then fail with
+  // executor_error(). Defined in state_root_solver.cc.
+  Result<solver::Solver*> Solver();
+  // Why Solver() runs without an executor; empty when it has one.
+  const std::string& executor_error() const { return executor_error_; }
 
  private:
   std::string dir_;
@@ -42,6 +53,9 @@ class Root {
   std::unique_ptr<solver::ImageStore> images_;
   std::unique_ptr<solver::RegistryClient> registry_;
   std::unique_ptr<solver::Snapshotter> snapshots_;
+  std::unique_ptr<solver::Executor> executor_;
+  std::string executor_error_;
+  std::unique_ptr<solver::Solver> solver_;  // last: uses the ones above
 };
 
 }  // namespace kiln::cli

@@ -1,0 +1,130 @@
+#include "build_flags.h"
+
+#include "flags.h"
+
+namespace kiln::cli {
+namespace {
+
+constexpr std::string_view kBuildUsage =
+    R"(Usage: kiln build --llb FILE|- [OPTIONS]
+
+Solves an LLB Definition (the protobuf that BuildKit's buildctl reads; "-"
+reads it from stdin) with the embedded engine and exports the result.
+
+Options:
+  --llb FILE|-                 The marshaled Definition to build (required)
+  --local NAME=DIR             Directory for local://NAME sources (repeatable)
+  --oci-layout NAME=DIR        OCI layout for oci-layout://NAME sources
+                               (repeatable)
+  --secret id=ID,src=PATH      Secret ID from a file, or id=ID,env=VAR from an
+                               environment variable (repeatable)
+  --ssh ID[=SOCKET|KEY[,KEY]]  SSH agent socket or keys for ssh mounts; "default"
+                               uses $SSH_AUTH_SOCK (repeatable)
+  -o, --output type=TYPE,...   Export the result (repeatable): type=local,dest=DIR;
+                               type=tar,dest=FILE|-; type=oci|docker,dest=FILE,
+                               name=NAME; type=image,name=NAME[,push=true]
+  --progress MODE              auto (tty on a terminal, else plain), plain,
+                               tty, rawjson or quiet (default auto)
+  --allow ENTITLEMENT          Grant network.host or security.insecure
+                               (repeatable)
+  --platform PLATFORM          Platform of ops that carry none (default: this
+                               machine's)
+
+Progress goes to stderr; so do the exporters' results (e.g. the image digest).
+Exit codes: 0 built (and exported), 1 the build or an export failed, 2 the
+command line was wrong.
+)";
+
+// "NAME=VALUE" of --local and --oci-layout into `out`.
+std::string ParsePairs(std::string_view flag,
+                       const std::vector<std::string>& values,
+                       std::map<std::string, std::string>& out) {
+  for (const std::string& v : values) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
+      return "--" + std::string(flag) + " \"" + v + "\": want NAME=DIR";
+    }
+    if (!out.emplace(v.substr(0, eq), v.substr(eq + 1)).second) {
+      return "--" + std::string(flag) + ": " + v.substr(0, eq) + " given twice";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string_view BuildUsage() { return kBuildUsage; }
+
+BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
+  Flags parser;
+  parser.Value("llb")
+      .Value("local")
+      .Value("oci-layout")
+      .Value("secret")
+      .Value("ssh")
+      .Value("output", 'o')
+      .Value("progress")
+      .Value("allow")
+      .Value("platform");
+  BuildFlagsResult result;
+  BuildFlags& f = result.flags;
+  auto fail = [&](std::string error) {
+    result.error = std::move(error);
+    return result;
+  };
+  if (!parser.Parse(args)) return fail(parser.error());
+  if (parser.help()) {
+    f.help = true;
+    return result;
+  }
+  if (!parser.positional().empty()) {
+    return fail("unexpected argument \"" + parser.positional()[0] + "\"");
+  }
+  if (parser.All("llb").size() > 1) return fail("--llb given twice");
+  f.llb = parser.GetOr("llb", "");
+  if (f.llb.empty()) return fail("missing --llb FILE (or - for stdin)");
+  if (auto e = ParsePairs("local", parser.All("local"), f.locals); !e.empty()) {
+    return fail(e);
+  }
+  if (auto e =
+          ParsePairs("oci-layout", parser.All("oci-layout"), f.oci_layouts);
+      !e.empty()) {
+    return fail(e);
+  }
+  // The specs are parsed by ParseSecretSpec, ParseSshSpec and
+  // ParseOutputSpec (CSV with quoting) when the command runs.
+  auto specs = [&](const char* flag, std::vector<std::string>& out) {
+    for (const std::string& s : parser.All(flag)) {
+      if (s.empty()) return "--" + std::string(flag) + " needs a value";
+      out.push_back(s);
+    }
+    return std::string();
+  };
+  for (auto [flag, out] :
+       {std::pair{"secret", &f.secrets}, std::pair{"ssh", &f.ssh},
+        std::pair{"output", &f.outputs}}) {
+    if (auto e = specs(flag, *out); !e.empty()) return fail(e);
+  }
+  f.progress = parser.GetOr("progress", "auto");
+  if (f.progress != "auto" && f.progress != "plain" && f.progress != "tty" &&
+      f.progress != "rawjson" && f.progress != "quiet") {
+    return fail("--progress \"" + f.progress +
+                "\": want auto, plain, tty, rawjson or quiet");
+  }
+  for (const std::string& a : parser.All("allow")) {
+    if (a != "network.host" && a != "security.insecure") {
+      return fail("--allow \"" + a +
+                  "\": want network.host or security.insecure");
+    }
+    f.entitlements.insert(a);
+  }
+  if (auto p = parser.Get("platform")) {
+    auto platform = llb::ParsePlatform(*p);
+    if (!platform.ok())
+      return fail("--platform: " + platform.status().message());
+    f.platform = *platform;
+  }
+  return result;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,130 @@
+#include "build_flags.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace kiln::cli {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(BuildFlagsTest, ParsesEveryFlag) {
+  auto r = ParseBuildFlags({"--llb",
+                            "def.pb",
+                            "--local",
+                            "context=/src",
+                            "--local=dockerfile=/df",
+                            "--oci-layout",
+                            "store=/layout",
+                            "--secret",
+                            "id=tok,src=/run/tok",
+                            "--secret",
+                            "id=env1,env=TOKEN",
+                            "--ssh",
+                            "default",
+                            "--ssh",
+                            "git=/tmp/agent.sock",
+                            "-o",
+                            "type=local,dest=out",
+                            "--output",
+                            "type=image,name=example.com/app:1,push=true",
+                            "--progress",
+                            "plain",
+                            "--allow",
+                            "network.host",
+                            "--allow=security.insecure",
+                            "--platform",
+                            "linux/arm64"});
+  ASSERT_TRUE(r.ok()) << r.error;
+  const BuildFlags& f = r.flags;
+  EXPECT_EQ(f.llb, "def.pb");
+  EXPECT_EQ(f.locals, (std::map<std::string, std::string>{
+                          {"context", "/src"}, {"dockerfile", "/df"}}));
+  EXPECT_EQ(f.oci_layouts,
+            (std::map<std::string, std::string>{{"store", "/layout"}}));
+  EXPECT_EQ(f.secrets, (Args{"id=tok,src=/run/tok", "id=env1,env=TOKEN"}));
+  EXPECT_EQ(f.ssh, (Args{"default", "git=/tmp/agent.sock"}));
+  EXPECT_EQ(f.outputs, (Args{"type=local,dest=out",
+                             "type=image,name=example.com/app:1,push=true"}));
+  EXPECT_EQ(f.progress, "plain");
+  EXPECT_EQ(f.entitlements,
+            (std::set<std::string>{"network.host", "security.insecure"}));
+  ASSERT_TRUE(f.platform.has_value());
+  EXPECT_EQ(llb::FormatPlatform(*f.platform), "linux/arm64");
+  EXPECT_FALSE(f.help);
+}
+
+TEST(BuildFlagsTest, Defaults) {
+  auto r = ParseBuildFlags({"--llb", "-"});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.flags.llb, "-");
+  EXPECT_EQ(r.flags.progress, "auto");
+  EXPECT_TRUE(r.flags.locals.empty());
+  EXPECT_TRUE(r.flags.outputs.empty());
+  EXPECT_TRUE(r.flags.entitlements.empty());
+  EXPECT_FALSE(r.flags.platform.has_value());
+}
+
+TEST(BuildFlagsTest, EveryProgressMode) {
+  for (const char* mode : {"auto", "plain", "tty", "rawjson", "quiet"}) {
+    auto r = ParseBuildFlags({"--llb=x", "--progress", mode});
+    ASSERT_TRUE(r.ok()) << mode << ": " << r.error;
+    EXPECT_EQ(r.flags.progress, mode);
+  }
+}
+
+TEST(BuildFlagsTest, Help) {
+  auto r = ParseBuildFlags({"--help"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.flags.help);
+  EXPECT_TRUE(ParseBuildFlags({"-h"}).flags.help);
+  std::string_view usage = BuildUsage();
+  for (const char* flag :
+       {"--llb", "--local", "--oci-layout", "--secret", "--ssh", "--output",
+        "--progress", "--allow", "--platform"}) {
+    EXPECT_NE(usage.find(flag), std::string_view::npos) << flag;
+  }
+}
+
+struct BadCase {
+  Args args;
+  std::string error;  // a substring of the expected message
+};
+
+TEST(BuildFlagsTest, UsageErrorsSayWhatIsWrong) {
+  const std::vector<BadCase> cases = {
+      {{}, "missing --llb"},
+      {{"--llb"}, "flag --llb needs a value"},
+      {{"--llb", "a", "--llb", "b"}, "--llb given twice"},
+      {{"--llb", "a", "extra"}, "unexpected argument \"extra\""},
+      {{"--llb", "a", "--bogus"}, "unknown flag --bogus"},
+      {{"--llb", "a", "--local", "ctx"}, "--local \"ctx\": want NAME=DIR"},
+      {{"--llb", "a", "--local", "=dir"}, "want NAME=DIR"},
+      {{"--llb", "a", "--local", "ctx="}, "want NAME=DIR"},
+      {{"--llb", "a", "--local", "c=/a", "--local", "c=/b"},
+       "--local: c given twice"},
+      {{"--llb", "a", "--oci-layout", "x"},
+       "--oci-layout \"x\": want NAME=DIR"},
+      {{"--llb", "a", "--secret", ""}, "--secret needs a value"},
+      {{"--llb", "a", "--ssh="}, "--ssh needs a value"},
+      {{"--llb", "a", "-o", ""}, "--output needs a value"},
+      {{"--llb", "a", "--progress", "fancy"},
+       "--progress \"fancy\": want auto, plain, tty, rawjson or quiet"},
+      {{"--llb", "a", "--allow", "network.none"},
+       "--allow \"network.none\": want network.host or security.insecure"},
+      {{"--llb", "a", "--platform", "linux/amd64/v1/x"}, "--platform: "},
+  };
+  for (const BadCase& c : cases) {
+    auto r = ParseBuildFlags(c.args);
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    ASSERT_FALSE(r.ok()) << joined;
+    EXPECT_NE(r.error.find(c.error), std::string::npos)
+        << joined << "→ " << r.error;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::cli
