@@ -81,24 +81,9 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if (args[0] == "build") {
-#ifdef KILN_CLI_HAVE_BUILD
     Root root(root_dir);
     return RunBuild(root,
                     std::vector<std::string>(args.begin() + 1, args.end()));
-#else
-    // Until the solver is linked: help and usage errors, then a clear error.
-    auto parsed =
-        ParseBuildFlags(std::vector<std::string>(args.begin() + 1, args.end()));
-    if (parsed.flags.help) return PrintUsage(BuildUsage());
-    if (!parsed.ok()) {
-      return UsageError(BuildUsage(), "kiln build: " + parsed.error);
-    }
-    std::fputs(
-        "error: kiln build is not available in this build (the "
-        "solver, exporters or secret providers are not linked)\n",
-        stderr);
-    return kExitFailure;
-#endif
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

@@ -61,12 +61,6 @@ class BuildCliTest : public ::testing::Test {
     return r;
   }
 
-  // Skips the test when this kiln was linked without the solver.
-  bool Unavailable() {
-    CliRun r = Build("--llb -", "");
-    return r.err.find("not available in this build") != std::string::npos;
-  }
-
   // A Definition writing /hello and /dir/nested on scratch (no exec: no
   // runtime or root needed).
   std::string FileDefinition() {
@@ -101,14 +95,12 @@ TEST_F(BuildCliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(BuildCliTest, BadOutputSpecIsAUsageError) {
-  if (Unavailable()) GTEST_SKIP() << "kiln build is not linked yet";
   CliRun r = Build("--llb - -o dest=out", FileDefinition());
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--output"), std::string::npos) << r.err;
 }
 
 TEST_F(BuildCliTest, ExportsToADirectoryAndCachesTheSecondRun) {
-  if (Unavailable()) GTEST_SKIP() << "kiln build is not linked yet";
   fs::path out = dir_ / "result";
   std::string def = FileDefinition();
   CliRun r = Build(
@@ -130,7 +122,6 @@ TEST_F(BuildCliTest, ExportsToADirectoryAndCachesTheSecondRun) {
 }
 
 TEST_F(BuildCliTest, TarToStdoutAndRawJsonProgress) {
-  if (Unavailable()) GTEST_SKIP() << "kiln build is not linked yet";
   fs::path def_file = dir_ / "def.pb";
   { std::ofstream(def_file, std::ios::binary) << FileDefinition(); }
   CliRun r = Build("--llb " + def_file.string() +
@@ -153,7 +144,6 @@ TEST_F(BuildCliTest, TarToStdoutAndRawJsonProgress) {
 }
 
 TEST_F(BuildCliTest, FailuresExitOneWithAnError) {
-  if (Unavailable()) GTEST_SKIP() << "kiln build is not linked yet";
   CliRun r = Build("--llb - --progress quiet", "not a definition");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
