@@ -26,10 +26,10 @@ int main() {
                                     .shared_key_hint = "context",
                                     .op = {.custom_name = "[internal] load build context"}});
 
-  State builder = Image("busybox:1.36", {.op = {.custom_name = "[build 1/3] FROM busybox:1.36"}})
+  State builder = Image("busybox:latest", {.op = {.custom_name = "[build 1/3] FROM busybox:latest"}})
                       .AddEnv("PATH", "/usr/local/bin:/usr/bin:/bin")
                       .Dir("/src");
-  builder = builder.File(Copy(context, "src/", "/src/", {.create_dest_path = true}),
+  builder = builder.File(Copy(context, "src/", "/src/", {.copy_dir_contents_only = true, .create_dest_path = true}),
                          {.custom_name = "[build 2/3] COPY src/ /src/"});
   RunOptions compile{.args = {"/bin/sh", "-c", "cat *.txt > /out/hello && chmod +x /out/hello"},
                      .op = {.custom_name = "[build 3/3] RUN cat *.txt > /out/hello"}};
@@ -43,9 +43,10 @@ int main() {
     return 1;
   }
 
-  State final_stage = Image("busybox:1.36", {.op = {.custom_name = "[stage-1 1/3] FROM busybox:1.36"}});
+  State final_stage = Image("busybox:latest", {.op = {.custom_name = "[stage-1 1/3] FROM busybox:latest"}});
   final_stage = final_stage.File(
-      Copy(*out, "/hello", "/usr/local/bin/hello", {.owner = ChownOpt::Parse("0:0").value()}),
+      Copy(*out, "/hello", "/usr/local/bin/hello",
+           {.owner = ChownOpt::Parse("0:0").value(), .create_dest_path = true}),
       {.custom_name = "[stage-1 2/3] COPY --from=build /out/hello /usr/local/bin/hello"});
   final_stage = final_stage.File(
       Mkdir("/etc/hello", 0755, {.make_parents = true})
