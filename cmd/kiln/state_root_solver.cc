@@ -1,14 +1,25 @@
 // Root's executor and solver: apart from state_root.cc so that commands that
 // only use the stores do not need the solver linked.
+#include <cstdlib>
+#include <string>
+
 #include "state_root.h"
 
 namespace kiln::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+}  // namespace
 
 Result<solver::Executor*> Root::Executor() {
   if (!executor_) {
-    KILN_ASSIGN_OR_RETURN(
-        executor_, solver::RuncExecutor::Create(
-                       {.state_dir = dir_ + "/executor", .runtime = ""}));
+    KILN_ASSIGN_OR_RETURN(executor_, solver::RuncExecutor::Create(
+                                         {.state_dir = dir_ + "/executor",
+                                          .runtime = Env("KILN_RUNTIME")}));
   }
   return executor_.get();
 }
@@ -24,12 +35,23 @@ Result<solver::Solver*> Root::Solver() {
     } else {
       executor_error_ = e.status().message();
     }
+    int parallelism = 0;
+    if (std::string p = Env("KILN_PARALLELISM"); !p.empty()) {
+      char* end = nullptr;
+      long n = std::strtol(p.c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 1024) {
+        return InvalidArgumentError("KILN_PARALLELISM=\"" + p +
+                                    "\": expected a number from 1 to 1024");
+      }
+      parallelism = static_cast<int>(n);
+    }
     KILN_ASSIGN_OR_RETURN(solver_,
                           solver::Solver::Open({.root = dir_,
                                                 .images = images,
                                                 .registry = registry,
                                                 .snapshots = snapshots,
-                                                .executor = executor}));
+                                                .executor = executor,
+                                                .parallelism = parallelism}));
   }
   return solver_.get();
 }
