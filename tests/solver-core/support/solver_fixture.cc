@@ -75,6 +75,10 @@ void SolverTest::SetUp() {
   auto images = ImageStore::Open(root_ + "/images", content_.get());
   ASSERT_TRUE(images.ok()) << images.status().ToString();
   images_ = std::move(*images);
+  if (!import_busybox_) {
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
+    return;
+  }
   auto layout = MakeBusyboxLayout(root_ + "/layout", "latest");
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
   auto desc = ImportLayout(*layout, content_.get());
@@ -96,6 +100,7 @@ void SolverTest::OpenEngine() {
   options.images = images_.get();
   options.snapshots = snapshots_.get();
   options.executor = executor_.get();
+  options.registry = registry_;
   auto solver = Solver::Open(options);
   ASSERT_TRUE(solver.ok()) << solver.status().ToString();
   solver_ = std::move(*solver);

@@ -20,6 +20,7 @@
 #include "kiln/solver/executor.h"
 #include "kiln/solver/image_store.h"
 #include "kiln/solver/progress.h"
+#include "kiln/solver/registry.h"
 #include "kiln/solver/snapshotter.h"
 #include "kiln/solver/solver.h"
 
@@ -76,6 +77,13 @@ class SolverTest : public ::testing::Test {
                              const std::string& path);
 
   llb::State Busybox() const;
+
+  // Hooks for derived fixtures. Set import_busybox_ = false before
+  // SolverTest::SetUp() to start with empty stores (no busybox:latest);
+  // registry_ (not owned, must outlive the engine) becomes
+  // SolverOptions::registry at the next OpenEngine().
+  bool import_busybox_ = true;
+  RegistryClient* registry_ = nullptr;
 
   std::string root_;
   std::unique_ptr<ContentStore> content_;
