@@ -9,6 +9,7 @@
 #include <stop_token>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "kiln/llb/definition.h"
 #include "kiln/llb/source.h"
@@ -24,10 +25,14 @@ namespace {
   std::exit(1);
 }
 
-std::string g_root_to_remove;
+// Every MakeBenchDir() directory, removed at exit.
+std::vector<std::string>& DirsToRemove() {
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
+}
 
-void RemoveRoot() {
-  if (!g_root_to_remove.empty()) testing::RemoveTree(g_root_to_remove);
+void RemoveDirs() {
+  for (const std::string& dir : DirsToRemove()) testing::RemoveTree(dir);
 }
 
 }  // namespace
@@ -53,8 +58,6 @@ BenchEngine& BenchEngine::Get() {
 
 Status BenchEngine::Setup() {
   root_ = MakeBenchDir("kiln-solver-bench-");
-  g_root_to_remove = root_;
-  std::atexit(RemoveRoot);
   KILN_ASSIGN_OR_RETURN(content_, ContentStore::Open(root_ + "/content"));
   KILN_ASSIGN_OR_RETURN(std::string layout, testing::MakeBusyboxLayout(
                                                 root_ + "/layout", "latest"));
@@ -115,6 +118,8 @@ llb::State Busybox() { return llb::Image("busybox:latest"); }
 std::string MakeBenchDir(const std::string& prefix) {
   std::string dir = testing::MakeTempDir(prefix);
   if (dir.empty()) Die("cannot create a temporary directory");
+  if (DirsToRemove().empty()) std::atexit(RemoveDirs);
+  DirsToRemove().push_back(dir);
   return dir;
 }
 

@@ -8,8 +8,9 @@
 // missing, and main() exits with that message before any benchmark runs.
 //
 // Ownership: BenchEngine::Get() is a process-wide singleton, created on first
-// use and never destroyed before exit (its temporary root is removed by an
-// atexit handler). Not thread-safe: benchmarks run one at a time.
+// use and never destroyed before exit (its temporary root, like every
+// MakeBenchDir() directory, is removed by an atexit handler). Not thread-safe:
+// benchmarks run one at a time.
 #ifndef KILN_TESTS_BENCH_SOLVER_BENCH_ENGINE_H_
 #define KILN_TESTS_BENCH_SOLVER_BENCH_ENGINE_H_
 
@@ -68,7 +69,7 @@ std::string MarshalBytes(const llb::State& state);
 // busybox:latest as imported by BenchEngine.
 llb::State Busybox();
 
-// A fresh temporary directory (aborts when mkdtemp fails).
+// A fresh temporary directory, removed at exit (aborts when mkdtemp fails).
 std::string MakeBenchDir(const std::string& prefix);
 
 // Writes `content` to `path`, replacing it (aborts on failure).
