@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,6 +274,7 @@ Result<ExecResult> RuncExecutor::Run(const ExecSpec& spec,
                                          out_w.get(), err_w.get()));
   out_w = UniqueFd();
   err_w = UniqueFd();
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
 
   std::string tail;
   bool cancelled = false;
@@ -305,7 +307,16 @@ Result<ExecResult> RuncExecutor::Run(const ExecSpec& spec,
       }
     }
     if (open_fds == 0) {
-      if (!exited) usleep(5000);
+      // Output is closed; wait for the exit itself without a sleep loop
+      // (a pidfd is readable once the process has exited).
+      if (!exited) {
+        if (pidfd.valid()) {
+          pollfd p = {pidfd.get(), POLLIN, 0};
+          poll(&p, 1, 50);
+        } else {
+          usleep(1000);
+        }
+      }
       continue;
     }
     int n = poll(fds, 2, exited ? 200 : 50);

@@ -69,8 +69,9 @@ TEST_F(SolverRunTest, SecondSolveIsAnsweredFromTheCache) {
 
 TEST_F(SolverRunTest, IgnoreCacheRunsAgain) {
   llb::State base = Busybox();
-  llb::ExecState run = base.Run({.args = {"/bin/sh", "-c", "cat /proc/sys/kernel/random/uuid > /t"},
-                                 .op = {.ignore_cache = true}});
+  llb::ExecState run = base.Run(
+      {.args = {"/bin/sh", "-c", "cat /proc/sys/kernel/random/uuid > /t"},
+       .op = {.ignore_cache = true}});
   auto first = Solve(run.Root());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   auto second = Solve(run.Root());
@@ -182,6 +183,27 @@ TEST_F(SolverRunTest, FileOpsMergeAndDiff) {
   auto diff_tree = Tree(*diff);
   EXPECT_EQ(diff_tree["new.txt"], "f 0644 new\n");
   EXPECT_EQ(diff_tree.count("bin/busybox"), 0u);
+}
+
+TEST_F(SolverRunTest, IdenticalVerticesInConcurrentSolvesRunOnce) {
+  // Different final ops, one shared slow step.
+  llb::State shared =
+      Sh(Busybox(), "sleep 1; cat /proc/sys/kernel/random/uuid > /id");
+  llb::State a = Sh(shared, "cp /id /a");
+  llb::State b = Sh(shared, "cp /id /b");
+  Result<SolveResult> ra = InternalError("not run");
+  Result<SolveResult> rb = InternalError("not run");
+  std::thread ta([&] { ra = Solve(a); });
+  std::thread tb([&] { rb = Solve(b); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ra.ok()) << ra.status().ToString();
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  // The shared step ran once: both saw the same id, and across both solves
+  // three execs ran (shared once, a, b) and one was answered by the other.
+  EXPECT_EQ(ReadResultFile(*ra, "/a"), ReadResultFile(*rb, "/b"));
+  EXPECT_EQ(ra->stats.executed + rb->stats.executed, 3);
+  EXPECT_EQ(ra->stats.cached + rb->stats.cached, 1);
 }
 
 TEST_F(SolverRunTest, MissingLocalIsAClearError) {
