@@ -1,6 +1,7 @@
 // ExecOp on the executor: mounts of every type, then the process, then the
 // output mounts committed as snapshots (solver_internal.h).
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,23 +144,39 @@ Status AddCache(const OpEnv& env, const pb::Mount& m, const OutputRef& in,
   return Status::Ok();
 }
 
+// What a client provider answers for a secret or an ssh agent: the value,
+// nullopt when the item is optional and absent, or the error.
+template <typename Fetch>
+Result<std::optional<std::string>> FromProvider(bool have_provider,
+                                                bool optional,
+                                                const std::string& what,
+                                                const std::string& plural,
+                                                const Fetch& fetch) {
+  if (!have_provider) {
+    if (optional) return std::optional<std::string>();
+    return NotFoundError(what + ": no " + plural + " provided");
+  }
+  Result<std::string> got = fetch();
+  if (got.ok()) return std::optional<std::string>(std::move(*got));
+  if (optional && got.status().code() == StatusCode::kNotFound) {
+    return std::optional<std::string>();
+  }
+  return got.status();
+}
+
 Status AddSecret(const OpEnv& env, const pb::Mount& m, ExecResources& res,
                  ExecSpec& spec) {
   const pb::SecretOpt& opt = m.secretopt();
-  if (env.request->secrets == nullptr) {
-    if (opt.optional()) return Status::Ok();
-    return NotFoundError("secret \"" + opt.id() + "\": no secrets provided");
-  }
-  Result<std::string> data = env.request->secrets->GetSecret(opt.id());
-  if (!data.ok()) {
-    if (opt.optional() && data.status().code() == StatusCode::kNotFound) {
-      return Status::Ok();
-    }
+  SecretProvider* secrets = env.request->secrets;
+  auto data = FromProvider(secrets != nullptr, opt.optional(),
+                           "secret \"" + opt.id() + "\"", "secrets",
+                           [&] { return secrets->GetSecret(opt.id()); });
+  if (!data.ok())
     return data.status().WithContext("secret mount at " + m.dest());
-  }
+  if (!data->has_value()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(
       std::unique_ptr<SecretFile> file,
-      SecretFile::Create(*data, opt.uid(), opt.gid(),
+      SecretFile::Create(**data, opt.uid(), opt.gid(),
                          opt.mode() == 0 ? 0400 : opt.mode()));
   spec.mounts.push_back(
       ExecMount{m.dest(), Mount{"bind", file->path(), {"rbind", "ro"}}, true});
@@ -171,20 +188,16 @@ Status AddSsh(const OpEnv& env, const pb::Mount& m, ExecResources& res,
               ExecSpec& spec) {
   const pb::SSHOpt& opt = m.sshopt();
   const std::string id = opt.id().empty() ? "default" : opt.id();
-  if (env.request->ssh == nullptr) {
-    if (opt.optional()) return Status::Ok();
-    return NotFoundError("ssh agent \"" + id + "\": no ssh agents provided");
-  }
-  Result<std::string> socket = env.request->ssh->AgentSocket(id);
-  if (!socket.ok()) {
-    if (opt.optional() && socket.status().code() == StatusCode::kNotFound) {
-      return Status::Ok();
-    }
+  SshProvider* ssh = env.request->ssh;
+  auto socket =
+      FromProvider(ssh != nullptr, opt.optional(), "ssh agent \"" + id + "\"",
+                   "ssh agents", [&] { return ssh->AgentSocket(id); });
+  if (!socket.ok())
     return socket.status().WithContext("ssh mount at " + m.dest());
-  }
+  if (!socket->has_value()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(
       std::unique_ptr<SshForwarder> agent,
-      SshForwarder::Start(*socket, opt.uid(), opt.gid(),
+      SshForwarder::Start(**socket, opt.uid(), opt.gid(),
                           opt.mode() == 0 ? 0600 : opt.mode()));
   spec.mounts.push_back(ExecMount{
       m.dest(), Mount{"bind", agent->socket_path(), {"rbind"}}, false});
@@ -193,19 +206,13 @@ Status AddSsh(const OpEnv& env, const pb::Mount& m, ExecResources& res,
 }
 
 Status AddSecretEnv(const OpEnv& env, const pb::ExecOp& exec, ExecSpec& spec) {
+  SecretProvider* secrets = env.request->secrets;
   for (const pb::SecretEnv& se : exec.secretenv()) {
-    if (env.request->secrets == nullptr) {
-      if (se.optional()) continue;
-      return NotFoundError("secret \"" + se.id() + "\": no secrets provided");
-    }
-    Result<std::string> data = env.request->secrets->GetSecret(se.id());
-    if (!data.ok()) {
-      if (se.optional() && data.status().code() == StatusCode::kNotFound) {
-        continue;
-      }
-      return data.status().WithContext("secret env " + se.name());
-    }
-    spec.env.push_back(se.name() + "=" + *data);
+    auto data = FromProvider(secrets != nullptr, se.optional(),
+                             "secret \"" + se.id() + "\"", "secrets",
+                             [&] { return secrets->GetSecret(se.id()); });
+    if (!data.ok()) return data.status().WithContext("secret env " + se.name());
+    if (data->has_value()) spec.env.push_back(se.name() + "=" + **data);
   }
   return Status::Ok();
 }
