@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,22 +92,23 @@ class Walker {
                                            const struct stat& st,
                                            bool only_if_nonempty) {
     uint32_t perm = st.st_mode & 07777;
+    KILN_ASSIGN_OR_RETURN(std::string meta, OwnerAndXattrs(rel, st));
     if (S_ISREG(st.st_mode)) {
       KILN_ASSIGN_OR_RETURN(std::string hex, FileHash(rel, st));
-      return Hex("f " + Octal(perm) + " " + hex);
+      return Hex("f " + Octal(perm) + meta + " " + hex);
     }
     if (S_ISLNK(st.st_mode)) {
       KILN_ASSIGN_OR_RETURN(std::string target, internal::ReadLink(Full(rel)));
-      return Hex("l " + target);
+      return Hex("l" + meta + " " + target);
     }
     if (!S_ISDIR(st.st_mode)) {
-      return Hex("o " + Octal(st.st_mode) + " " +
+      return Hex("o " + Octal(st.st_mode) + meta + " " +
                  std::to_string(major(st.st_rdev)) + "," +
                  std::to_string(minor(st.st_rdev)));
     }
     KILN_ASSIGN_OR_RETURN(auto names, internal::ListDir(Full(rel)));
     std::sort(names.begin(), names.end());
-    std::string record = "d " + Octal(perm) + "\n";
+    std::string record = "d " + Octal(perm) + meta + "\n";
     bool any = false;
     for (const auto& name : names) {
       std::string crel = Join(rel, name);
@@ -152,6 +154,43 @@ class Walker {
     f.dev = st.st_dev;
     f.mode = st.st_mode;
     return f;
+  }
+
+  // " uid:gid" and the xattrs that travel with a copy and matter to what
+  // runs (file capabilities, user.*), as BuildKit's tarsum headers have.
+  Result<std::string> OwnerAndXattrs(const std::string& rel,
+                                     const struct stat& st) {
+    std::string out(1, ' ');
+    out.append(std::to_string(st.st_uid)).append(1, ':');
+    out.append(std::to_string(st.st_gid));
+    const std::string full = Full(rel);
+    ssize_t size = llistxattr(full.c_str(), nullptr, 0);
+    if (size <= 0) return out;  // none, or not supported here
+    std::string names(static_cast<size_t>(size), '\0');
+    size = llistxattr(full.c_str(), names.data(), names.size());
+    if (size < 0) return ErrnoStatus("listing xattrs of " + full, errno);
+    names.resize(static_cast<size_t>(size));
+    std::vector<std::string> kept;
+    for (size_t pos = 0; pos < names.size();) {
+      std::string name(names.c_str() + pos);
+      pos += name.size() + 1;
+      if (name == "security.capability" || name.starts_with("user.")) {
+        kept.push_back(std::move(name));
+      }
+    }
+    std::sort(kept.begin(), kept.end());
+    for (const std::string& name : kept) {
+      ssize_t len = lgetxattr(full.c_str(), name.c_str(), nullptr, 0);
+      if (len < 0) continue;  // removed meanwhile
+      std::string value(static_cast<size_t>(len), '\0');
+      len = lgetxattr(full.c_str(), name.c_str(), value.data(), value.size());
+      if (len < 0) continue;
+      value.resize(static_cast<size_t>(len));
+      out.append(" x").append(std::to_string(name.size())).append(1, ':');
+      out.append(name).append(std::to_string(value.size())).append(1, ':');
+      out.append(value);
+    }
+    return out;
   }
 
   Result<std::string> FileHash(const std::string& rel, const struct stat& st) {

@@ -40,8 +40,10 @@ Status CleanUp(Snapshotter& snapshots, const SolverDirs& dirs) {
   KILN_RETURN_IF_ERROR(MakeDirs(dirs.mounts, "solver mountpoints"));
   KILN_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, snapshots.List());
   for (const SnapshotInfo& info : all) {
+    // Also the image unpacker's work ("extract-<nonce>-<chain id>").
     if (info.kind == SnapshotKind::kActive &&
-        info.name.starts_with(kWorkPrefix)) {
+        (info.name.starts_with(kWorkPrefix) ||
+         info.name.starts_with("extract-"))) {
       KILN_RETURN_IF_ERROR(snapshots.Remove(info.name).WithContext(
           "removing stale work snapshot"));
     }
@@ -96,10 +98,13 @@ Result<SolveResult> SolverImpl::Solve(const Graph& graph,
   return RunSolve(*this, graph, request, std::move(stop));
 }
 
-void SolverImpl::AcquireSlot() {
+bool SolverImpl::AcquireSlot(std::stop_token stop) {
   std::unique_lock<std::mutex> lock(slots_mu_);
-  slots_cv_.wait(lock, [&] { return free_slots_ > 0; });
+  if (!slots_cv_.wait(lock, stop, [&] { return free_slots_ > 0; })) {
+    return false;
+  }
   --free_slots_;
+  return true;
 }
 
 void SolverImpl::ReleaseSlot() {
@@ -110,11 +115,23 @@ void SolverImpl::ReleaseSlot() {
   slots_cv_.notify_one();
 }
 
-std::mutex* SolverImpl::LocalLock(const std::string& dir) {
+std::string SolverImpl::AcquireLocalTree(const std::string& base) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = local_locks_[dir];
-  if (!slot) slot = std::make_unique<std::mutex>();
-  return slot.get();
+  std::set<int>& busy = busy_trees_[base];
+  int n = 0;
+  while (busy.contains(n)) ++n;
+  busy.insert(n);
+  return base + "/tree-" + std::to_string(n);
+}
+
+void SolverImpl::ReleaseLocalTree(const std::string& tree) {
+  const size_t slash = tree.rfind("/tree-");
+  if (slash == std::string::npos) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = busy_trees_.find(tree.substr(0, slash));
+  if (it == busy_trees_.end()) return;
+  it->second.erase(std::stoi(tree.substr(slash + 6)));
+  if (it->second.empty()) busy_trees_.erase(it);
 }
 
 std::optional<std::vector<OutputRef>> SolverImpl::Lookup(const Digest& key) {
@@ -122,8 +139,16 @@ std::optional<std::vector<OutputRef>> SolverImpl::Lookup(const Digest& key) {
   if (!record.ok() || !record->has_value()) return std::nullopt;
   std::vector<OutputRef> outputs;
   for (const std::string& snapshot : (*record)->outputs) {
-    if (!snapshot.empty() && !options_.snapshots->Stat(snapshot).ok()) {
-      index_->ForgetSnapshot(snapshot).IgnoreError();
+    if (snapshot.empty()) {
+      outputs.emplace_back();
+      continue;
+    }
+    if (auto info = options_.snapshots->Stat(snapshot); !info.ok()) {
+      // Only a snapshot that is gone invalidates the record (and its layer
+      // and checksum rows); any other error is just a miss.
+      if (info.status().code() == StatusCode::kNotFound) {
+        index_->ForgetSnapshot(snapshot).IgnoreError();
+      }
       return std::nullopt;
     }
     outputs.push_back(OutputRef{snapshot, ""});

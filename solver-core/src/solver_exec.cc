@@ -123,8 +123,14 @@ Result<CacheSharing> Sharing(pb::CacheSharingOpt opt) {
 }
 
 Status AddCache(const OpEnv& env, const pb::Mount& m, const OutputRef& in,
+                const std::function<Result<Digest>()>& digest,
                 ExecResources& res, ExecSpec& spec) {
   std::string id = m.cacheopt().id().empty() ? m.dest() : m.cacheopt().id();
+  if (m.input() >= 0) {
+    // Seeded caches are per seed, as BuildKit keys them by id and ref.
+    KILN_ASSIGN_OR_RETURN(Digest seed, digest());
+    id += ":" + seed.str() + ":" + m.selector();
+  }
   KILN_ASSIGN_OR_RETURN(CacheSharing sharing, Sharing(m.cacheopt().sharing()));
   auto init = [&](const std::string& dir) -> Status {
     if (in.empty()) return Status::Ok();
@@ -271,13 +277,19 @@ Result<std::vector<OutputRef>> RunExecOp(const OpEnv& env, const Digest& key,
     switch (m.mounttype()) {
       case pb::BIND:
         added = AddBind(env, m, in, digest, res, spec);
-        // A read-only mount with an output passes its input through.
+        // A read-only mount with an output passes its input through (as a
+        // snapshot: a recorded output must outlive a synced directory).
         if (added.ok() && m.readonly() && m.output() >= 0) {
-          outputs[static_cast<size_t>(m.output())] = in;
+          auto snapshot = AsSnapshot(env, in, digest);
+          if (!snapshot.ok()) {
+            added = snapshot.status();
+          } else {
+            outputs[static_cast<size_t>(m.output())].snapshot = *snapshot;
+          }
         }
         break;
       case pb::CACHE:
-        added = AddCache(env, m, in, res, spec);
+        added = AddCache(env, m, in, digest, res, spec);
         break;
       case pb::TMPFS:
         spec.mounts.push_back(

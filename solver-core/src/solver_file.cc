@@ -20,6 +20,22 @@ struct ActionUse {
   int as_other = 0;  // as a secondaryInput or owner input, or as an output
 };
 
+// The FileAction indexes an action reads user and group names from.
+std::vector<int64_t> OwnerInputs(const pb::FileAction& action) {
+  const pb::ChownOpt* chown = nullptr;
+  if (action.has_copy()) chown = &action.copy().owner();
+  if (action.has_mkdir()) chown = &action.mkdir().owner();
+  if (action.has_mkfile()) chown = &action.mkfile().owner();
+  if (action.has_symlink()) chown = &action.symlink().owner();
+  std::vector<int64_t> out;
+  if (chown == nullptr) return out;
+  if (chown->user().has_byname()) out.push_back(chown->user().byname().input());
+  if (chown->group().has_byname()) {
+    out.push_back(chown->group().byname().input());
+  }
+  return out;
+}
+
 std::vector<ActionUse> CountUses(const pb::FileOp& op, int num_inputs) {
   std::vector<ActionUse> uses(static_cast<size_t>(op.actions_size()));
   auto action_of = [&](int64_t index) -> ActionUse* {
@@ -30,12 +46,8 @@ std::vector<ActionUse> CountUses(const pb::FileOp& op, int num_inputs) {
   for (const pb::FileAction& action : op.actions()) {
     if (ActionUse* u = action_of(action.input())) ++u->as_base;
     if (ActionUse* u = action_of(action.secondaryinput())) ++u->as_other;
-    if (action.has_copy()) {
-      const pb::ChownOpt& chown = action.copy().owner();
-      if (ActionUse* u = action_of(chown.user().byname().input()))
-        ++u->as_other;
-      if (ActionUse* u = action_of(chown.group().byname().input()))
-        ++u->as_other;
+    for (int64_t in : OwnerInputs(action)) {
+      if (ActionUse* u = action_of(in)) ++u->as_other;
     }
   }
   for (int i = 0; i < op.actions_size(); ++i) {
@@ -45,16 +57,9 @@ std::vector<ActionUse> CountUses(const pb::FileOp& op, int num_inputs) {
 }
 
 bool UsesAsOwnerInput(const pb::FileAction& action, int input) {
-  auto named = [&](const pb::ChownOpt& chown) {
-    return (chown.user().has_byname() &&
-            chown.user().byname().input() == input) ||
-           (chown.group().has_byname() &&
-            chown.group().byname().input() == input);
-  };
-  if (action.has_copy()) return named(action.copy().owner());
-  if (action.has_mkdir()) return named(action.mkdir().owner());
-  if (action.has_mkfile()) return named(action.mkfile().owner());
-  if (action.has_symlink()) return named(action.symlink().owner());
+  for (int64_t in : OwnerInputs(action)) {
+    if (in == input) return true;
+  }
   return false;
 }
 
@@ -63,28 +68,9 @@ ChecksumRequest CopyRead(const pb::FileActionCopy& copy) {
   req.options.follow_links = copy.followsymlink();
   std::string src = copy.src();
   if (copy.allowwildcard() && HasMeta(src)) {
-    // Checksum the directory above the first wildcard, selecting the rest.
-    std::string dir;
-    std::string rest;
-    size_t pos = 0;
-    bool in_rest = false;
-    while (pos <= src.size()) {
-      size_t next = src.find('/', pos);
-      if (next == std::string::npos) next = src.size();
-      std::string part = src.substr(pos, next - pos);
-      if (!part.empty()) {
-        if (!in_rest && HasMeta(part)) in_rest = true;
-        std::string& into = in_rest ? rest : dir;
-        into += (in_rest && into.empty()) ? part : "/" + part;
-      }
-      pos = next + 1;
-    }
-    req.path = dir.empty() ? "/" : dir;
-    if (copy.include_patterns().empty() && copy.exclude_patterns().empty()) {
-      req.options.include_patterns = {rest};
-    }
-    req.options.follow_links = false;
-    return req;
+    req.wildcard = src;
+    req.follow_matches = copy.followsymlink();
+    req.allow_empty = copy.allowemptywildcard();
   }
   req.path = src;
   req.options.include_patterns.assign(copy.include_patterns().begin(),
@@ -116,8 +102,9 @@ std::optional<std::vector<ChecksumRequest>> ExecReads(const pb::ExecOp& op,
   std::vector<ChecksumRequest> reads;
   for (const pb::Mount& m : op.mounts()) {
     if (m.input() != input) continue;
+    // A read-only mount with an output passes the whole input on.
     if (m.mounttype() != pb::BIND || !m.readonly() || m.selector().empty() ||
-        m.dest() == "/") {
+        m.dest() == "/" || m.output() >= 0) {
       return std::nullopt;
     }
     ChecksumRequest req;
@@ -183,17 +170,18 @@ Result<std::vector<OutputRef>> RunFileOp(const OpEnv& env, const Digest& key,
     } else if (auto w = work_of_dir.find(*base); w != work_of_dir.end()) {
       const pb::FileAction& act = op.actions(static_cast<int>(action));
       const int64_t prev = act.input() - num_inputs;
-      const ActionUse& use = uses[static_cast<size_t>(prev)];
-      if (prev >= 0 && use.as_base == 1 && use.as_other == 0) {
+      if (prev >= 0 && uses[static_cast<size_t>(prev)].as_base == 1 &&
+          uses[static_cast<size_t>(prev)].as_other == 0) {
         return *base;  // the only user of that result: work on it in place
       }
-      // Shared result: a copy of its tree on the same parent.
+      // A result several actions build on: a copy of its own directory
+      // (overlay: its changes, whiteouts included, on the same parent; copy
+      // snapshotter: its whole tree) into a fresh, not yet mounted one.
       Work* from = w->second;
       const bool overlay = env.snapshots->kind() == SnapshotterKind::kOverlay;
       KILN_ASSIGN_OR_RETURN(work, prepare_on(overlay ? from->parent : ""));
-      KILN_ASSIGN_OR_RETURN(std::string dst, work->snapshot->Path());
-      KILN_ASSIGN_OR_RETURN(std::string src, from->snapshot->Path());
-      KILN_RETURN_IF_ERROR(CopyTree(src, dst));
+      KILN_RETURN_IF_ERROR(
+          CopyTree(from->snapshot->own_dir(), work->snapshot->own_dir()));
     } else {
       return InternalError("file op: unknown base directory " + *base);
     }

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -42,11 +44,16 @@ class SolverImpl final : public Solver {
   CacheMounts& cache_mounts() { return *cache_mounts_; }
   ContentChecksummer& local_checksums() { return local_checksums_; }
 
-  // Bounds the vertices running at once across solves.
-  void AcquireSlot();
+  // Bounds the vertices running at once across solves. AcquireSlot returns
+  // false when `stop` was requested first (no slot taken).
+  bool AcquireSlot(std::stop_token stop);
   void ReleaseSlot();
 
-  std::mutex* LocalLock(const std::string& dir);
+  // A synced copy of a local source under `base` ("<base>/tree-N", with its
+  // sync state in "<base>/state-N") that no other solve uses until
+  // ReleaseLocalTree: a solve reads a context that cannot change under it.
+  std::string AcquireLocalTree(const std::string& base);
+  void ReleaseLocalTree(const std::string& tree);
 
   // The recorded outputs of `key` when every snapshot still exists; a
   // record with a missing snapshot is forgotten.
@@ -69,11 +76,11 @@ class SolverImpl final : public Solver {
   ContentChecksummer local_checksums_;
 
   std::mutex slots_mu_;
-  std::condition_variable slots_cv_;
+  std::condition_variable_any slots_cv_;
   int free_slots_ = 0;
 
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<std::mutex>> local_locks_;
+  std::map<std::string, std::set<int>> busy_trees_;  // base -> leased N
   std::map<Digest, std::shared_ptr<InFlight>> in_flight_;
   std::map<std::string, std::string> descriptions_;
 };

@@ -82,6 +82,9 @@ class WorkSnapshot {
   WorkSnapshot(const WorkSnapshot&) = delete;
   WorkSnapshot& operator=(const WorkSnapshot&) = delete;
 
+  // The snapshot's own directory as Prepare returned it (overlay: the upper
+  // dir; copy: the whole tree). Write to it only before Path() mounts.
+  const std::string& own_dir() const { return own_dir_; }
   // The writable tree; mounted lazily on first call (execs use mounts()).
   Result<std::string> Path();
   // The mounts presenting the active snapshot (for the executor).
@@ -172,8 +175,8 @@ struct SourceEnv {
   RegistryClient* registry = nullptr;
   CacheIndex* index = nullptr;
   ContentChecksummer* checksums = nullptr;  // for synced local trees
-  // A mutex per synced local directory (shared by concurrent solves).
-  std::function<std::mutex*(const std::string& dir)> LocalLock;
+  // A synced tree under `base` leased to this solve until it ends.
+  std::function<std::string(const std::string& base)> AcquireTree;
   // The snapshot recorded for a one-output key, when it still exists.
   std::function<std::optional<std::string>(const Digest& key)> Lookup;
 };
@@ -189,6 +192,12 @@ Status UnmountBelow(const std::string& dir);
 struct ChecksumRequest {
   std::string path;
   ChecksumOptions options;
+  // A copy with wildcards: the pattern is expanded at key time and each
+  // match checksummed (following a matched symlink when the copy does);
+  // `path` and `options` are then unused but for the patterns.
+  std::string wildcard;
+  bool follow_matches = false;
+  bool allow_empty = false;  // no match is not an error
 };
 std::optional<std::vector<ChecksumRequest>> FileOpReads(const pb::FileOp& op,
                                                         int input);

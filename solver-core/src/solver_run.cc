@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "file_op_internal.h"
 #include "kiln/solver/cache_key.h"
 #include "solver_impl.h"
 
@@ -29,6 +30,11 @@ class SolveRun {
         caller_(std::move(caller)) {}
 
   Result<SolveResult> Run();
+  ~SolveRun() {
+    for (const std::string& tree : leased_trees_) {
+      solver_.ReleaseLocalTree(tree);
+    }
+  }
 
  private:
   struct State {
@@ -43,9 +49,12 @@ class SolveRun {
 
   void Worker();
   Status Process(int v);
-  Status ProcessOp(int v, const OpEnv& env, bool* cached);
+  Status ProcessOp(int v, const OpEnv& env, bool* cached, bool* has_slot);
   Status RunOrWait(int v, const OpEnv& env, const Digest& key,
-                   const InputDigests& digests, bool* cached);
+                   const InputDigests& digests, bool* cached, bool* has_slot);
+  Status RunOwned(int v, const OpEnv& env, const Digest& key,
+                  const InputDigests& digests,
+                  const std::shared_ptr<InFlight>& entry);
   Result<Digest> KeyOf(int v);
   Result<Digest> InputChecksum(const OutputRef& ref,
                                const std::vector<ChecksumRequest>& reads);
@@ -66,6 +75,9 @@ class SolveRun {
   int remaining_ = 0;
   bool failed_ = false;
   Status first_error_;
+
+  std::mutex trees_mu_;
+  std::vector<std::string> leased_trees_;
 
   std::atomic<int> executed_{0};
   std::atomic<int> cached_{0};
@@ -106,7 +118,10 @@ Result<SolveResult> SolveRun::Run() {
     std::vector<std::jthread> pool;
     for (int i = 0; i < workers; ++i) pool.emplace_back([this] { Worker(); });
   }
-  if (failed_) return first_error_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return first_error_;
+  }
 
   const VertexInput result = graph_.result();
   State& top = *states_[static_cast<size_t>(result.vertex)];
@@ -213,9 +228,12 @@ Status SolveRun::Process(int v) {
   };
 
   bool cached = false;
-  solver_.AcquireSlot();
-  Status status = ProcessOp(v, env, &cached);
-  solver_.ReleaseSlot();
+  Status status = CancelledError("build cancelled");
+  bool has_slot = solver_.AcquireSlot(env.stop);
+  if (has_slot && !env.stop.stop_requested()) {
+    status = ProcessOp(v, env, &cached, &has_slot);
+  }
+  if (has_slot) solver_.ReleaseSlot();
 
   progress.completed = ProgressClock::now();
   progress.cached = cached && status.ok();
@@ -227,7 +245,8 @@ Status SolveRun::Process(int v) {
                             vertex.digest.str() + ")");
 }
 
-Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached) {
+Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
+                           bool* has_slot) {
   const Vertex& vertex = graph_.vertex(v);
   State& state = *states_[static_cast<size_t>(v)];
   std::vector<OutputRef> inputs;
@@ -245,8 +264,11 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached) {
     senv.registry = solver_.options().registry;
     senv.index = &solver_.index();
     senv.checksums = &solver_.local_checksums();
-    senv.LocalLock = [this](const std::string& dir) {
-      return solver_.LocalLock(dir);
+    senv.AcquireTree = [this](const std::string& base) {
+      std::string tree = solver_.AcquireLocalTree(base);
+      std::lock_guard<std::mutex> lock(trees_mu_);
+      leased_trees_.push_back(tree);
+      return tree;
     };
     senv.Lookup = [this](const Digest& key) -> std::optional<std::string> {
       auto hit = solver_.Lookup(key);
@@ -301,40 +323,65 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached) {
       return Status::Ok();
     }
   }
-  return RunOrWait(v, env, key, digests, cached);
+  return RunOrWait(v, env, key, digests, cached, has_slot);
 }
 
 Status SolveRun::RunOrWait(int v, const OpEnv& env, const Digest& key,
-                           const InputDigests& digests, bool* cached) {
+                           const InputDigests& digests, bool* cached,
+                           bool* has_slot) {
   const Vertex& vertex = graph_.vertex(v);
   State& state = *states_[static_cast<size_t>(v)];
-  auto [entry, owner] = solver_.BeginRun(key);
-  if (!owner) {
+  for (;;) {
+    auto [entry, owner] = solver_.BeginRun(key);
+    if (owner) {
+      // Another solve may have finished this key between our lookup and
+      // BeginRun: look again before running it.
+      if (!vertex.ignore_cache()) {
+        if (auto hit = solver_.Lookup(key); hit.has_value()) {
+          solver_.FinishRun(key, entry, Status::Ok(), *hit);
+          state.outputs = std::move(*hit);
+          *cached = true;
+          return Status::Ok();
+        }
+      }
+      return RunOwned(v, env, key, digests, entry);
+    }
     // Another solve runs the same vertex: wait for it without a slot.
     solver_.ReleaseSlot();
+    *has_slot = false;
     std::unique_lock<std::mutex> lock(entry->mu);
     while (!entry->done && !env.stop.stop_requested()) {
       entry->cv.wait_for(lock, std::chrono::milliseconds(50));
     }
-    bool done = entry->done;
-    Status status = entry->status;
+    const bool done = entry->done;
+    const bool ok = entry->status.ok();
     std::vector<OutputRef> outputs = entry->outputs;
     lock.unlock();
-    solver_.AcquireSlot();
-    if (!done) return CancelledError("build cancelled");
-    if (!status.ok()) return status;
-    state.outputs = std::move(outputs);
-    *cached = true;
-    return Status::Ok();
+    *has_slot = solver_.AcquireSlot(env.stop);
+    if (!*has_slot || !done || env.stop.stop_requested()) {
+      return CancelledError("build cancelled");
+    }
+    if (ok) {
+      state.outputs = std::move(outputs);
+      *cached = true;
+      return Status::Ok();
+    }
+    // The other run failed: its secrets, entitlements or cancellation are
+    // not ours, so run (or wait for) the vertex again ourselves.
   }
+}
 
-  std::span<const OutputRef> inputs;
+Status SolveRun::RunOwned(int v, const OpEnv& env, const Digest& key,
+                          const InputDigests& digests,
+                          const std::shared_ptr<InFlight>& entry) {
+  const Vertex& vertex = graph_.vertex(v);
+  State& state = *states_[static_cast<size_t>(v)];
   std::vector<OutputRef> in_refs;
   for (const VertexInput& in : vertex.inputs) {
     in_refs.push_back(states_[static_cast<size_t>(in.vertex)]
                           ->outputs[static_cast<size_t>(in.output)]);
   }
-  inputs = in_refs;
+  std::span<const OutputRef> inputs = in_refs;
   Result<std::vector<OutputRef>> ran = InternalError("unknown op type");
   if (vertex.op.has_exec()) {
     ran = RunExecOp(env, key, inputs, digests);
@@ -375,34 +422,65 @@ Result<Digest> SolveRun::InputChecksum(
     const OutputRef& ref, const std::vector<ChecksumRequest>& reads) {
   std::string combined;
   std::unique_ptr<ReadView> view;
+  // The directory to read `ref` from, mounted on first use.
+  auto root = [&]() -> Result<std::string> {
+    if (!ref.dir.empty()) return ref.dir;
+    if (view == nullptr) {
+      KILN_ASSIGN_OR_RETURN(view, ReadView::Open(*solver_.options().snapshots,
+                                                 ref, solver_.dirs().mounts));
+    }
+    return view->path();
+  };
+  // One path of the input: local trees through the engine's incremental
+  // checksummer, snapshots memoized in the index (they never change).
+  auto checksum = [&](const std::string& path, const ChecksumOptions& options,
+                      const std::string& spec) -> Result<Digest> {
+    if (!ref.dir.empty()) {
+      return solver_.local_checksums().Checksum(ref.dir, path, options);
+    }
+    auto memo = solver_.index().GetChecksum(ref.snapshot, spec);
+    if (memo.ok() && memo->has_value()) return **memo;
+    KILN_ASSIGN_OR_RETURN(std::string dir, root());
+    ContentChecksummer once;
+    KILN_ASSIGN_OR_RETURN(Digest sum, once.Checksum(dir, path, options));
+    solver_.index().PutChecksum(ref.snapshot, spec, sum).IgnoreError();
+    return sum;
+  };
   for (const ChecksumRequest& req : reads) {
-    std::string spec =
-        req.path + "\n" + (req.options.follow_links ? "follow" : "nofollow");
+    // Versioned: memos of an older content-hash definition never answer.
+    std::string spec = std::string("v2\n") + req.path + "\n" +
+                       (req.options.follow_links ? "follow" : "nofollow");
     for (const auto& p : req.options.include_patterns) spec += "\n+" + p;
     for (const auto& p : req.options.exclude_patterns) spec += "\n-" + p;
-    Digest sum;
-    if (!ref.dir.empty()) {
-      KILN_ASSIGN_OR_RETURN(sum, solver_.local_checksums().Checksum(
-                                     ref.dir, req.path, req.options));
-    } else if (!ref.snapshot.empty()) {
-      auto memo = solver_.index().GetChecksum(ref.snapshot, spec);
-      if (memo.ok() && memo->has_value()) {
-        sum = **memo;
-      } else {
-        if (view == nullptr) {
-          KILN_ASSIGN_OR_RETURN(
-              view, ReadView::Open(*solver_.options().snapshots, ref,
-                                   solver_.dirs().mounts));
-        }
-        ContentChecksummer once;
-        KILN_ASSIGN_OR_RETURN(
-            sum, once.Checksum(view->path(), req.path, req.options));
-        solver_.index().PutChecksum(ref.snapshot, spec, sum).IgnoreError();
+    if (ref.empty()) {
+      if (req.allow_empty) {
+        combined += spec + "\nempty\n";
+        continue;
       }
-    } else {
       return NotFoundError(req.path + ": not found (the input is empty)");
     }
-    combined += spec + "\n" + sum.str() + "\n";
+    if (req.wildcard.empty()) {
+      KILN_ASSIGN_OR_RETURN(Digest sum, checksum(req.path, req.options, spec));
+      combined += spec + "\n" + sum.str() + "\n";
+      continue;
+    }
+    // A wildcard: what it matches now, each match as the copy reads it.
+    KILN_ASSIGN_OR_RETURN(std::string dir, root());
+    KILN_ASSIGN_OR_RETURN(
+        std::vector<std::string> matches,
+        ExpandWildcards(dir, req.wildcard, req.follow_matches));
+    if (matches.empty() && !req.allow_empty) {
+      return NotFoundError(req.wildcard + ": no source files were specified");
+    }
+    combined += spec + "\nwildcard " + req.wildcard + "\n";
+    ChecksumOptions options = req.options;
+    options.follow_links = req.follow_matches;
+    for (const std::string& match : matches) {
+      std::string match_spec =
+          spec + "\nmatch " + match + (req.follow_matches ? " follow" : "");
+      KILN_ASSIGN_OR_RETURN(Digest sum, checksum(match, options, match_spec));
+      combined += match + " " + sum.str() + "\n";
+    }
   }
   return Digest::FromBytes(combined);
 }

@@ -98,23 +98,21 @@ Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
           .hex()
           .substr(0, 32));
   std::string base = env.op->dirs->locals + "/" + id;
-  std::string tree = base + "/tree";
-  if (Attr(op, "local.differ") != "none") options.state_file = base + "/state";
   KILN_RETURN_IF_ERROR(MakeDirs(base, "local source state"));
-  {
-    std::lock_guard<std::mutex> lock(*env.LocalLock(base));
-    KILN_ASSIGN_OR_RETURN(LocalSyncStats stats,
-                          SyncLocal(it->second, tree, options));
-    if (env.op->status) {
-      env.op->status("transferring " + name,
-                     static_cast<int64_t>(stats.bytes_copied), 0);
-    }
-    if (env.op->log) {
-      env.op->log(2, "transferred " + std::to_string(stats.files_copied) +
-                         " files (" + std::to_string(stats.bytes_copied) +
-                         " bytes), " + std::to_string(stats.files_unchanged) +
-                         " unchanged\n");
-    }
+  // This solve's own synced copy: no other solve changes it meanwhile.
+  const std::string tree = env.AcquireTree(base);
+  if (Attr(op, "local.differ") != "none") options.state_file = tree + ".state";
+  KILN_ASSIGN_OR_RETURN(LocalSyncStats stats,
+                        SyncLocal(it->second, tree, options));
+  if (env.op->status) {
+    env.op->status("transferring " + name,
+                   static_cast<int64_t>(stats.bytes_copied), 0);
+  }
+  if (env.op->log) {
+    env.op->log(2, "transferred " + std::to_string(stats.files_copied) +
+                       " files (" + std::to_string(stats.bytes_copied) +
+                       " bytes), " + std::to_string(stats.files_unchanged) +
+                       " unchanged\n");
   }
   SourceOutcome out;
   out.output.dir = tree;

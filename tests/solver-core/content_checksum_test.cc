@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,6 +52,27 @@ class ContentChecksumTest : public ::testing::Test {
   std::string src_;
   std::string cache_;
 };
+
+TEST_F(ContentChecksumTest, CoversOwnersAndCapabilityAndUserXattrs) {
+  ContentChecksummer c;
+  const std::string file = src_ + "/a/one.txt";
+  std::string before = Sum(c, src_, "/a");
+  // A user.* xattr (where the filesystem has them) changes the digest; a
+  // trusted.* one is not part of it.
+  if (setxattr(file.c_str(), "user.kiln", "1", 1, 0) == 0) {
+    std::string with_xattr = Sum(c, src_, "/a");
+    EXPECT_NE(with_xattr, before);
+    ASSERT_EQ(removexattr(file.c_str(), "user.kiln"), 0);
+    EXPECT_EQ(Sum(c, src_, "/a"), before);
+  }
+  if (geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  ASSERT_EQ(lchown(file.c_str(), 1000, 1000), 0);
+  EXPECT_NE(Sum(c, src_, "/a"), before);
+  ContentChecksummer fresh;
+  EXPECT_EQ(Sum(c, src_, "/b"), Sum(fresh, src_, "/b"));
+  ASSERT_EQ(lchown(file.c_str(), 0, 0), 0);
+  EXPECT_EQ(Sum(c, src_, "/a"), before);
+}
 
 TEST_F(ContentChecksumTest, CoversContentModeNamesAndLinkTargetsNotMtimes) {
   ContentChecksummer c;

@@ -4,13 +4,16 @@
 // it was hashed is not read again, so a no-op re-checksum costs one
 // metadata walk.
 //
-// What the digest covers: for a regular file its mode (type and permission
-// bits, setuid/setgid/sticky included) and content; for a symlink its
-// target; for a directory its mode and, recursively, its children's names
-// and digests (sorted by name); for other types (fifo, device, socket) the
-// type, mode and device number. Not covered: mtimes, atimes, owners, xattrs,
-// and the name of `path` itself. So the digest of one path never depends on
-// files outside it.
+// What the digest covers: for every entry its owner (uid:gid) and its
+// security.capability and user.* extended attributes; for a regular file
+// its mode (type and permission bits, setuid/setgid/sticky included) and
+// content; for a symlink its target; for a directory its mode and,
+// recursively, its children's names and digests (sorted by name); for other
+// types (fifo, device, socket) the type, mode and device number. So a chown
+// or setcap that keeps the bytes still changes the digest, as in BuildKit's
+// content hashes. Not covered: mtimes, atimes, other xattrs, and the name of
+// `path` itself. So the digest of one path never depends on files outside
+// it.
 //
 // Cache persistence: with a cache directory, each root's cache is the file
 // "<cache_dir>/<sha256 of the root path>.contenthash", loaded on the first
