@@ -6,9 +6,10 @@
 // only when a later input's own layers delete paths of an earlier input.
 //
 // Diff: the entries of `upper` that are missing from `lower` or differ from
-// it (type, mode, owner, size, mtime, symlink target), with the directories
-// leading to them; deletions are not represented (as a filesystem, a diff
-// has no way to say "absent").
+// it (type, mode, owner, size, mtime, symlink target; content when mtimes
+// have no nanoseconds), with the directories leading to them; a directory
+// whose own mode or owner changed is copied whole. Deletions are not
+// represented (as a filesystem, a diff has no way to say "absent").
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,9 +39,18 @@ pb::FileAction CopyAction(const std::string& src, const std::string& dest,
   return action;
 }
 
+bool SameBytes(const std::string& a, const std::string& b) {
+  auto da = ReadFile(a);
+  auto db = ReadFile(b);
+  return da.ok() && db.ok() && *da == *db;
+}
+
+// Type, mode and owner; for non-directories also size and mtime, and the
+// content when the mtimes carry no nanoseconds (trees from tars or with
+// fixed timestamps, where equal times say little), as containerd's
+// continuity does; symlinks by target.
 bool SameEntry(const std::string& a, const struct stat& sa,
                const std::string& b, const struct stat& sb) {
-  if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT)) return false;
   if (sa.st_mode != sb.st_mode || sa.st_uid != sb.st_uid ||
       sa.st_gid != sb.st_gid) {
     return false;
@@ -55,6 +65,7 @@ bool SameEntry(const std::string& a, const struct stat& sa,
     auto lb = ReadLink(b);
     return la.ok() && lb.ok() && *la == *lb;
   }
+  if (S_ISREG(sa.st_mode) && sa.st_mtim.tv_nsec == 0) return SameBytes(a, b);
   return true;
 }
 
@@ -70,7 +81,10 @@ Status DiffDir(const std::string& lower, const std::string& upper,
     }
     struct stat sl {};
     const bool in_lower = lstat((lower + path).c_str(), &sl) == 0;
-    if (in_lower && S_ISDIR(su.st_mode) && S_ISDIR(sl.st_mode)) {
+    // A directory in both is walked; when its own mode or owner changed,
+    // it is copied whole instead (its unchanged children come along).
+    if (in_lower && S_ISDIR(su.st_mode) && S_ISDIR(sl.st_mode) &&
+        SameEntry(lower + path, sl, upper + path, su)) {
       KILN_RETURN_IF_ERROR(DiffDir(lower, upper, path, dest));
       continue;
     }
