@@ -31,6 +31,13 @@ bool IsComment(std::string_view line) {
   return !line.empty() && line[0] == '#';
 }
 
+// The grammar's COMMENT_LINE (blanks then '#'); upstream also skips Unicode
+// spaces before the '#', which the byte-level grammar leaves to IsComment.
+bool IsCommentLine(const PhysicalLine& line, std::string_view text) {
+  if (line.kind == PhysicalLine::Kind::kComment) return true;
+  return line.kind == PhysicalLine::Kind::kText && IsComment(text);
+}
+
 bool IsEmptyContinuationLine(std::string_view line) {
   return gotext::TrimLeftSpace(TrimNewline(line)).empty();
 }
@@ -130,10 +137,11 @@ Result<ParseResult> LineParser::Run() {
   ParseResult result;
   std::vector<std::string> comments;
   while (pos_ < lines_.size()) {
-    std::string_view raw = lines_[pos_++].text;
+    const PhysicalLine& physical = lines_[pos_++];
+    std::string_view raw = physical.text;
     if (current_ == 0 && raw.substr(0, kBom.size()) == kBom)
       raw.remove_prefix(kBom.size());
-    if (IsComment(raw)) {
+    if (IsCommentLine(physical, raw)) {
       std::string comment(gotext::TrimSpace(raw.substr(1)));
       if (comment.empty()) {
         comments.clear();
@@ -158,13 +166,14 @@ Result<ParseResult> LineParser::Run() {
 
     bool empty_continuation = false;
     while (continues && pos_ < lines_.size()) {
-      std::string_view next_raw = lines_[pos_++].text;
+      const PhysicalLine& next_physical = lines_[pos_++];
+      std::string_view next_raw = next_physical.text;
       bool ignored = false;
       Result<std::string_view> next = ProcessLine(next_raw, false, &ignored);
       if (!next.ok())
         return ErrorAt(next.status(), current_ + 1, current_ + 1, next_raw);
       ++current_;
-      if (IsComment(next_raw)) continue;
+      if (IsCommentLine(next_physical, next_raw)) continue;
       if (IsEmptyContinuationLine(*next)) {
         empty_continuation = true;
         continue;
