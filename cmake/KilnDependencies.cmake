@@ -16,6 +16,17 @@ find_path(KILN_TOMLPLUSPLUS_INCLUDE_DIR toml++/toml.h REQUIRED)
 add_library(kiln_tomlplusplus INTERFACE)
 target_include_directories(kiln_tomlplusplus SYSTEM INTERFACE ${KILN_TOMLPLUSPLUS_INCLUDE_DIR})
 target_compile_definitions(kiln_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=0)
+# ANTLR (the Dockerfile grammar). Debian's runtime targets carry no include
+# directory, so wrap them; the include dir is SYSTEM because the runtime's
+# headers warn (-Wattributes). The shipped antlr4_generate() runs
+# `java -jar antlr4.jar`, which fails on Debian: use the `antlr4` wrapper script.
+find_package(antlr4-runtime CONFIG REQUIRED)
+if(NOT TARGET antlr4::runtime)
+  add_library(antlr4::runtime INTERFACE IMPORTED)
+  target_include_directories(antlr4::runtime SYSTEM INTERFACE ${ANTLR4_INCLUDE_DIR})
+  target_link_libraries(antlr4::runtime INTERFACE antlr4_shared)
+endif()
+find_program(ANTLR4_TOOL antlr4 REQUIRED)  # needs a Java runtime
 
 if(KILN_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

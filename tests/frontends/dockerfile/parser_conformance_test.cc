@@ -1,0 +1,110 @@
+// Upstream BuildKit's parser golden files (../shared/conformance/):
+// dockerfile-parser/<case>/{Dockerfile,result}: Dump()+"\n" must equal
+// `result` byte for byte; dockerfile-parser-negative/<case>/Dockerfile must be
+// rejected; dockerfile-parser-lines/Dockerfile must give upstream's line spans.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kiln/dockerfile/parser.h"
+
+namespace kiln::dockerfile {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path ConformanceDir() { return fs::path(KILN_SHARED_DIR) / "conformance"; }
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<std::string> CaseNames(const std::string& folder) {
+  std::vector<std::string> names;
+  const fs::path dir = ConformanceDir() / folder;
+  if (!fs::exists(dir)) return names;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (fs::exists(e.path() / "Dockerfile"))
+      names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string CaseName(const testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+TEST(DockerfileParserConformance, DataIsPresent) {
+  ASSERT_TRUE(fs::exists(ConformanceDir() / "dockerfile-parser"))
+      << "missing " << ConformanceDir() / "dockerfile-parser";
+  EXPECT_EQ(CaseNames("dockerfile-parser").size(), 33u);
+  EXPECT_EQ(CaseNames("dockerfile-parser-negative").size(), 4u);
+  EXPECT_TRUE(
+      fs::exists(ConformanceDir() / "dockerfile-parser-lines" / "Dockerfile"));
+}
+
+class GoldenDump : public testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenDump, MatchesUpstreamResult) {
+  const fs::path dir = ConformanceDir() / "dockerfile-parser" / GetParam();
+  Result<ParseResult> parsed =
+      Parse(ReadFile(dir / "Dockerfile"), "Dockerfile");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(Dump(*parsed) + "\n", ReadFile(dir / "result"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Upstream, GoldenDump,
+                         testing::ValuesIn(CaseNames("dockerfile-parser")),
+                         CaseName);
+
+class NegativeCase : public testing::TestWithParam<std::string> {};
+
+TEST_P(NegativeCase, IsRejected) {
+  const fs::path file = ConformanceDir() / "dockerfile-parser-negative" /
+                        GetParam() / "Dockerfile";
+  Result<ParseResult> parsed = Parse(ReadFile(file), "Dockerfile");
+  ASSERT_FALSE(parsed.ok()) << Dump(*parsed);
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_FALSE(parsed.status().ranges().empty());
+  EXPECT_EQ(parsed.status().ranges().front().file, "Dockerfile");
+  EXPECT_GE(parsed.status().ranges().front().line, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Upstream, NegativeCase,
+    testing::ValuesIn(CaseNames("dockerfile-parser-negative")), CaseName);
+
+TEST(DockerfileParserConformance, LineSpans) {
+  const fs::path file =
+      ConformanceDir() / "dockerfile-parser-lines" / "Dockerfile";
+  ASSERT_TRUE(fs::exists(file)) << "missing " << file;
+  Result<ParseResult> parsed = Parse(ReadFile(file), "Dockerfile");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->start_line, 5);
+  EXPECT_EQ(parsed->end_line, 31);
+  ASSERT_EQ(parsed->children.size(), 3u);
+  const int expected[3][2] = {{5, 5}, {11, 12}, {17, 31}};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(parsed->children[i].range.line, expected[i][0])
+        << "instruction " << i;
+    EXPECT_EQ(parsed->children[i].range.end_line, expected[i][1])
+        << "instruction " << i;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::dockerfile
