@@ -51,12 +51,21 @@ TreeView::~TreeView() {
   if (!view_key_.empty()) snapshots_->Remove(view_key_).IgnoreError();
 }
 
+namespace {
+
+// The request's "dest" attribute, which the local and tar exporters require.
+Result<std::string> RequiredDest(const ExportRequest& request) {
+  auto it = request.attrs.find("dest");
+  if (it == request.attrs.end() || it->second.empty())
+    return InvalidArgumentError("dest is required");
+  return it->second;
+}
+
+}  // namespace
+
 Status ExportLocal(const ExportRequest& request, const ExportSource& source,
                    const ExportEnv& env) {
-  auto dest_it = request.attrs.find("dest");
-  if (dest_it == request.attrs.end() || dest_it->second.empty())
-    return InvalidArgumentError("dest is required");
-  const std::string& dest = dest_it->second;
+  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
   // Copy next to the destination's entries, then move each into place.
@@ -82,10 +91,7 @@ Status ExportLocal(const ExportRequest& request, const ExportSource& source,
 
 Status ExportTar(const ExportRequest& request, const ExportSource& source,
                  const ExportEnv& env) {
-  auto dest_it = request.attrs.find("dest");
-  if (dest_it == request.attrs.end() || dest_it->second.empty())
-    return InvalidArgumentError("dest is required");
-  const std::string& dest = dest_it->second;
+  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
   KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
   KILN_ASSIGN_OR_RETURN(auto out, ArchiveOutput::Create(dest));

@@ -125,6 +125,20 @@ Status Pin(const GitSession& session, const std::string& sha,
       session.Mirror({"update-ref", "refs/kiln/commits/" + sha, sha}), stop);
 }
 
+// Fetches every branch and tag of the remote into the mirror, overwriting
+// what it held: for servers that refuse fetching by id, and for
+// abbreviated commit ids. Errors say `what` failed.
+Status FetchAllRefs(const GitSession& session, const std::string& what,
+                    std::stop_token stop) {
+  return RunGitStatus(
+      what,
+      session.Remote({"fetch", "--quiet", "--no-tags", "--force",
+                      "--no-write-fetch-head", session.remote(),
+                      "+refs/heads/*:refs/heads/*",
+                      "+refs/tags/*:refs/tags/*"}),
+      stop);
+}
+
 Result<std::string> ResolveSha(const GitSession& session, const GitRef& ref,
                                std::stop_token stop) {
   const std::string what =
@@ -142,13 +156,7 @@ Result<std::string> ResolveSha(const GitSession& session, const GitRef& ref,
   if (direct.ok()) return PeelToCommit(session, ref.ref, what, stop);  // pinned
   if (direct.status().code() == StatusCode::kCancelled) return direct.status();
   // Servers that refuse fetching by id: fetch every branch and tag.
-  KILN_RETURN_IF_ERROR(
-      RunGitStatus(what,
-                   session.Remote({"fetch", "--quiet", "--no-tags", "--force",
-                                   "--no-write-fetch-head", session.remote(),
-                                   "+refs/heads/*:refs/heads/*",
-                                   "+refs/tags/*:refs/tags/*"}),
-                   stop));
+  KILN_RETURN_IF_ERROR(FetchAllRefs(session, what, stop));
   Result<std::string> sha = PeelToCommit(session, ref.ref, what, stop);
   if (!sha.ok()) return NotFoundError(direct.status().message());
   KILN_RETURN_IF_ERROR(Pin(session, *sha, stop));
@@ -183,13 +191,7 @@ Result<std::string> ResolveLocked(const GitSession& session, const GitRef& ref,
   }
   if (full_ref.empty() && IsHex(ref.ref)) {
     // Maybe an abbreviated commit id: needs every branch and tag.
-    KILN_RETURN_IF_ERROR(
-        RunGitStatus(what,
-                     session.Remote({"fetch", "--quiet", "--no-tags", "--force",
-                                     "--no-write-fetch-head", session.remote(),
-                                     "+refs/heads/*:refs/heads/*",
-                                     "+refs/tags/*:refs/tags/*"}),
-                     stop));
+    KILN_RETURN_IF_ERROR(FetchAllRefs(session, what, stop));
     KILN_ASSIGN_OR_RETURN(std::string sha,
                           PeelToCommit(session, ref.ref, what, stop));
     KILN_RETURN_IF_ERROR(Pin(session, sha, stop));

@@ -1,8 +1,5 @@
 #include "solver_bench_engine.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,7 +11,7 @@
 #include "kiln/llb/definition.h"
 #include "kiln/llb/source.h"
 #include "kiln/solver/graph.h"
-#include "support/registry_fixture.h"
+#include "support/engine_setup.h"
 #include "support/test_util.h"
 
 namespace kiln::solver::bench {
@@ -37,14 +34,7 @@ void RemoveDirs() {
 
 }  // namespace
 
-std::string RequirementsMissing() {
-  if (geteuid() != 0) return "needs root (overlay mounts and runc)";
-  if (!testing::HaveProgram("runc")) return "needs runc in PATH";
-  if (access("/bin/busybox", X_OK) != 0) {
-    return "needs busybox-static (/bin/busybox)";
-  }
-  return "";
-}
+std::string RequirementsMissing() { return testing::RuncRequirementsMissing(); }
 
 BenchEngine& BenchEngine::Get() {
   static BenchEngine* engine = [] {
@@ -58,33 +48,24 @@ BenchEngine& BenchEngine::Get() {
 
 Status BenchEngine::Setup() {
   root_ = MakeBenchDir("kiln-solver-bench-");
-  KILN_ASSIGN_OR_RETURN(content_, ContentStore::Open(root_ + "/content"));
-  KILN_ASSIGN_OR_RETURN(std::string layout, testing::MakeBusyboxLayout(
-                                                root_ + "/layout", "latest"));
-  KILN_ASSIGN_OR_RETURN(oci::Descriptor desc,
-                        testing::ImportLayout(layout, content_.get()));
-  desc.annotations.clear();
-  KILN_ASSIGN_OR_RETURN(images_,
-                        ImageStore::Open(root_ + "/images", content_.get()));
-  KILN_RETURN_IF_ERROR(images_->Put("docker.io/library/busybox:latest", desc));
-  Close();
+  {
+    KILN_ASSIGN_OR_RETURN(testing::TestStores stores,
+                          testing::OpenStores(root_));
+    KILN_RETURN_IF_ERROR(
+        testing::ImportBusybox(root_, *stores.content, *stores.images));
+  }
   return Open();
 }
 
 Status BenchEngine::Open() {
-  KILN_ASSIGN_OR_RETURN(content_, ContentStore::Open(root_ + "/content"));
-  KILN_ASSIGN_OR_RETURN(images_,
-                        ImageStore::Open(root_ + "/images", content_.get()));
-  KILN_ASSIGN_OR_RETURN(snapshots_, OpenSnapshotter(root_ + "/snapshots",
-                                                    SnapshotterKind::kAuto));
-  KILN_ASSIGN_OR_RETURN(executor_,
-                        RuncExecutor::Create({root_ + "/executor", ""}));
-  SolverOptions options;
-  options.root = root_;
-  options.images = images_.get();
-  options.snapshots = snapshots_.get();
-  options.executor = executor_.get();
-  KILN_ASSIGN_OR_RETURN(solver_, Solver::Open(options));
+  KILN_ASSIGN_OR_RETURN(testing::TestStores stores, testing::OpenStores(root_));
+  content_ = std::move(stores.content);
+  images_ = std::move(stores.images);
+  KILN_ASSIGN_OR_RETURN(testing::TestEngine engine,
+                        testing::OpenTestEngine(root_, *images_));
+  snapshots_ = std::move(engine.snapshots);
+  executor_ = std::move(engine.executor);
+  solver_ = std::move(engine.solver);
   return Status::Ok();
 }
 

@@ -2,16 +2,15 @@
 // a file-op build exported to a directory and to a tar on stdout, the
 // progress modes, the cache on a second run and failures.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
+#include "cli_run.h"
 #include "kiln/llb/file.h"
 #include "kiln/llb/source.h"
 #include "kiln/llb/state.h"
@@ -21,18 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cli_test::CliRun;
+using cli_test::Slurp;
 
 class BuildCliTest : public ::testing::Test {
  protected:
@@ -47,18 +36,8 @@ class BuildCliTest : public ::testing::Test {
 
   // `kiln --root DIR/root build ARGS` with `input` on stdin.
   CliRun Build(const std::string& args, const std::string& input = "") {
-    { std::ofstream(dir_ / "in", std::ios::binary) << input; }
-    std::string cmd = std::string(KILN_BINARY) + " --root " +
-                      (dir_ / "root").string() + " build " + args + " <" +
-                      (dir_ / "in").string() + " >" + (dir_ / "out").string() +
-                      " 2>" + (dir_ / "err").string();
-    int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code =
-        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = Slurp(dir_ / "out");
-    r.err = Slurp(dir_ / "err");
-    return r;
+    return cli_test::RunKilnIn(
+        dir_, "--root " + (dir_ / "root").string() + " build " + args, input);
   }
 
   // A Definition writing /hello and /dir/nested on scratch (no exec: no

@@ -1,15 +1,14 @@
 // Drives the real `kiln` binary: `kiln debug dump-llb` on good and bad input.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "cli_run.h"
 #include "kiln/llb/exec.h"
 #include "kiln/llb/source.h"
 #include "kiln/llb/state.h"
@@ -19,33 +18,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using cli_test::CliRun;
 
-// Runs `kiln args...` with `input` on stdin (through temp files: simple and
-// no pipe deadlocks).
+// Runs `kiln args...` with `input` on stdin, in a temporary directory.
 CliRun RunKiln(const std::string& args, const std::string& input) {
   fs::path dir = fs::temp_directory_path() / ("kiln-cli-test-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  {
-    std::ofstream(dir / "in", std::ios::binary) << input;
-  }
-  std::string cmd = std::string(KILN_BINARY) + " " + args + " <" + (dir / "in").string() + " >" +
-                    (dir / "out").string() + " 2>" + (dir / "err").string();
-  int status = std::system(cmd.c_str());
-  CliRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
+  CliRun r = cli_test::RunKilnIn(dir, args, input);
   fs::remove_all(dir);
   return r;
 }

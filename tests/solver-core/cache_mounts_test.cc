@@ -2,7 +2,6 @@
 // crash during it, several objects on one root, Remove and List.
 #include "kiln/solver/cache_mounts.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,14 +16,10 @@ namespace kiln::solver {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Exists;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return lstat(path.c_str(), &st) == 0;
-}
 
 class CacheMountsTest : public ::testing::Test {
  protected:

@@ -20,13 +20,9 @@ namespace {
 
 using testing::EchoAgent;
 using testing::Exchange;
+using testing::Exists;
 using testing::ReadFile;
 using testing::TempDir;
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return lstat(path.c_str(), &st) == 0;
-}
 
 std::string Parent(const std::string& path) {
   return path.substr(0, path.rfind('/'));

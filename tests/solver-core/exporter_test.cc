@@ -12,6 +12,7 @@
 #include "kiln/solver/layer_diff.h"
 #include "layer_diff_test_util.h"
 #include "support/archive_util.h"
+#include "support/engine_setup.h"
 #include "support/test_util.h"
 
 namespace kiln::solver {
@@ -94,12 +95,10 @@ class ExporterTest : public ::testing::Test {
         OpenSnapshotter(tmp_.path() + "/snaps", SnapshotterKind::kCopy);
     ASSERT_TRUE(snaps.ok());
     snaps_ = std::move(*snaps);
-    auto content = ContentStore::Open(tmp_.path() + "/content");
-    ASSERT_TRUE(content.ok());
-    content_ = std::move(*content);
-    auto images = ImageStore::Open(tmp_.path() + "/images", content_.get());
-    ASSERT_TRUE(images.ok());
-    images_ = std::move(*images);
+    auto stores = testing::OpenStores(tmp_.path());
+    ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+    content_ = std::move(stores->content);
+    images_ = std::move(stores->images);
     std::filesystem::create_directories(tmp_.path() + "/work");
     env_ = ExportEnv{snaps_.get(), content_.get(), images_.get(),
                      nullptr,      &cache_,        tmp_.path() + "/work"};

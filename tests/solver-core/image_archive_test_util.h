@@ -20,6 +20,7 @@
 #include "kiln/solver/image_store.h"
 #include "kiln/solver/oci.h"
 #include "support/archive_util.h"
+#include "support/engine_setup.h"
 #include "support/test_util.h"
 
 namespace kiln::solver::testing {
@@ -150,12 +151,11 @@ class StoreFixture {
  public:
   explicit StoreFixture(const std::string& root) : root_(root) {
     fs::create_directories(root_);
-    auto content = ContentStore::Open(root_ + "/content");
-    EXPECT_TRUE(content.ok()) << content.status().ToString();
-    content_ = std::move(*content);
-    auto images = ImageStore::Open(root_ + "/images", content_.get());
-    EXPECT_TRUE(images.ok()) << images.status().ToString();
-    images_ = std::move(*images);
+    auto stores = OpenStores(root_);
+    EXPECT_TRUE(stores.ok()) << stores.status().ToString();
+    if (!stores.ok()) return;
+    content_ = std::move(stores->content);
+    images_ = std::move(stores->images);
   }
 
   ContentStore& content() { return *content_; }

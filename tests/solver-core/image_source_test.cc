@@ -7,34 +7,29 @@
 #include "kiln/solver/image_import.h"
 #include "kiln/solver/registry.h"
 #include "support/registry_fixture.h"
+#include "support/store_test.h"
 #include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
-using testing::MakeTempDir;
-using testing::RemoveTree;
-
-class ImageSourceTest : public ::testing::Test {
+class ImageSourceTest : public testing::StoreTest {
  protected:
+  ImageSourceTest() : StoreTest("kiln-image-source") {}
+
   void SetUp() override {
-    dir_ = MakeTempDir("kiln-image-source");
-    auto content = ContentStore::Open(dir_ + "/content");
-    ASSERT_TRUE(content.ok()) << content.status().ToString();
-    content_ = std::move(*content);
-    auto images = ImageStore::Open(dir_ + "/images", content_.get());
-    ASSERT_TRUE(images.ok()) << images.status().ToString();
-    images_ = std::move(*images);
-    auto snaps = OpenSnapshotter(dir_ + "/snapshots", SnapshotterKind::kCopy);
+    StoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto snaps = OpenSnapshotter(root_ + "/snapshots", SnapshotterKind::kCopy);
     ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
     snapshots_ = std::move(*snaps);
-    auto layout = testing::MakeBusyboxLayout(dir_ + "/layout", "1.36");
+    auto layout = testing::MakeBusyboxLayout(root_ + "/layout", "1.36");
     ASSERT_TRUE(layout.ok()) << layout.status().ToString();
     layout_ = *layout;
   }
   void TearDown() override {
     snapshots_.reset();
-    RemoveTree(dir_);
+    StoreTest::TearDown();
   }
 
   // Imports the busybox layout's image into the store under `name`.
@@ -55,9 +50,7 @@ class ImageSourceTest : public ::testing::Test {
   }
 
   llb::Platform amd64_{"linux", "amd64", "", "", {}};
-  std::string dir_, layout_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
+  std::string layout_;
   std::unique_ptr<Snapshotter> snapshots_;
 };
 
@@ -165,8 +158,8 @@ TEST_F(ImageSourceTest, ResolveImageConfigPullsOnceThenUsesTheStore) {
   ASSERT_TRUE(client.Push(*ref, desc).ok());
 
   // A second, empty store pulls from the registry.
-  auto content2 = ContentStore::Open(dir_ + "/content2");
-  auto images2 = ImageStore::Open(dir_ + "/images2", content2->get());
+  auto content2 = ContentStore::Open(root_ + "/content2");
+  auto images2 = ImageStore::Open(root_ + "/images2", content2->get());
   RegistryClient client2((*registry)->ClientConfig(), content2->get());
   ImageSource source(images2->get(), &client2, snapshots_.get());
   auto r =
@@ -201,8 +194,8 @@ TEST_F(ImageSourceTest, PinnedImageLeftIncompleteIsPulledAgain) {
   ASSERT_TRUE(client.Push(*ref, desc).ok());
 
   // A store holding only the manifest, as a pull killed after it leaves.
-  auto content2 = ContentStore::Open(dir_ + "/content2");
-  auto images2 = ImageStore::Open(dir_ + "/images2", content2->get());
+  auto content2 = ContentStore::Open(root_ + "/content2");
+  auto images2 = ImageStore::Open(root_ + "/images2", content2->get());
   auto manifest = content_->ReadAll(desc.digest);
   ASSERT_TRUE(manifest.ok());
   ASSERT_TRUE((*content2)->Put(*manifest, &desc.digest).ok());

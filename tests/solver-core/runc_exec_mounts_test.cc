@@ -2,7 +2,6 @@
 // cleanup of a run whose engine was killed: real runc, a busybox rootfs on
 // copy snapshots, root only.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,56 +13,39 @@
 #include "kiln/solver/exec_mounts.h"
 #include "kiln/solver/executor.h"
 #include "kiln/solver/snapshotter.h"
+#include "support/engine_setup.h"
 #include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
+using testing::Exists;
 using testing::ReadFile;
 using testing::RunCommand;
-using testing::RunShell;
 using testing::TempDir;
 using testing::WriteFile;
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return lstat(path.c_str(), &st) == 0;
-}
 
 class RuncExecMountsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) KILN_SKIP_UNLESS_REQUIRED("runc executor needs root");
-    if (!testing::HaveProgram("runc")) {
-      KILN_SKIP_UNLESS_REQUIRED("runc is not installed");
-    }
-    if (!Exists("/bin/busybox")) {
-      KILN_SKIP_UNLESS_REQUIRED("busybox-static is not installed");
+    if (std::string missing = testing::RuncRequirementsMissing();
+        !missing.empty()) {
+      KILN_SKIP_UNLESS_REQUIRED("runc executor: " + missing);
     }
     auto snap = OpenSnapshotter(dir_.path() + "/snap", SnapshotterKind::kCopy);
     ASSERT_TRUE(snap.ok()) << snap.status().ToString();
     snap_ = std::move(*snap);
-    auto base = snap_->Prepare("base-active", "");
-    ASSERT_TRUE(base.ok()) << base.status().ToString();
-    auto r = RunShell("set -e; cd '" + *base +
-                      "'; mkdir -p bin etc tmp root home/builder; "
-                      "cp /bin/busybox bin/busybox; "
-                      "for a in $(bin/busybox --list); do [ $a = busybox ] || "
-                      "ln -s busybox bin/$a; done");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    WriteFile(*base + "/etc/passwd",
-              "root:x:0:0:root:/root:/bin/sh\n"
-              "builder:x:1000:1000::/home/builder:/bin/sh\n");
-    WriteFile(*base + "/etc/group", "root:x:0:\nbuilder:x:1000:\n");
-    if (testing::HaveProgram("cc")) {
-      WriteFile(dir_.path() + "/sockclient.c", testing::kSockClientSource);
-      auto cc =
-          RunCommand({"cc", "-static", "-O1", "-o", *base + "/bin/sockclient",
-                      dir_.path() + "/sockclient.c"});
-      have_client_ = cc.exit_code == 0;
-      EXPECT_TRUE(have_client_) << cc.output;
-    }
-    ASSERT_TRUE(snap_->Commit("base", "base-active").ok());
+    Status base = testing::CommitBusyboxSnapshot(
+        *snap_, "base", [this](const std::string& tree) {
+          if (!testing::HaveProgram("cc")) return;
+          WriteFile(dir_.path() + "/sockclient.c", testing::kSockClientSource);
+          auto cc = RunCommand({"cc", "-static", "-O1", "-o",
+                                tree + "/bin/sockclient",
+                                dir_.path() + "/sockclient.c"});
+          have_client_ = cc.exit_code == 0;
+          EXPECT_TRUE(have_client_) << cc.output;
+        });
+    ASSERT_TRUE(base.ok()) << base.ToString();
     state_ = dir_.path() + "/exec";
     auto exec = RuncExecutor::Create({.state_dir = state_});
     ASSERT_TRUE(exec.ok()) << exec.status().ToString();

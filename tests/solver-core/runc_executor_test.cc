@@ -1,6 +1,5 @@
 // Integration tests of RuncExecutor: real runc, a busybox rootfs on
 // overlay snapshots (copy when overlay is unusable), root only.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,11 +10,13 @@
 #include "gtest/gtest.h"
 #include "kiln/solver/executor.h"
 #include "kiln/solver/snapshotter.h"
+#include "support/engine_setup.h"
 #include "support/test_util.h"
 
 namespace kiln::solver {
 namespace {
 
+using testing::Exists;
 using testing::ReadFile;
 using testing::RunCommand;
 using testing::RunShell;
@@ -28,20 +29,12 @@ struct Captured {
   std::string err;
 };
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return lstat(path.c_str(), &st) == 0;
-}
-
 class RuncExecutorTest : public ::testing::TestWithParam<SnapshotterKind> {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) KILN_SKIP_UNLESS_REQUIRED("runc executor needs root");
-    if (!testing::HaveProgram("runc")) {
-      KILN_SKIP_UNLESS_REQUIRED("runc is not installed");
-    }
-    if (!Exists("/bin/busybox")) {
-      KILN_SKIP_UNLESS_REQUIRED("busybox-static is not installed");
+    if (std::string missing = testing::RuncRequirementsMissing();
+        !missing.empty()) {
+      KILN_SKIP_UNLESS_REQUIRED("runc executor: " + missing);
     }
     auto snap = OpenSnapshotter(dir_.path() + "/snap", GetParam());
     if (!snap.ok() && GetParam() == SnapshotterKind::kOverlay) {
@@ -50,10 +43,8 @@ class RuncExecutorTest : public ::testing::TestWithParam<SnapshotterKind> {
     }
     ASSERT_TRUE(snap.ok()) << snap.status().ToString();
     snap_ = std::move(*snap);
-    auto base = snap_->Prepare("base-active", "");
-    ASSERT_TRUE(base.ok()) << base.status().ToString();
-    MakeBusybox(*base);
-    ASSERT_TRUE(snap_->Commit("base", "base-active").ok());
+    Status base = testing::CommitBusyboxSnapshot(*snap_, "base");
+    ASSERT_TRUE(base.ok()) << base.ToString();
     state_ = dir_.path() + "/exec";
     auto exec = RuncExecutor::Create({.state_dir = state_});
     ASSERT_TRUE(exec.ok()) << exec.status().ToString();
@@ -69,20 +60,6 @@ class RuncExecutorTest : public ::testing::TestWithParam<SnapshotterKind> {
     EXPECT_EQ(list.exit_code, 0);
     EXPECT_EQ(list.output, "");
     EXPECT_EQ(ReadFile("/proc/self/mountinfo").find(state_), std::string::npos);
-  }
-
-  static void MakeBusybox(const std::string& root) {
-    auto r = RunShell("set -e; cd '" + root +
-                      "'; mkdir -p bin etc tmp root home/builder; "
-                      "chmod 1777 tmp; cp /bin/busybox bin/busybox; "
-                      "for a in $(bin/busybox --list); do [ $a = busybox ] || "
-                      "ln -s busybox bin/$a; done");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    WriteFile(root + "/etc/passwd",
-              "root:x:0:0:root:/root:/bin/sh\n"
-              "builder:x:1000:1000::/home/builder:/bin/sh\n");
-    WriteFile(root + "/etc/group",
-              "root:x:0:\nbuilder:x:1000:\nextra:x:2000:builder\n");
   }
 
   // A fresh active snapshot on the base: its mounts, and its upper/tree dir.

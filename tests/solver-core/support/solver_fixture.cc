@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "engine_setup.h"
 #include "kiln/llb/definition.h"
 #include "kiln/llb/source.h"
 #include "kiln/solver/graph.h"
-#include "registry_fixture.h"
 #include "test_util.h"
 
 namespace kiln::solver::testing {
@@ -63,47 +63,27 @@ MountedSnapshot::~MountedSnapshot() {
 }
 
 void SolverTest::SetUp() {
-  if (geteuid() != 0) KILN_SKIP_UNLESS_REQUIRED("the solver tests need root");
-  if (!HaveProgram("runc")) KILN_SKIP_UNLESS_REQUIRED("runc is not installed");
-  if (access("/bin/busybox", X_OK) != 0) {
-    KILN_SKIP_UNLESS_REQUIRED("busybox-static is not installed");
+  if (std::string missing = RuncRequirementsMissing(); !missing.empty()) {
+    KILN_SKIP_UNLESS_REQUIRED("the solver tests: " + missing);
   }
   root_ = MakeTempDir("kiln-solver");
-  auto content = ContentStore::Open(root_ + "/content");
-  ASSERT_TRUE(content.ok()) << content.status().ToString();
-  content_ = std::move(*content);
-  auto images = ImageStore::Open(root_ + "/images", content_.get());
-  ASSERT_TRUE(images.ok()) << images.status().ToString();
-  images_ = std::move(*images);
-  if (!import_busybox_) {
-    ASSERT_NO_FATAL_FAILURE(OpenEngine());
-    return;
+  auto stores = OpenStores(root_);
+  ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+  content_ = std::move(stores->content);
+  images_ = std::move(stores->images);
+  if (import_busybox_) {
+    Status imported = ImportBusybox(root_, *content_, *images_);
+    ASSERT_TRUE(imported.ok()) << imported.ToString();
   }
-  auto layout = MakeBusyboxLayout(root_ + "/layout", "latest");
-  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
-  auto desc = ImportLayout(*layout, content_.get());
-  ASSERT_TRUE(desc.ok()) << desc.status().ToString();
-  desc->annotations.clear();
-  ASSERT_TRUE(images_->Put("docker.io/library/busybox:latest", *desc).ok());
   ASSERT_NO_FATAL_FAILURE(OpenEngine());
 }
 
 void SolverTest::OpenEngine() {
-  auto snaps = OpenSnapshotter(root_ + "/snapshots", SnapshotterKind::kAuto);
-  ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
-  snapshots_ = std::move(*snaps);
-  auto executor = RuncExecutor::Create({root_ + "/executor", ""});
-  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
-  executor_ = std::move(*executor);
-  SolverOptions options;
-  options.root = root_;
-  options.images = images_.get();
-  options.snapshots = snapshots_.get();
-  options.executor = executor_.get();
-  options.registry = registry_;
-  auto solver = Solver::Open(options);
-  ASSERT_TRUE(solver.ok()) << solver.status().ToString();
-  solver_ = std::move(*solver);
+  auto engine = OpenTestEngine(root_, *images_, registry_);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  snapshots_ = std::move(engine->snapshots);
+  executor_ = std::move(engine->executor);
+  solver_ = std::move(engine->solver);
 }
 
 void SolverTest::CloseEngine() {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine_setup.h"
 #include "test_util.h"
 
 namespace kiln::solver::testing {
@@ -10,12 +11,10 @@ namespace kiln::solver::testing {
 void StoreTest::SetUp() {
   root_ = MakeTempDir(temp_prefix_);
   ASSERT_FALSE(root_.empty()) << "mkdtemp: " << std::strerror(errno);
-  auto content = ContentStore::Open(root_ + "/content");
-  ASSERT_TRUE(content.ok()) << content.status().ToString();
-  content_ = std::move(*content);
-  auto images = ImageStore::Open(root_ + "/images", content_.get());
-  ASSERT_TRUE(images.ok()) << images.status().ToString();
-  images_ = std::move(*images);
+  auto stores = OpenStores(root_);
+  ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+  content_ = std::move(stores->content);
+  images_ = std::move(stores->images);
 }
 
 void StoreTest::TearDown() {

@@ -165,6 +165,11 @@ CommandResult RunShell(const std::string& script, bool merge_stderr) {
   return RunCommand({"sh", "-c", script}, merge_stderr);
 }
 
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0;
+}
+
 bool HaveProgram(const std::string& name) {
   return RunShell("command -v " + name).exit_code == 0;
 }

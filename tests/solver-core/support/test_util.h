@@ -57,6 +57,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 // RunCommand of `sh -c <script>`.
 CommandResult RunShell(const std::string& script, bool merge_stderr = true);
 bool HaveProgram(const std::string& name);
+// Whether `path` exists, without following a final symlink (lstat).
+bool Exists(const std::string& path);
 
 // Forks a child that runs `body` and exits with its result (it never
 // returns into the test). The child's pid, or -1 when fork fails.
