@@ -168,6 +168,7 @@ Result<ImageSource::Root> ImageSource::ResolveRoot(
   }
   PullOptions pull;
   pull.platform = platform;
+  pull.progress = options_.pull_progress;
   KILN_ASSIGN_OR_RETURN(PulledImage pulled, registry_->Pull(ref, pull));
   // Name what was pulled so the store keeps it (and the next default-mode
   // resolve finds it). Digest-pinned references are named too.

@@ -130,7 +130,8 @@ struct OpEnv {
   std::stop_token stop;
   // Process output and byte progress of this vertex.
   std::function<void(int stream, std::string_view data)> log;
-  std::function<void(const std::string& id, int64_t current, int64_t total)>
+  std::function<void(const std::string& id, int64_t current, int64_t total,
+                     bool complete)>
       status;
 };
 

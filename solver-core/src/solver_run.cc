@@ -214,7 +214,8 @@ Status SolveRun::Process(int v) {
   };
 
   env.status = [sink, &vertex, &progress](const std::string& id,
-                                          int64_t current, int64_t total) {
+                                          int64_t current, int64_t total,
+                                          bool complete) {
     if (sink == nullptr) return;
     VertexStatusEntry entry;
     entry.vertex = vertex.digest;
@@ -223,7 +224,7 @@ Status SolveRun::Process(int v) {
     entry.total = total;
     entry.timestamp = ProgressClock::now();
     entry.started = progress.started;
-    entry.completed = entry.timestamp;
+    if (complete) entry.completed = entry.timestamp;
     sink->OnStatus(entry);
   };
 

@@ -49,6 +49,12 @@ Digest SourceKey(const Vertex& vertex, std::string_view kind,
 Result<SourceOutcome> LoadImage(SourceEnv& env, const pb::SourceOp& op) {
   ImageSourceOptions options;
   options.oci_layouts = env.op->request->oci_layouts;
+  if (env.op->status) {
+    const OpEnv* op = env.op;
+    options.pull_progress = [op](const PullProgress& p) {
+      op->status(p.digest.str(), p.done, p.total, p.complete);
+    };
+  }
   ImageSource images(env.images, env.registry, env.op->snapshots,
                      std::move(options));
   KILN_ASSIGN_OR_RETURN(SourceImage image, images.Load(op, env.op->platform));
@@ -106,7 +112,7 @@ Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
                         SyncLocal(it->second, tree, options));
   if (env.op->status) {
     env.op->status("transferring " + name,
-                   static_cast<int64_t>(stats.bytes_copied), 0);
+                   static_cast<int64_t>(stats.bytes_copied), 0, true);
   }
   if (env.op->log) {
     env.op->log(2, "transferred " + std::to_string(stats.files_copied) +

@@ -25,6 +25,7 @@
 #ifndef KILN_SOLVER_IMAGE_SOURCE_H_
 #define KILN_SOLVER_IMAGE_SOURCE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ Result<ResolveMode> ParseResolveMode(std::string_view mode);
 struct ImageSourceOptions {
   // oci-layout store id → OCI image layout directory.
   std::map<std::string, std::string> oci_layouts;
+  // Byte progress of registry pulls (PullOptions::progress); may be empty.
+  std::function<void(const PullProgress&)> pull_progress;
 };
 
 // What ResolveImageConfig answers (gateway ResolveImageConfigResponse).

@@ -20,7 +20,8 @@
 // https:// / http:// (git_source.h, http_source.h).
 //
 // Progress (progress.h): every vertex reports started and completed (cached,
-// error); exec output comes as log lines; local sources report what they
+// error); exec output comes as log lines; image pulls report each blob's
+// bytes as status entries (id = the blob digest), local sources what they
 // transferred as a status entry and a log line.
 //
 // Failure: the first failing vertex cancels the rest of its solve (running
