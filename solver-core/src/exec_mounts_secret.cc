@@ -1,10 +1,13 @@
 // SecretFile: a secret's bytes on a private tmpfs (exec_mounts.h).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "exec_mounts_internal.h"
 #include "fs_util.h"
@@ -15,7 +18,10 @@ namespace internal {
 
 Result<std::string> MakePrivateTempDir(const std::string& prefix) {
   const char* base = access("/run", W_OK | X_OK) == 0 ? "/run" : "/tmp";
-  std::string tmpl = std::string(base) + "/" + prefix + "XXXXXX";
+  // The owner's pid is in the name so that a later engine can tell the
+  // directories of a dead one (RemoveStaleExecMountDirs).
+  std::string tmpl =
+      std::string(base) + "/" + prefix + std::to_string(getpid()) + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
     return ErrnoError("creating private dir", tmpl, errno);
   }
@@ -28,6 +34,29 @@ Result<std::string> MakePrivateTempDir(const std::string& prefix) {
 }
 
 }  // namespace internal
+
+Status RemoveStaleExecMountDirs() {
+  for (const char* base : {"/run", "/tmp"}) {
+    auto names = internal::ListDir(base);
+    if (!names.ok()) continue;
+    for (const std::string& name : *names) {
+      std::string rest;
+      for (const char* prefix : {"kiln-secret-", "kiln-ssh-"}) {
+        if (name.starts_with(prefix)) rest = name.substr(strlen(prefix));
+      }
+      const size_t dash = rest.find('-');
+      if (dash == std::string::npos || dash == 0) continue;
+      char* end = nullptr;
+      const long pid = std::strtol(rest.c_str(), &end, 10);
+      if (end != rest.c_str() + dash || pid <= 0) continue;
+      if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      const std::string dir = std::string(base) + "/" + name;
+      umount2(dir.c_str(), MNT_DETACH);  // a secret's tmpfs, if mounted
+      KILN_RETURN_IF_ERROR(internal::RemoveTree(dir));
+    }
+  }
+  return Status::Ok();
+}
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "fs_util.h"
+#include "kiln/solver/exec_mounts.h"
 #include "solver_impl.h"
 
 namespace kiln::solver {
@@ -214,6 +215,7 @@ Result<std::unique_ptr<Solver>> Solver::Open(const SolverOptions& options) {
     KILN_RETURN_IF_ERROR(internal::MakeDirs(*d, "solver state"));
   }
   KILN_RETURN_IF_ERROR(internal::CleanUp(*options.snapshots, dirs));
+  KILN_RETURN_IF_ERROR(RemoveStaleExecMountDirs());
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<CacheIndex> index,
                         CacheIndex::Open(dirs.base + "/cache.db"));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<CacheMounts> cache_mounts,

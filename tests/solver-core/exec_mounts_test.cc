@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -68,6 +70,26 @@ TEST(SecretFileTest, EmptyAndModeMasked) {
   ASSERT_EQ(stat((*secret)->path().c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+TEST(SecretFileTest, StaleDirectoriesOfDeadEnginesAreRemoved) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (tmpfs mounts)";
+  // A live secret of this process is kept.
+  auto live = SecretFile::Create("live", 0, 0, 0400);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  // A dead engine's: its pid is in the name and no longer exists.
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  waitpid(dead, nullptr, 0);
+  const std::string stale =
+      "/run/kiln-secret-" + std::to_string(dead) + "-zzzzzz";
+  ASSERT_EQ(mkdir(stale.c_str(), 0700), 0);
+  ASSERT_EQ(mount("tmpfs", stale.c_str(), "tmpfs", 0, "size=4k"), 0);
+  testing::WriteFile(stale + "/secret", "left behind");
+  ASSERT_TRUE(RemoveStaleExecMountDirs().ok());
+  EXPECT_FALSE(testing::Exists(stale));
+  EXPECT_EQ(testing::ReadFile((*live)->path()), "live");
 }
 
 TEST(SecretFileTest, BusyMountIsDetached) {

@@ -90,6 +90,12 @@ class SshForwarder {
   std::unique_ptr<Impl> impl_;
 };
 
+// Removes the secret and ssh directories (and a secret's tmpfs) left under
+// /run or /tmp by engines that died without cleaning up: their names carry
+// the owner's pid, and only those whose pid no longer exists are touched.
+// Solver::Open calls it. Errors: the first removal failure.
+Status RemoveStaleExecMountDirs();
+
 }  // namespace kiln::solver
 
 #endif  // KILN_SOLVER_EXEC_MOUNTS_H_
