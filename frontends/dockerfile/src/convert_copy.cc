@@ -1,0 +1,165 @@
+// COPY, ADD and WORKDIR: file ops as upstream's dispatchCopy and
+// dispatchWorkdir (v0.11): sources from the build context or `--from`,
+// dest relative to WORKDIR with a significant trailing slash, --link as a
+// copy onto scratch merged onto the stage.
+#include <string>
+#include <vector>
+
+#include "convert_internal.h"
+#include "kiln/llb/file.h"
+#include "kiln/llb/source.h"
+
+namespace kiln::dockerfile::convert {
+namespace {
+
+bool IsRemote(const std::string& src) {
+  return src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0 ||
+         src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0 ||
+         src.rfind("ssh://", 0) == 0;
+}
+
+}  // namespace
+
+Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
+                               const SourcesAndDest& files,
+                               const std::string& from,
+                               const std::string& chown,
+                               const std::string& chmod, bool link,
+                               const std::vector<std::string>& excludes,
+                               bool is_add, bool unpack) {
+  if (!files.source_contents.empty())
+    return Unimplemented(base, base.name + " with heredocs");
+  if (base.original.find("--parents") != std::string::npos) {
+    return Unimplemented(base, base.name + " --parents");
+  }
+  auto expand = [&](const std::string& w) -> Result<std::string> {
+    auto r = Expand(s, w);
+    if (!r.ok()) return r.status().WithRange(base.range);
+    return r;
+  };
+  llb::State source = context;
+  bool from_context = from.empty();
+  if (!from_context) {
+    int st = FindStage(from, s.index);
+    if (st >= 0) {
+      if (!stages[st].dispatched) {
+        return Invalid(base, "stage " + from +
+                                 " must be defined before it is copied from");
+      }
+      source = stages[st].state;
+    } else {
+      auto img = ImageState(from, s.platform, "");
+      if (!img.ok()) return img.status().WithRange(base.range);
+      source = img->first;
+    }
+  }
+
+  KILN_ASSIGN_OR_RETURN(std::string dest_word, expand(files.dest));
+  const std::string& dir = s.state.GetDir();
+  std::string dest;
+  if (!dest_word.empty() && dest_word[0] == '/') {
+    dest = dest_word;
+  } else {
+    dest = PathJoin(dir.empty() ? "/" : dir, dest_word);
+    if (dest_word.empty() || dest_word == "." || dest_word.back() == '/') {
+      if (dest.back() != '/') dest += "/";
+    }
+  }
+
+  llb::CopyOptions co;
+  co.follow_symlinks = true;
+  co.copy_dir_contents_only = true;
+  co.attempt_unpack = is_add && unpack;
+  co.create_dest_path = true;
+  co.allow_wildcard = true;
+  co.allow_empty_wildcard = true;
+  co.exclude_patterns = excludes;
+  if (!chown.empty()) {
+    KILN_ASSIGN_OR_RETURN(std::string spec, expand(chown));
+    auto owner = llb::ChownOpt::Parse(spec);
+    if (!owner.ok()) return Invalid(base, owner.status().message());
+    co.owner = *owner;
+  }
+  if (!chmod.empty()) {
+    KILN_ASSIGN_OR_RETURN(std::string mode, expand(chmod));
+    bool octal = !mode.empty() && mode.size() <= 5 &&
+                 mode.find_first_not_of("01234567") == std::string::npos;
+    if (octal) {
+      int32_t m = static_cast<int32_t>(std::stoul(mode, nullptr, 8));
+      if (m > 07777) return Invalid(base, "invalid chmod parameter " + mode);
+      co.mode = m;
+    } else {
+      co.mode_str = mode;
+    }
+  }
+
+  std::string commit = base.name;
+  std::optional<llb::FileAction> action;
+  for (const std::string& raw : files.source_paths) {
+    KILN_ASSIGN_OR_RETURN(std::string src, expand(raw));
+    commit += " " + src;
+    if (is_add && IsRemote(src))
+      return Unimplemented(base, "ADD from a remote URL");
+    std::string path = PathJoin("/", src);
+    if (from_context) s.ctx_paths.insert(path);
+    action = action ? action->Copy(source, path, dest, co)
+                    : llb::Copy(source, path, dest, co);
+  }
+  commit += " " + dest_word;
+  if (!action) return Invalid(base, base.name + " has no source");
+
+  LexOptions name_lex{
+      .escape = escape, .raw_quotes = true, .skip_unset_env = true};
+  auto shown = ProcessWord(base.original, Lookup(s), name_lex);
+  llb::OpOptions oo;
+  oo.custom_name = Prefix(s, shown.ok() ? *shown : base.original);
+  oo.ignore_cache = options->no_cache;
+  if (link) {
+    llb::OpOptions merge;
+    merge.custom_name = oo.custom_name;
+    merge.custom_name.insert(merge.custom_name.find(']') + 2, "LINK ");
+    merge.ignore_cache = options->no_cache;
+    llb::State copied =
+        llb::Scratch().WithPlatform(s.platform).File(*action, oo);
+    s.state = llb::Merge({s.state, copied}, merge).Reset(s.state);
+  } else {
+    s.state = s.state.File(*action, oo);
+  }
+  AddHistory(s.image, commit, true, true);
+  return Status::Ok();
+}
+
+Status Converter::DispatchWorkdir(StageState& s, const WorkdirCommand& c) {
+  auto word = Expand(s, c.path);
+  if (!word.ok()) return word.status().WithRange(c.range);
+  std::string wd = *word;
+  if (wd.empty() || wd[0] != '/')
+    wd = PathJoin(s.state.GetDir().empty() ? "/" : s.state.GetDir(), wd);
+  wd = PathClean(wd);
+  s.state = s.state.Dir(wd);
+  s.image["config"]["WorkingDir"] = wd;
+  bool with_layer = false;
+  if (wd != "/") {
+    llb::MkdirOptions mo;
+    mo.make_parents = true;
+    const Json& cfg = s.image["config"];
+    if (cfg.contains("User") && cfg["User"].is_string() &&
+        !cfg["User"].get<std::string>().empty()) {
+      auto owner = llb::ChownOpt::Parse(cfg["User"].get<std::string>());
+      if (!owner.ok()) return Invalid(c, owner.status().message());
+      mo.owner = *owner;
+    }
+    llb::OpOptions oo;
+    LexOptions name_lex{
+        .escape = escape, .raw_quotes = true, .skip_unset_env = true};
+    auto shown = ProcessWord(c.original, Lookup(s), name_lex);
+    oo.custom_name = Prefix(s, shown.ok() ? *shown : c.original);
+    oo.ignore_cache = options->no_cache;
+    s.state = s.state.File(llb::Mkdir(wd, 0755, mo), oo);
+    with_layer = true;
+  }
+  AddHistory(s.image, "WORKDIR " + wd, with_layer, false);
+  return Status::Ok();
+}
+
+}  // namespace kiln::dockerfile::convert
