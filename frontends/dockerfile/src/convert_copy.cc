@@ -113,6 +113,7 @@ Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
   auto shown = ProcessWord(base.original, Lookup(s), name_lex);
   llb::OpOptions oo;
   oo.custom_name = Prefix(s, shown.ok() ? *shown : base.original);
+  oo.platform = s.platform;
   oo.ignore_cache = options->no_cache;
   if (link) {
     llb::OpOptions merge;
@@ -154,6 +155,7 @@ Status Converter::DispatchWorkdir(StageState& s, const WorkdirCommand& c) {
         .escape = escape, .raw_quotes = true, .skip_unset_env = true};
     auto shown = ProcessWord(c.original, Lookup(s), name_lex);
     oo.custom_name = Prefix(s, shown.ok() ? *shown : c.original);
+    oo.platform = s.platform;
     oo.ignore_cache = options->no_cache;
     s.state = s.state.File(llb::Mkdir(wd, 0755, mo), oo);
     with_layer = true;

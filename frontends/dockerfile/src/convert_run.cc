@@ -151,21 +151,22 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
         mo.owner = owner;
         llb::OpOptions oo;
         oo.custom_name = "[internal] settings cache mount permissions";
+        oo.platform = s.platform;
         source = llb::Scratch().File(
             llb::Mkdir("/cache", m.mode.value_or(0755), mo), oo);
         selector = "/cache";
       }
-      if (source) mount = std::move(mount).From(*source);
-      if (!selector.empty()) mount = std::move(mount).Selector(selector);
-      if (m.read_only) mount = std::move(mount).Readonly();
+      mount.source = source;
+      mount.selector = selector;
+      mount.readonly = m.read_only;
       ro.mounts.push_back(std::move(mount));
       continue;
     }
     llb::Mount mount =
         llb::Mount::Bind(target, source ? *source : llb::Scratch());
-    if (!selector.empty()) mount = std::move(mount).Selector(selector);
-    mount =
-        m.read_only ? std::move(mount).Readonly() : std::move(mount).NoOutput();
+    mount.selector = selector;
+    mount.readonly = m.read_only;
+    mount.no_output = !m.read_only;
     ro.mounts.push_back(std::move(mount));
   }
 
