@@ -1,0 +1,195 @@
+// Unit tests of Convert(): ARG scoping and platform args, targets and
+// pruning, image config rules, mounts, --link, and the Unimplemented errors
+// for features not supported yet.
+#include "kiln/dockerfile/convert.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kiln/llb/definition.h"
+
+namespace kiln::dockerfile {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kDigest[] =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+ConvertOptions Options() {
+  ConvertOptions o;
+  o.build_platform = {.os = "linux", .architecture = "amd64"};
+  o.target_platform = {.os = "linux", .architecture = "arm64"};
+  o.resolve_image = [](std::string_view ref,
+                       const llb::Platform&) -> Result<ImageMeta> {
+    return ImageMeta{
+        std::string(ref), kDigest,
+        R"({"config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/w"}})"};
+  };
+  return o;
+}
+
+std::vector<pb::Op> Ops(const ConvertResult& r) {
+  auto loaded = llb::LoadDefinition(r.definition);
+  EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+  std::vector<pb::Op> ops;
+  if (!loaded.ok()) return ops;
+  for (const auto& op : loaded->ops) ops.push_back(op.op);
+  return ops;
+}
+
+std::vector<pb::ExecOp> Execs(const ConvertResult& r) {
+  std::vector<pb::ExecOp> out;
+  for (const pb::Op& op : Ops(r)) {
+    if (op.has_exec()) out.push_back(op.exec());
+  }
+  return out;
+}
+
+bool HasEnv(const pb::ExecOp& e, const std::string& kv) {
+  for (const auto& x : e.meta().env()) {
+    if (x == kv) return true;
+  }
+  return false;
+}
+
+TEST(Convert, PlatformArgsAndArgScoping) {
+  auto r = Convert(
+      "ARG IMG=base\nFROM --platform=$BUILDPLATFORM $IMG\nARG TARGETARCH\nARG "
+      "BUILDOS\nARG V=1\nRUN echo $V\n",
+      Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto execs = Execs(*r);
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_TRUE(HasEnv(execs[0], "TARGETARCH=arm64"));
+  EXPECT_TRUE(HasEnv(execs[0], "BUILDOS=linux"));
+  EXPECT_TRUE(HasEnv(execs[0], "V=1"));
+  EXPECT_EQ(execs[0].meta().cwd(), "/w");  // inherited WorkingDir
+  bool amd64_source = false;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_source()) {
+      EXPECT_EQ(
+          op.source().identifier(),
+          std::string("docker-image://docker.io/library/base@") + kDigest);
+      amd64_source = op.platform().architecture() == "amd64";
+    }
+  }
+  EXPECT_TRUE(amd64_source);
+  Json cfg = Json::parse(r->image_config);
+  EXPECT_EQ(cfg["history"].back()["created_by"],
+            "RUN |3 TARGETARCH=arm64 BUILDOS=linux V=1 /bin/sh -c echo $V # "
+            "buildkit");
+  EXPECT_EQ(cfg["config"]["Env"],
+            Json::array({"PATH=/bin"}));  // ARGs not persisted
+}
+
+TEST(Convert, BuildArgOverridesMetaArgAndStageArg) {
+  ConvertOptions o = Options();
+  o.build_args = {{"IMG", "other"}, {"V", "2"}};
+  auto r = Convert("ARG IMG=base\nFROM $IMG\nARG V=1\nRUN true\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto execs = Execs(*r);
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_TRUE(HasEnv(execs[0], "V=2"));
+  bool found = false;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_source())
+      found =
+          op.source().identifier().find("library/other@") != std::string::npos;
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Convert, TargetAndPruning) {
+  std::string df =
+      "FROM scratch AS a\nRUN a\nFROM scratch AS unused\nRUN unused\nFROM a AS "
+      "b\nRUN b\n";
+  ConvertOptions o = Options();
+  o.target = "B";
+  auto r = Convert(df, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> cmds;
+  for (const auto& e : Execs(*r)) cmds.push_back(e.meta().args(2));
+  EXPECT_EQ(cmds, (std::vector<std::string>{"a", "b"}));
+  o.target = "nope";
+  EXPECT_EQ(Convert(df, o).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Convert, EntrypointResetsInheritedCmd) {
+  auto r = Convert("FROM base\nENTRYPOINT [\"/x\"]\n", Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Json cfg = Json::parse(r->image_config);
+  EXPECT_FALSE(cfg["config"].contains("Cmd"));
+  EXPECT_EQ(cfg["config"]["Entrypoint"], Json::array({"/x"}));
+  EXPECT_EQ(cfg["architecture"], "arm64");
+}
+
+TEST(Convert, CacheMountDefaultsAndRelativeTarget) {
+  auto r =
+      Convert("FROM base\nWORKDIR /app\nRUN --mount=type=cache,target=c true\n",
+              Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto execs = Execs(*r);
+  ASSERT_EQ(execs.size(), 1u);
+  ASSERT_EQ(execs[0].mounts_size(), 2);
+  EXPECT_EQ(execs[0].mounts(1).dest(), "/app/c");
+  EXPECT_EQ(execs[0].mounts(1).cacheopt().id(), "/c");
+  EXPECT_EQ(execs[0].mounts(1).mounttype(), pb::MountType::CACHE);
+}
+
+TEST(Convert, CopyLinkMergesAndRelativeDest) {
+  ConvertOptions o = Options();
+  o.excludes = {"*.tmp"};
+  auto r = Convert("FROM base\nWORKDIR /app\nCOPY --link a b/\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  bool merge = false, copy = false;
+  for (const pb::Op& op : Ops(*r)) {
+    merge |= op.has_merge();
+    if (op.has_file() && op.file().actions(0).has_copy()) {
+      copy = true;
+      EXPECT_EQ(op.file().actions(0).copy().dest(), "/app/b/");
+      EXPECT_EQ(op.file().actions(0).input(), -1);  // onto scratch
+    }
+    if (op.has_source() && op.source().identifier() == "local://context") {
+      EXPECT_EQ(op.source().attrs().at("local.followpaths"), "[\"a\"]");
+      EXPECT_EQ(op.source().attrs().at("local.excludepatterns"), "[\"*.tmp\"]");
+    }
+  }
+  EXPECT_TRUE(merge);
+  EXPECT_TRUE(copy);
+}
+
+struct UnsupportedCase {
+  const char* dockerfile;
+  const char* what;
+};
+
+TEST(Convert, UnsupportedFeaturesFailWithLocation) {
+  std::vector<UnsupportedCase> cases = {
+      {"FROM base\nADD https://example.com/x /x\n", "ADD from a remote URL"},
+      {"FROM base\nADD --checksum=sha256:00 a /x\n", "ADD --checksum"},
+      {"FROM base\nCOPY --parents a/b /x/\n", "COPY --parents"},
+      {"FROM base\nRUN <<EOF\necho hi\nEOF\n", "RUN with heredocs"},
+      {"FROM base\nCOPY <<EOF /x\nhi\nEOF\n", "COPY with heredocs"},
+  };
+  for (const auto& c : cases) {
+    auto r = Convert(c.dockerfile, Options());
+    ASSERT_FALSE(r.ok()) << c.dockerfile;
+    EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented)
+        << r.status().ToString();
+    EXPECT_NE(r.status().ToString().find("Dockerfile:2:1"), std::string::npos)
+        << r.status().ToString();
+    EXPECT_NE(r.status().ToString().find(c.what), std::string::npos)
+        << r.status().ToString();
+  }
+  ConvertOptions o = Options();
+  o.named_contexts = {{"ctx", "docker-image://x"}};
+  auto r = Convert("FROM base\nCOPY --from=ctx a /a\n", o);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace kiln::dockerfile
