@@ -9,6 +9,7 @@
 #include "convert_internal.h"
 #include "go_text.h"
 #include "kiln/dockerfile/parser.h"
+#include "kiln/llb/reference.h"
 #include "kiln/llb/source.h"
 
 namespace kiln::dockerfile {
@@ -68,6 +69,15 @@ int Converter::FindStage(const std::string& name, int before) const {
   return -1;
 }
 
+bool Converter::IsLaterStage(const std::string& name, int index) const {
+  if (name.empty()) return false;
+  std::string lower = gotext::AsciiLower(name);
+  for (size_t i = index; i < stages.size(); ++i) {
+    if (stages[i].stage->name == lower) return true;
+  }
+  return false;
+}
+
 Result<ImageMeta> Converter::Resolve(const std::string& ref,
                                      const llb::Platform& p) {
   std::string key = ref + "|" + llb::FormatPlatform(p);
@@ -83,15 +93,16 @@ Result<ImageMeta> Converter::Resolve(const std::string& ref,
 
 Result<std::pair<llb::State, Json>> Converter::ImageState(
     const std::string& ref, const llb::Platform& p, const std::string& name) {
-  // Upstream resolves the tagged name and pins the reference as written.
-  std::string tagged = ref;
-  size_t slash = ref.rfind('/');
-  std::string last = slash == std::string::npos ? ref : ref.substr(slash + 1);
-  bool has_digest = ref.find('@') != std::string::npos;
-  if (!has_digest && last.find(':') == std::string::npos) tagged += ":latest";
-  KILN_ASSIGN_OR_RETURN(ImageMeta meta, Resolve(tagged, p));
-  std::string pinned = ref;
-  if (!has_digest && !meta.digest.empty()) pinned += "@" + meta.digest;
+  // Upstream resolves the normalized, tagged name and pins the reference
+  // with the resolved digest (a tag given stays).
+  KILN_ASSIGN_OR_RETURN(llb::ImageReference parsed,
+                        llb::ParseImageReference(ref));
+  KILN_ASSIGN_OR_RETURN(ImageMeta meta,
+                        Resolve(llb::TagNameOnly(parsed).String(), p));
+  llb::ImageReference pinned_ref = parsed;
+  if (parsed.digest.empty() && !meta.digest.empty())
+    pinned_ref.digest = meta.digest;
+  std::string pinned = pinned_ref.String();
   Json image = EmptyImage(p);
   if (!meta.config.empty()) {
     KILN_ASSIGN_OR_RETURN(image, ParseImageConfig(meta.config, p));
@@ -117,7 +128,9 @@ Status Converter::DispatchFrom(StageState& s) {
     st = llb::Scratch().WithPlatform(s.platform);
   } else {
     std::string name = Prefix(s, "FROM ");
-    KILN_ASSIGN_OR_RETURN(auto pair, ImageState(s.base_ref, s.platform, name));
+    auto resolved = ImageState(s.base_ref, s.platform, name);
+    if (!resolved.ok()) return resolved.status().WithRange(s.stage->range);
+    auto& pair = *resolved;
     if (pair.second.contains("config") &&
         pair.second["config"].contains("OnBuild") &&
         pair.second["config"]["OnBuild"].is_array() &&

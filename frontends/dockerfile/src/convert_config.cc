@@ -106,6 +106,7 @@ Status Converter::Dispatch(StageState& s, const Command& cmd) {
     if (!c->from.empty() && options->named_contexts.count(c->from)) {
       return Unimplemented(*c, "named context " + c->from);
     }
+    if (c->parents) return Unimplemented(*c, "COPY --parents");
     return DispatchCopy(s, *c, c->files, c->from, c->chown, c->chmod, c->link,
                         c->excludes, false, false);
   }

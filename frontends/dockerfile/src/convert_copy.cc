@@ -29,9 +29,6 @@ Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
                                bool is_add, bool unpack) {
   if (!files.source_contents.empty())
     return Unimplemented(base, base.name + " with heredocs");
-  if (base.original.find("--parents") != std::string::npos) {
-    return Unimplemented(base, base.name + " --parents");
-  }
   auto expand = [&](const std::string& w) -> Result<std::string> {
     auto r = Expand(s, w);
     if (!r.ok()) return r.status().WithRange(base.range);
@@ -40,6 +37,10 @@ Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
   llb::State source = context;
   bool from_context = from.empty();
   if (!from_context) {
+    if (IsLaterStage(from, s.index)) {
+      return Invalid(base,
+                     "stage " + from + " is defined after the current stage");
+    }
     int st = FindStage(from, s.index);
     if (st >= 0) {
       if (!stages[st].dispatched) {

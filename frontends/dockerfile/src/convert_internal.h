@@ -70,6 +70,8 @@ struct Converter {
                                                  const std::string& name);
   // The stage a `--from`/mount `from` names (name or index), or -1.
   int FindStage(const std::string& name, int before) const;
+  // True when `name` names a stage at or after index `index`.
+  bool IsLaterStage(const std::string& name, int index) const;
 
   Status DispatchFrom(StageState& s);
   Status Dispatch(StageState& s, const Command& cmd);

@@ -62,6 +62,25 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
     ro.network = llb::NetMode::kHost;
   }
   if (c.security == "insecure") ro.security = llb::SecurityMode::kInsecure;
+  // Proxy build args reach RUN as proxy env (not in the cache key).
+  llb::ProxyEnv proxy;
+  bool has_proxy = false;
+  auto proxy_arg = [&](const char* upper, const char* lower, std::string* out) {
+    for (const char* k : {upper, lower}) {
+      auto it = options->build_args.find(k);
+      if (it != options->build_args.end()) {
+        *out = it->second;
+        has_proxy = true;
+        return;
+      }
+    }
+  };
+  proxy_arg("HTTP_PROXY", "http_proxy", &proxy.http_proxy);
+  proxy_arg("HTTPS_PROXY", "https_proxy", &proxy.https_proxy);
+  proxy_arg("FTP_PROXY", "ftp_proxy", &proxy.ftp_proxy);
+  proxy_arg("NO_PROXY", "no_proxy", &proxy.no_proxy);
+  proxy_arg("ALL_PROXY", "all_proxy", &proxy.all_proxy);
+  if (has_proxy) ro.proxy_env = proxy;
 
   const std::string& dir = s.state.GetDir();
   MountValueExpander expander = [&](std::string_view v) -> Result<std::string> {
@@ -117,6 +136,11 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
     } else if (from != "scratch") {
       if (options->named_contexts.count(from))
         return Unimplemented(c, "named context " + from);
+      if (IsLaterStage(from, s.index)) {
+        return Invalid(
+            c, "cannot mount from stage " + from +
+                   ", stage needs to be defined before current command");
+      }
       int st = FindStage(from, s.index);
       if (st >= 0) {
         if (!stages[st].dispatched) {
