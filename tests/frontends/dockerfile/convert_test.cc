@@ -193,3 +193,53 @@ TEST(Convert, UnsupportedFeaturesFailWithLocation) {
 
 }  // namespace
 }  // namespace kiln::dockerfile
+
+namespace kiln::dockerfile {
+namespace {
+
+TEST(Convert, ResolverGetsNormalizedTaggedReference) {
+  ConvertOptions o = Options();
+  std::vector<std::string> refs;
+  o.resolve_image = [&](std::string_view ref,
+                        const llb::Platform&) -> Result<ImageMeta> {
+    refs.emplace_back(ref);
+    return ImageMeta{std::string(ref), kDigest, ""};
+  };
+  auto r = Convert("FROM alpine\nFROM busybox:1.36\nCOPY --from=0 / /\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(refs, (std::vector<std::string>{"docker.io/library/alpine:latest",
+                                            "docker.io/library/busybox:1.36"}));
+  bool tagged_pin = false;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_source() &&
+        op.source().identifier() ==
+            std::string("docker-image://docker.io/library/busybox:1.36@") +
+                kDigest) {
+      tagged_pin = true;
+    }
+  }
+  EXPECT_TRUE(tagged_pin);
+}
+
+TEST(Convert, ProxyBuildArgsAndLaterStageReference) {
+  ConvertOptions o = Options();
+  o.build_args = {{"http_proxy", "http://proxy:3128"}};
+  auto r = Convert("FROM base\nRUN true\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto execs = Execs(*r);
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0].meta().proxy_env().http_proxy(), "http://proxy:3128");
+  EXPECT_FALSE(HasEnv(execs[0], "http_proxy=http://proxy:3128"));
+
+  auto bad =
+      Convert("FROM base AS a\nCOPY --from=b /x /x\nFROM base AS b\n", [] {
+        ConvertOptions x = Options();
+        x.target = "a";
+        return x;
+      }());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument)
+      << bad.status().ToString();
+}
+
+}  // namespace
+}  // namespace kiln::dockerfile
