@@ -277,6 +277,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
             std::holds_alternative<WorkdirCommand>(cmd)) {
           s.cmd_total++;
         }
+        if (const auto* cp = std::get_if<CopyCommand>(&cmd)) {
+          if (!cp->from.empty() && c.FindStage(cp->from, s.index) < 0)
+            c.unregistered++;
+        }
         if (const auto* r = std::get_if<RunCommand>(&cmd)) {
           c.unregistered += static_cast<int>(r->mounts.size());
         }

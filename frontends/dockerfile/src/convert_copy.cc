@@ -117,10 +117,21 @@ Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
   oo.platform = s.platform;
   oo.ignore_cache = options->no_cache;
   if (link) {
+    // As upstream: the copy onto scratch is shown inside a progress group
+    // named after the instruction, the merge as "LINK <instruction>".
+    llb::ProgressGroup group{
+        "link-" + std::to_string(s.index) + "-" + std::to_string(s.cmd_index),
+        oo.custom_name, true};
     llb::OpOptions merge;
     merge.custom_name = oo.custom_name;
-    merge.custom_name.insert(merge.custom_name.find(']') + 2, "LINK ");
+    size_t bracket = merge.custom_name.find("] ");
+    merge.custom_name.insert(bracket == std::string::npos ? 0 : bracket + 2,
+                             "LINK ");
     merge.ignore_cache = options->no_cache;
+    merge.progress_group = group;
+    merge.progress_group->weak = false;
+    oo.progress_group = group;
+    oo.custom_name.clear();
     llb::State copied =
         llb::Scratch().WithPlatform(s.platform).File(*action, oo);
     s.state = llb::Merge({s.state, copied}, merge).Reset(s.state);

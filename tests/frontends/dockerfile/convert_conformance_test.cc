@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -141,6 +142,27 @@ TEST_P(ConvertConformance, MatchesUpstream) {
     std::cout << "note: " << gw.secret_inputs
               << " upstream secret/ssh mounts have input 0, "
               << gg.secret_inputs << " of kiln's\n";
+  }
+
+  // Names are metadata (may differ): reported, not checked.
+  auto names = [](const pb::Definition& d) {
+    std::multiset<std::string> out;
+    for (const auto& [dg, md] : d.metadata()) {
+      auto it = md.description().find("llb.customname");
+      if (it != md.description().end()) out.insert(it->second);
+    }
+    return out;
+  };
+  auto want_names = names(*want_def), got_names = names(result->definition);
+  if (want_names != got_names) {
+    for (const auto& n : want_names) {
+      if (!got_names.count(n))
+        std::cout << "note: upstream op name not in kiln's: " << n << "\n";
+    }
+    for (const auto& n : got_names) {
+      if (!want_names.count(n))
+        std::cout << "note: kiln op name not in upstream's: " << n << "\n";
+    }
   }
 
   Json want_cfg = Json::parse(ReadFile(dir / "image-config.json"));
