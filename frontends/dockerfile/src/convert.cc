@@ -282,7 +282,16 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
             c.unregistered++;
         }
         if (const auto* r = std::get_if<RunCommand>(&cmd)) {
-          c.unregistered += static_cast<int>(r->mounts.size());
+          // Upstream's detectRunMount: a cache without `from` names
+          // scratch; tmpfs and context mounts name nothing.
+          for (const Mount& m : r->mounts) {
+            std::string from = m.from.empty() && m.type == MountType::kCache
+                                   ? "scratch"
+                                   : m.from;
+            if (from.empty() || m.type == MountType::kTmpfs) continue;
+            if (c.FindStage(from, static_cast<int>(c.stages.size())) < 0)
+              c.unregistered++;
+          }
         }
       }
     }

@@ -165,9 +165,8 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
       std::string id = m.id.empty() ? PathClean(m.target) : m.id;
       llb::Mount mount =
           llb::Mount::Cache(target, "/" + id, Sharing(m.sharing));
-      if (m.uid || m.gid || m.mode) {
-        if (source)
-          return Unimplemented(c, "cache mount with from and uid/gid/mode");
+      if ((m.uid || m.gid || m.mode) && selector.empty()) {
+        // Upstream seeds the cache with a /cache dir of that owner and mode.
         llb::MkdirOptions mo;
         llb::ChownOpt owner;
         owner.user = llb::UserRef::Id(m.uid.value_or(0));
@@ -176,8 +175,8 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
         llb::OpOptions oo;
         oo.custom_name = "[internal] settings cache mount permissions";
         oo.platform = s.platform;
-        source = llb::Scratch().File(
-            llb::Mkdir("/cache", m.mode.value_or(0755), mo), oo);
+        llb::State seed = source ? *source : llb::Scratch();
+        source = seed.File(llb::Mkdir("/cache", m.mode.value_or(0755), mo), oo);
         selector = "/cache";
       }
       mount.source = source;
