@@ -6,27 +6,49 @@
 #include <vector>
 
 #include "convert_internal.h"
+#include "kiln/llb/digest.h"
 #include "kiln/llb/file.h"
 #include "kiln/llb/source.h"
 
 namespace kiln::dockerfile::convert {
 namespace {
 
-bool IsRemote(const std::string& src) {
-  return src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0 ||
-         src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0 ||
-         src.rfind("ssh://", 0) == 0;
+bool IsHttp(const std::string& src) {
+  return src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0;
+}
+
+// Git sources as upstream recognizes them (ADD only).
+bool IsGit(const std::string& src) {
+  if (src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0 ||
+      src.rfind("ssh://", 0) == 0) {
+    return true;
+  }
+  if (!IsHttp(src)) return false;
+  std::string path = src.substr(0, src.find('#'));
+  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".git") == 0;
+}
+
+// The file name of an http source: the URL path's base, else __unnamed__.
+std::string HttpFilename(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t path_start =
+      url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path_start == std::string::npos) return "__unnamed__";
+  std::string path = url.substr(path_start);
+  path = path.substr(0, path.find_first_of("?#"));
+  std::string clean = PathClean(path);
+  std::string base = clean.substr(clean.rfind('/') + 1);
+  if (base.empty() || base == ".") return "__unnamed__";
+  return base;
 }
 
 }  // namespace
 
-Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
-                               const SourcesAndDest& files,
-                               const std::string& from,
-                               const std::string& chown,
-                               const std::string& chmod, bool link,
-                               const std::vector<std::string>& excludes,
-                               bool is_add, bool unpack) {
+Status Converter::DispatchCopy(
+    StageState& s, const CommandBase& base, const SourcesAndDest& files,
+    const std::string& from, const std::string& chown, const std::string& chmod,
+    bool link, const std::vector<std::string>& excludes, bool is_add,
+    bool unpack, const std::string& checksum) {
   if (!files.source_contents.empty())
     return Unimplemented(base, base.name + " with heredocs");
   auto expand = [&](const std::string& w) -> Result<std::string> {
@@ -99,8 +121,34 @@ Status Converter::DispatchCopy(StageState& s, const CommandBase& base,
   for (const std::string& raw : files.source_paths) {
     KILN_ASSIGN_OR_RETURN(std::string src, expand(raw));
     commit += " " + src;
-    if (is_add && IsRemote(src))
-      return Unimplemented(base, "ADD from a remote URL");
+    if (is_add && IsGit(src))
+      return Unimplemented(base, "ADD from a git repository");
+    if (IsHttp(src)) {
+      if (!is_add) return Invalid(base, "source can't be a URL for COPY");
+      // Remote files are not unpacked (upstream v0.11).
+      std::string f = HttpFilename(src);
+      llb::HttpOptions ho;
+      ho.filename = f;
+      if (!checksum.empty()) {
+        auto d = Digest::Parse(checksum);
+        if (!d.ok())
+          return Invalid(base, "invalid checksum: " + d.status().message());
+      }
+      ho.checksum = checksum;
+      ho.op.custom_name = "[internal] download " + src;
+      ho.op.ignore_cache = options->no_cache;
+      llb::CopyOptions hc;
+      hc.owner = co.owner;
+      hc.mode = co.mode;
+      hc.mode_str = co.mode_str;
+      hc.create_dest_path = true;
+      llb::State st = llb::Http(src, ho);
+      action =
+          action ? action->Copy(st, f, dest, hc) : llb::Copy(st, f, dest, hc);
+      continue;
+    }
+    if (!checksum.empty())
+      return Invalid(base, "checksum can't be specified for non-HTTP sources");
     std::string path = PathJoin("/", src);
     if (from_context) s.ctx_paths.insert(path);
     action = action ? action->Copy(source, path, dest, co)

@@ -80,7 +80,7 @@ struct Converter {
                       const SourcesAndDest& files, const std::string& from,
                       const std::string& chown, const std::string& chmod,
                       bool link, const std::vector<std::string>& excludes,
-                      bool is_add, bool unpack);
+                      bool is_add, bool unpack, const std::string& checksum);
   Status DispatchWorkdir(StageState& s, const WorkdirCommand& c);
   Status DispatchConfig(StageState& s, const Command& cmd);
 };

@@ -169,8 +169,10 @@ struct UnsupportedCase {
 
 TEST(Convert, UnsupportedFeaturesFailWithLocation) {
   std::vector<UnsupportedCase> cases = {
-      {"FROM base\nADD https://example.com/x /x\n", "ADD from a remote URL"},
-      {"FROM base\nADD --checksum=sha256:00 a /x\n", "ADD --checksum"},
+      {"FROM base\nADD https://example.com/r.git /x\n",
+       "ADD from a git repository"},
+      {"FROM base\nADD git@github.com:a/b.git /x\n",
+       "ADD from a git repository"},
       {"FROM base\nCOPY --parents a/b /x/\n", "COPY --parents"},
       {"FROM base\nRUN <<EOF\necho hi\nEOF\n", "RUN with heredocs"},
       {"FROM base\nCOPY <<EOF /x\nhi\nEOF\n", "COPY with heredocs"},
@@ -219,6 +221,36 @@ TEST(Convert, ResolverGetsNormalizedTaggedReference) {
     }
   }
   EXPECT_TRUE(tagged_pin);
+}
+
+TEST(Convert, AddHttpDownloadsAndCopiesTheFile) {
+  auto r = Convert("FROM base\nADD --checksum=" + std::string(kDigest) +
+                       "  https://example.com/d/f.tgz?x=1 "
+                       "/opt/\n",
+                   Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  bool http = false, copy = false;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_source() &&
+        op.source().identifier() == "https://example.com/d/f.tgz?x=1") {
+      http = true;
+      EXPECT_EQ(op.source().attrs().at("http.filename"), "f.tgz");
+      EXPECT_EQ(op.source().attrs().at("http.checksum"), kDigest);
+    }
+    if (op.has_file() && op.file().actions(0).has_copy()) {
+      copy = true;
+      EXPECT_EQ(op.file().actions(0).copy().src(), "/f.tgz");
+      EXPECT_EQ(op.file().actions(0).copy().dest(), "/opt/");
+      EXPECT_FALSE(
+          op.file().actions(0).copy().attemptunpackdockercompatibility());
+    }
+  }
+  EXPECT_TRUE(http);
+  EXPECT_TRUE(copy);
+  EXPECT_EQ(Convert("FROM base\nCOPY https://example.com/x /x\n", Options())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(Convert, ProxyBuildArgsAndLaterStageReference) {

@@ -11,10 +11,11 @@
 // ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded);
 // COPY/ADD from the build context (`local://<context_name>` with followpaths
 // and `excludes`) or `--from` a stage/image, with --chown, --chmod, --link,
-// --exclude, wildcards and ADD's archive unpacking.
+// --exclude, wildcards and ADD's archive unpacking; ADD of http(s) URLs
+// (with --checksum), downloaded and copied without unpacking.
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// remote ADD (http/git), ADD --checksum, COPY/ADD --parents, heredocs,
+// ADD of git repositories, COPY --parents, heredocs (RUN/COPY/ADD),
 // executing ONBUILD triggers of a base image, named contexts.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
