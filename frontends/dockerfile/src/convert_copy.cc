@@ -49,8 +49,6 @@ Status Converter::DispatchCopy(
     const std::string& from, const std::string& chown, const std::string& chmod,
     bool link, const std::vector<std::string>& excludes, bool is_add,
     bool unpack, const std::string& checksum) {
-  if (!files.source_contents.empty())
-    return Unimplemented(base, base.name + " with heredocs");
   auto expand = [&](const std::string& w) -> Result<std::string> {
     auto r = Expand(s, w);
     if (!r.ok()) return r.status().WithRange(base.range);
@@ -153,6 +151,31 @@ Status Converter::DispatchCopy(
     if (from_context) s.ctx_paths.insert(path);
     action = action ? action->Copy(source, path, dest, co)
                     : llb::Copy(source, path, dest, co);
+  }
+  for (const SourceContent& content : files.source_contents) {
+    // A heredoc source: written to a scratch file, then copied (upstream's
+    // raw expansion keeps quotes when the delimiter was not quoted).
+    commit += " <<" + content.path;
+    std::string data = content.data;
+    if (content.expand) {
+      auto expanded = ProcessWord(
+          data, Lookup(s), {.escape = '\\', .skip_process_quotes = true});
+      if (!expanded.ok()) return expanded.status().WithRange(base.range);
+      data = *expanded;
+    }
+    llb::OpOptions doc;
+    doc.custom_name = "[internal] preparing inline document";
+    doc.platform = s.platform;
+    llb::State st =
+        llb::Scratch().File(llb::Mkfile("/" + content.path, 0664, data), doc);
+    llb::CopyOptions hc;
+    hc.owner = co.owner;
+    hc.mode = co.mode;
+    hc.mode_str = co.mode_str;
+    hc.create_dest_path = true;
+    std::string src = "/" + content.path;
+    action =
+        action ? action->Copy(st, src, dest, hc) : llb::Copy(st, src, dest, hc);
   }
   commit += " " + dest_word;
   if (!action) return Invalid(base, base.name + " has no source");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "convert_internal.h"
+#include "heredoc.h"
 #include "kiln/llb/exec.h"
 #include "kiln/llb/file.h"
 
@@ -39,6 +40,18 @@ std::string RunCommandString(const std::vector<std::string>& args,
   return out;
 }
 
+// `<<-` bodies: leading tabs stripped from every line.
+std::string ChompTabs(const std::string& content) {
+  std::string out;
+  bool line_start = true;
+  for (char ch : content) {
+    if (line_start && ch == '\t') continue;
+    line_start = ch == '\n';
+    out.push_back(ch);
+  }
+  return out;
+}
+
 llb::CacheSharing Sharing(std::optional<MountSharing> s) {
   if (s == MountSharing::kPrivate) return llb::CacheSharing::kPrivate;
   if (s == MountSharing::kLocked) return llb::CacheSharing::kLocked;
@@ -48,13 +61,41 @@ llb::CacheSharing Sharing(std::optional<MountSharing> s) {
 }  // namespace
 
 Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
-  if (!c.command.files.empty()) return Unimplemented(c, "RUN with heredocs");
+  llb::RunOptions ro;
   std::vector<std::string> args = c.command.args;
+  std::optional<llb::Mount> script_mount;
+  if (!c.command.files.empty()) {
+    // Upstream's heredoc RUN: a lone heredoc runs its body (a file when it
+    // starts with #!), otherwise the line and bodies go to the shell.
+    if (args.size() != 1 || !c.command.prepend_shell) {
+      return Invalid(c, "parsing produced an invalid run command");
+    }
+    auto lone = ParseHeredocWord(args[0]);
+    if (!lone.ok()) return Invalid(c, lone.status().message());
+    const Heredoc& first = c.command.files[0];
+    std::string data = first.chomp ? ChompTabs(first.content) : first.content;
+    if (*lone && data.rfind("#!", 0) == 0) {
+      llb::OpOptions oo;
+      oo.custom_name = "[internal] preparing inline document";
+      oo.platform = s.platform;
+      llb::State script =
+          llb::Scratch().File(llb::Mkfile("/" + first.name, 0755, data), oo);
+      script_mount = llb::Mount::Bind("/dev/pipes/", script);
+      script_mount->readonly = true;
+      args = {PathJoin("/dev/pipes/", first.name)};
+    } else if (*lone) {
+      args = {data};
+    } else {
+      std::string full = args[0];
+      for (const Heredoc& h : c.command.files)
+        full += "\n" + h.content + h.name;
+      args = {full};
+    }
+  }
   if (c.command.prepend_shell) args = WithShell(s.image, args);
+  if (script_mount) ro.mounts.push_back(*script_mount);
   if (args.empty()) return Invalid(c, "RUN has no command");
   EnvLookup env = Lookup(s);
-
-  llb::RunOptions ro;
   ro.args = args;
   if (c.network == "none") {
     ro.network = llb::NetMode::kNone;

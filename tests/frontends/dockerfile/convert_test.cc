@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -174,8 +175,6 @@ TEST(Convert, UnsupportedFeaturesFailWithLocation) {
       {"FROM base\nADD git@github.com:a/b.git /x\n",
        "ADD from a git repository"},
       {"FROM base\nCOPY --parents a/b /x/\n", "COPY --parents"},
-      {"FROM base\nRUN <<EOF\necho hi\nEOF\n", "RUN with heredocs"},
-      {"FROM base\nCOPY <<EOF /x\nhi\nEOF\n", "COPY with heredocs"},
   };
   for (const auto& c : cases) {
     auto r = Convert(c.dockerfile, Options());
@@ -251,6 +250,31 @@ TEST(Convert, AddHttpDownloadsAndCopiesTheFile) {
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(Convert, Heredocs) {
+  auto r = Convert(
+      "FROM base\nARG N=1\nRUN <<EOF\necho \"$N\"\nEOF\nCOPY <<EOF "
+      "/f\nn='$N'\nEOF\n"
+      "RUN <<EOF\n#!/bin/sh\necho s\nEOF\n",
+      Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto execs = Execs(*r);
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[0].meta().args(2), "echo \"$N\"\n");  // the shell expands
+  // The script runs through the shell, as upstream (PrependShell).
+  EXPECT_EQ(execs[1].meta().args(2), "/dev/pipes/EOF");
+  ASSERT_EQ(execs[1].mounts_size(), 2);
+  EXPECT_EQ(execs[1].mounts(1).dest(), "/dev/pipes/");
+  std::vector<std::string> files;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_file() && op.file().actions(0).has_mkfile()) {
+      files.push_back(op.file().actions(0).mkfile().data());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"#!/bin/sh\necho s\n", "n='1'\n"}));
 }
 
 TEST(Convert, ProxyBuildArgsAndLaterStageReference) {
