@@ -108,12 +108,12 @@ Status Converter::Dispatch(StageState& s, const Command& cmd) {
     }
     if (c->parents) return Unimplemented(*c, "COPY --parents");
     return DispatchCopy(s, *c, c->files, c->from, c->chown, c->chmod, c->link,
-                        c->excludes, false, false, "");
+                        c->excludes, false, false, "", false);
   }
   if (const auto* c = std::get_if<AddCommand>(&cmd)) {
     return DispatchCopy(s, *c, c->files, "", c->chown, c->chmod, c->link,
                         c->excludes, true, c->unpack.value_or(true),
-                        c->checksum);
+                        c->checksum, c->keep_git_dir);
   }
   if (const auto* c = std::get_if<WorkdirCommand>(&cmd))
     return DispatchWorkdir(s, *c);

@@ -48,7 +48,7 @@ Status Converter::DispatchCopy(
     StageState& s, const CommandBase& base, const SourcesAndDest& files,
     const std::string& from, const std::string& chown, const std::string& chmod,
     bool link, const std::vector<std::string>& excludes, bool is_add,
-    bool unpack, const std::string& checksum) {
+    bool unpack, const std::string& checksum, bool keep_git_dir) {
   auto expand = [&](const std::string& w) -> Result<std::string> {
     auto r = Expand(s, w);
     if (!r.ok()) return r.status().WithRange(base.range);
@@ -119,8 +119,25 @@ Status Converter::DispatchCopy(
   for (const std::string& raw : files.source_paths) {
     KILN_ASSIGN_OR_RETURN(std::string src, expand(raw));
     commit += " " + src;
-    if (is_add && IsGit(src))
-      return Unimplemented(base, "ADD from a git repository");
+    if (is_add && IsGit(src)) {
+      // A git repository: URL#ref[:subdir], copied from its root.
+      size_t hash = src.find('#');
+      llb::GitOptions go;
+      go.keep_git_dir = keep_git_dir;
+      go.op.custom_name = "[internal] load git source " + src;
+      go.op.ignore_cache = options->no_cache;
+      llb::State st =
+          llb::Git(src.substr(0, hash),
+                   hash == std::string::npos ? "" : src.substr(hash + 1), go);
+      llb::CopyOptions gc;
+      gc.owner = co.owner;
+      gc.mode = co.mode;
+      gc.mode_str = co.mode_str;
+      gc.create_dest_path = true;
+      action = action ? action->Copy(st, "/", dest, gc)
+                      : llb::Copy(st, "/", dest, gc);
+      continue;
+    }
     if (IsHttp(src)) {
       if (!is_add) return Invalid(base, "source can't be a URL for COPY");
       // Remote files are not unpacked (upstream v0.11).

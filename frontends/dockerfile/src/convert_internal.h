@@ -80,7 +80,8 @@ struct Converter {
                       const SourcesAndDest& files, const std::string& from,
                       const std::string& chown, const std::string& chmod,
                       bool link, const std::vector<std::string>& excludes,
-                      bool is_add, bool unpack, const std::string& checksum);
+                      bool is_add, bool unpack, const std::string& checksum,
+                      bool keep_git_dir);
   Status DispatchWorkdir(StageState& s, const WorkdirCommand& c);
   Status DispatchConfig(StageState& s, const Command& cmd);
 };

@@ -170,10 +170,6 @@ struct UnsupportedCase {
 
 TEST(Convert, UnsupportedFeaturesFailWithLocation) {
   std::vector<UnsupportedCase> cases = {
-      {"FROM base\nADD https://example.com/r.git /x\n",
-       "ADD from a git repository"},
-      {"FROM base\nADD git@github.com:a/b.git /x\n",
-       "ADD from a git repository"},
       {"FROM base\nCOPY --parents a/b /x/\n", "COPY --parents"},
   };
   for (const auto& c : cases) {
@@ -250,6 +246,29 @@ TEST(Convert, AddHttpDownloadsAndCopiesTheFile) {
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(Convert, AddGitCopiesTheRepositoryRoot) {
+  auto r = Convert(
+      "FROM base\nADD --keep-git-dir=true https://github.com/a/b.git#v1:sub "
+      "/src/\n",
+      Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  bool git = false, copy = false;
+  for (const pb::Op& op : Ops(*r)) {
+    if (op.has_source() && op.source().identifier().rfind("git://", 0) == 0) {
+      git = true;
+      EXPECT_EQ(op.source().identifier(), "git://github.com/a/b.git#v1:sub");
+      EXPECT_EQ(op.source().attrs().at("git.keepgitdir"), "true");
+    }
+    if (op.has_file() && op.file().actions(0).has_copy()) {
+      copy = true;
+      EXPECT_EQ(op.file().actions(0).copy().src(), "/");
+      EXPECT_EQ(op.file().actions(0).copy().dest(), "/src/");
+    }
+  }
+  EXPECT_TRUE(git);
+  EXPECT_TRUE(copy);
 }
 
 TEST(Convert, Heredocs) {

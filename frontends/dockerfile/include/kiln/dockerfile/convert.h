@@ -12,12 +12,13 @@
 // COPY/ADD from the build context (`local://<context_name>` with followpaths
 // and `excludes`) or `--from` a stage/image, with --chown, --chmod, --link,
 // --exclude, wildcards and ADD's archive unpacking; ADD of http(s) URLs
-// (with --checksum), downloaded and copied without unpacking; heredocs in
+// (with --checksum), downloaded and copied without unpacking; ADD of git
+// repositories (URL#ref[:subdir], --keep-git-dir); heredocs in
 // RUN (lone body run by the shell, or as a script file when it starts with
 // #!) and COPY/ADD (inline files).
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// ADD of git repositories, COPY --parents, executing ONBUILD triggers of a base
+// COPY --parents, executing ONBUILD triggers of a base
 // image, named contexts.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
