@@ -271,6 +271,24 @@ TEST(Convert, AddGitCopiesTheRepositoryRoot) {
   EXPECT_TRUE(copy);
 }
 
+TEST(Convert, OnbuildRecordedButBaseTriggersUnimplemented) {
+  auto r = Convert("FROM base\nONBUILD RUN make\n", Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Json::parse(r->image_config)["config"]["OnBuild"],
+            Json::array({"RUN make"}));
+
+  ConvertOptions o = Options();
+  o.resolve_image = [](std::string_view ref,
+                       const llb::Platform&) -> Result<ImageMeta> {
+    return ImageMeta{std::string(ref), kDigest,
+                     R"({"config":{"OnBuild":["RUN make"]}})"};
+  };
+  auto bad = Convert("FROM base\nRUN true\n", o);
+  EXPECT_EQ(bad.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(bad.status().ToString().find("Dockerfile:1:1"), std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST(Convert, Heredocs) {
   auto r = Convert(
       "FROM base\nARG N=1\nRUN <<EOF\necho \"$N\"\nEOF\nCOPY <<EOF "
