@@ -1,11 +1,84 @@
-// The Dockerfile frontend: parser → instructions → LLB conversion.
+// The Dockerfile frontend's conversion: Dockerfile text → LLB Definition plus
+// the image config, as BuildKit's dockerfile2llb (convert.go,
+// convert_runmount.go, v0.11 semantics).
 //
-// Not implemented yet (the Dockerfile frontend issue).
+// Supported: global (meta) ARGs and FROM expansion with the predefined
+// platform args; stages by name or index, `target` (default: last stage) with
+// unreachable stages pruned; FROM scratch / image (pinned to
+// `docker-image://REF@DIGEST` through `resolve_image`, its config inherited) /
+// earlier stage; ARG, ENV, RUN (shell/exec form, SHELL, --mount of every
+// type, --network, --security), WORKDIR, USER, LABEL, EXPOSE, VOLUME, CMD,
+// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded);
+// COPY/ADD from the build context (`local://<context_name>` with followpaths
+// and `excludes`) or `--from` a stage/image, with --chown, --chmod, --link,
+// --exclude, wildcards and ADD's archive unpacking; ADD of http(s) URLs
+// (with --checksum), downloaded and copied without unpacking; ADD of git
+// repositories (URL#ref[:subdir], --keep-git-dir); heredocs in
+// RUN (lone body run by the shell, or as a script file when it starts with
+// #!) and COPY/ADD (inline files).
+//
+// Not supported (Unimplemented, naming the instruction and file:line:column):
+// COPY --parents, executing ONBUILD triggers of a base
+// image, named contexts.
+//
+// Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
+// errors keep their ranges) and bad values; NotFound for an unknown target
+// or --from stage; the resolver's error for an image it cannot resolve.
+//
+// Thread-safety: Convert is reentrant; `resolve_image` is called on the
+// calling thread only.
 #ifndef KILN_DOCKERFILE_CONVERT_H_
 #define KILN_DOCKERFILE_CONVERT_H_
 
-#include "kiln/sdk/frontend.h"
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
-namespace kiln::dockerfile {}  // namespace kiln::dockerfile
+#include "kiln/llb/platform.h"
+#include "kiln/llb/state.h"
+#include "kiln/llb/status.h"
+#include "solver/pb/ops.pb.h"
+
+namespace kiln::dockerfile {
+
+// A resolved base image.
+struct ImageMeta {
+  std::string ref;     // the reference as resolved
+  std::string digest;  // manifest digest, "sha256:…"; empty = not pinned
+  std::string config;  // the image config JSON (OCI/Docker); may be empty
+};
+
+// Resolves `ref` (normalized, tag added: "docker.io/library/alpine:latest")
+// for `platform`.
+using ImageResolver = std::function<Result<ImageMeta>(
+    std::string_view ref, const llb::Platform& platform)>;
+
+struct ConvertOptions {
+  std::map<std::string, std::string> build_args;
+  std::string target;             // stage name; empty = the last stage
+  llb::Platform target_platform;  // empty os = HostPlatform()
+  llb::Platform build_platform;   // empty os = HostPlatform()
+  // Required when a stage or COPY --from names an image.
+  ImageResolver resolve_image;
+  std::string context_name = "context";
+  std::vector<std::string> excludes;  // .dockerignore patterns
+  std::string filename = "Dockerfile";
+  // Not supported yet: a reference to one of these is Unimplemented.
+  std::map<std::string, std::string> named_contexts;
+  bool no_cache = false;  // ignore_cache on every op
+};
+
+struct ConvertResult {
+  pb::Definition definition;
+  std::string image_config;  // JSON, without rootfs (the exporter's)
+  std::vector<std::string> warnings;
+};
+
+Result<ConvertResult> Convert(std::string_view dockerfile,
+                              const ConvertOptions& options);
+
+}  // namespace kiln::dockerfile
 
 #endif  // KILN_DOCKERFILE_CONVERT_H_

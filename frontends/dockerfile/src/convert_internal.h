@@ -1,0 +1,112 @@
+// Private state of the Dockerfile → LLB conversion (convert*.cc).
+#ifndef KILN_DOCKERFILE_SRC_CONVERT_INTERNAL_H_
+#define KILN_DOCKERFILE_SRC_CONVERT_INTERNAL_H_
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kiln/dockerfile/convert.h"
+#include "kiln/dockerfile/instructions.h"
+#include "kiln/dockerfile/shell_lex.h"
+#include "kiln/llb/state.h"
+
+namespace kiln::dockerfile::convert {
+
+using Json = nlohmann::ordered_json;
+
+struct BuildArg {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// One stage being converted (upstream's dispatchState).
+struct StageState {
+  const Stage* stage = nullptr;
+  int index = 0;
+  std::string display_name;  // "deps", "stage-3" or empty (single stage)
+  int base_stage = -1;       // FROM another stage
+  std::string base_ref;      // FROM image (expanded), empty for scratch/stage
+  llb::Platform platform;
+  bool dispatched = false;
+  llb::State state;
+  Json image;  // the image config being built
+  bool cmd_set = false;
+  std::vector<BuildArg> build_args;
+  std::set<std::string> ctx_paths;
+  int cmd_index = 0;
+  int cmd_total = 0;
+};
+
+// The conversion of one Dockerfile; Run() may be called once per pass.
+struct Converter {
+  const ConvertOptions* options = nullptr;
+  const ParsedDockerfile* parsed = nullptr;
+  char escape = '\\';
+  llb::Platform target_platform;
+  llb::Platform build_platform;
+  std::vector<std::pair<std::string, std::string>> meta_args;  // with values
+  std::vector<StageState> stages;
+  llb::State context;  // the build context source
+  std::vector<std::string> warnings;
+  // Resolved images by ref, so both passes resolve once.
+  std::map<std::string, ImageMeta>* image_cache = nullptr;
+  int unregistered = 0;  // extra states upstream creates (prefix names)
+
+  // Expands `word` with the stage's env (ARGs + ENV).
+  Result<std::string> Expand(const StageState& s, std::string_view word) const;
+  // The stage's env as a lookup.
+  EnvLookup Lookup(const StageState& s) const;
+  // "[name i/n] " prefix, advancing the stage's counter.
+  std::string Prefix(StageState& s, const std::string& text) const;
+  Result<ImageMeta> Resolve(const std::string& ref, const llb::Platform& p);
+  // `docker-image://…@digest` state with the image config.
+  Result<std::pair<llb::State, Json>> ImageState(const std::string& ref,
+                                                 const llb::Platform& p,
+                                                 const std::string& name);
+  // The stage a `--from`/mount `from` names (name or index), or -1.
+  int FindStage(const std::string& name, int before) const;
+  // True when `name` names a stage at or after index `index`.
+  bool IsLaterStage(const std::string& name, int index) const;
+
+  Status DispatchFrom(StageState& s);
+  Status Dispatch(StageState& s, const Command& cmd);
+  Status DispatchRun(StageState& s, const RunCommand& c);
+  Status DispatchCopy(StageState& s, const CommandBase& base,
+                      const SourcesAndDest& files, const std::string& from,
+                      const std::string& chown, const std::string& chmod,
+                      bool link, const std::vector<std::string>& excludes,
+                      bool is_add, bool unpack, const std::string& checksum,
+                      bool keep_git_dir);
+  Status DispatchWorkdir(StageState& s, const WorkdirCommand& c);
+  Status DispatchConfig(StageState& s, const Command& cmd);
+};
+
+// Errors naming the instruction: "<file>:<line>:<col>: <what>: \"<line>\"".
+Status Unimplemented(const CommandBase& c, std::string_view what);
+Status Invalid(const CommandBase& c, std::string_view what);
+
+// History entry (upstream's commitToHistory).
+void AddHistory(Json& image, std::string created_by, bool with_layer,
+                bool from_op);
+// Go's fmt %q of a []string: ["a" "b"].
+std::string GoQuoteList(const std::vector<std::string>& v);
+// The shell (config Shell or /bin/sh -c) prepended to a shell-form line.
+std::vector<std::string> WithShell(const Json& image,
+                                   const std::vector<std::string>& args);
+// A fresh image config for `platform` (upstream's emptyImage).
+Json EmptyImage(const llb::Platform& platform);
+// Parses a base image config; InvalidArgument on bad JSON.
+Result<Json> ParseImageConfig(const std::string& text,
+                              const llb::Platform& platform);
+// Joins like Go's path.Join; Clean("") = ".".
+std::string PathJoin(std::string_view a, std::string_view b);
+std::string PathClean(std::string_view p);
+
+}  // namespace kiln::dockerfile::convert
+
+#endif  // KILN_DOCKERFILE_SRC_CONVERT_INTERNAL_H_
