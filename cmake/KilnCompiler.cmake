@@ -12,6 +12,17 @@ if(KILN_ASSERTS)
   endforeach()
 endif()
 
+# The fuzz build instruments everything it compiles (kiln and generated code)
+# for coverage, ASan and UBSan; UB aborts so that libFuzzer reports it.
+if(KILN_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "KILN_FUZZ needs clang (CXX=clang++): libFuzzer is clang's")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+    -fno-sanitize-recover=all -fno-omit-frame-pointer -gline-tables-only)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # kiln_warnings: an interface target our own code links to get the house
 # warning set; generated code (protoc, ANTLR) does not link it.
 add_library(kiln_warnings INTERFACE)
