@@ -3,13 +3,14 @@ parser grammar DockerfileParser;
 
 options { tokenVocab = DockerfileLexer; }
 
-dockerfile : physicalLine* EOF ;
+// The last line may lack its newline. Keeping that line out of
+// physicalLine makes the grammar unambiguous, so ANTLR predicts with SLL
+// instead of full-context lookahead on every line.
+dockerfile : physicalLine* lastLine? EOF ;
 
-// The last line may lack its newline.
-physicalLine
-  : content? NEWLINE
-  | content
-  ;
+physicalLine : content? NEWLINE ;
+
+lastLine : content ;
 
 content
   : COMMENT_LINE   # commentLine

@@ -70,12 +70,19 @@ Result<std::vector<PhysicalLine>> SplitPhysicalLines(std::string_view source) {
                            errors.first());
     }
     std::vector<PhysicalLine> lines;
-    lines.reserve(tree->physicalLine().size());
-    for (DockerfileParser::PhysicalLineContext* line : tree->physicalLine()) {
+    lines.reserve(tree->physicalLine().size() + 1);
+    auto add = [&](antlr4::ParserRuleContext* line,
+                   DockerfileParser::ContentContext* content) {
       const size_t start = line->getStart()->getStartIndex();
       const size_t stop = line->getStop()->getStopIndex();
       lines.push_back(PhysicalLine{source.substr(start, stop - start + 1),
-                                   KindOf(line->content())});
+                                   KindOf(content)});
+    };
+    for (DockerfileParser::PhysicalLineContext* line : tree->physicalLine()) {
+      add(line, line->content());
+    }
+    if (DockerfileParser::LastLineContext* last = tree->lastLine()) {
+      add(last, last->content());
     }
     return lines;
   } catch (const std::exception& e) {
