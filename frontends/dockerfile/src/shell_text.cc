@@ -3,12 +3,12 @@
 #include <locale.h>
 #include <wctype.h>
 
+#include "go_text.h"
+
 namespace kiln::dockerfile::internal {
 namespace {
 
 constexpr int32_t kByteOrderMark = 0xFEFF;
-
-bool IsContinuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
 // The C.UTF-8 locale for classifying non-ASCII letters, created once and
 // never freed (locale_t objects are safe to share between threads).
@@ -20,33 +20,15 @@ locale_t Utf8Locale() {
 }  // namespace
 
 Char DecodeChar(std::string_view s) {
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  Char invalid{kInvalidBase + b0, s.substr(0, 1)};
-  if (b0 < 0x80) return Char{b0, s.substr(0, 1)};
-  size_t len = 0;
-  int32_t cp = 0;
-  int32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return invalid;
+  // Go's utf8.DecodeRuneInString rules (overlong forms, surrogates and values
+  // past U+10FFFF are invalid); an invalid byte is kept as one character.
+  size_t width = 0;
+  const char32_t r = gotext::DecodeRune(s, &width);
+  if (r == gotext::kRuneError && width == 1) {
+    return Char{kInvalidBase + static_cast<unsigned char>(s[0]),
+                s.substr(0, 1)};
   }
-  if (s.size() < len) return invalid;
-  for (size_t i = 1; i < len; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (!IsContinuation(b)) return invalid;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are invalid, as in
-  // Go's utf8.DecodeRuneInString.
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return invalid;
-  }
-  return Char{cp, s.substr(0, len)};
+  return Char{static_cast<int32_t>(r), s.substr(0, width)};
 }
 
 std::vector<Char> DecodeChars(std::string_view s) {
@@ -85,25 +67,8 @@ Char CharReader::Next() {
 }
 
 bool IsSpace(int32_t cp) {
-  switch (cp) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
-  }
+  // kEof and kInvalidBase + byte are no Unicode code points, hence no space.
+  return cp >= 0 && gotext::IsSpace(static_cast<char32_t>(cp));
 }
 
 bool IsDigit(int32_t cp) { return cp >= '0' && cp <= '9'; }
