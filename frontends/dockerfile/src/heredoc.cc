@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "go_text.h"
+#include "word_splitter.h"
 
 namespace kiln::dockerfile {
 namespace {
@@ -16,43 +17,6 @@ constexpr char32_t kEof = static_cast<char32_t>(-1);
 void Append(std::string* out, std::initializer_list<std::string_view> pieces) {
   for (std::string_view piece : pieces) out->append(piece);
 }
-
-// Splits words the way shell.wordsStruct does.
-class Words {
- public:
-  void AddChar(char32_t ch, std::string_view bytes) {
-    if (gotext::IsSpace(ch)) {
-      if (in_word_ && !word_.empty()) {
-        words_.push_back(std::move(word_));
-        word_.clear();
-        in_word_ = false;
-      }
-      return;
-    }
-    AddRaw(bytes);
-  }
-  void AddRaw(std::string_view bytes) {
-    word_.append(bytes);
-    in_word_ = true;
-  }
-  void AddString(std::string_view s) {
-    while (!s.empty()) {
-      size_t w = 0;
-      char32_t ch = gotext::DecodeRune(s, &w);
-      AddChar(ch, s.substr(0, w));
-      s.remove_prefix(w);
-    }
-  }
-  std::vector<std::string> Take() {
-    if (!word_.empty()) words_.push_back(std::move(word_));
-    return std::move(words_);
-  }
-
- private:
-  std::string word_;
-  std::vector<std::string> words_;
-  bool in_word_ = false;
-};
 
 // A subset of shell.shellWord: quotes, escapes and `$` forms, no expansion.
 class Lexer {
@@ -92,7 +56,7 @@ class Lexer {
 
   Status StopOn(char32_t stop, std::string* result,
                 std::vector<std::string>* words_out) {
-    Words words;
+    internal::WordSplitter words;
     while (Peek() != kEof) {
       char32_t ch = Peek();
       if (stop != kEof && ch == stop) {
@@ -125,7 +89,7 @@ class Lexer {
         if (ch == kEof) break;
         words.AddRaw(bytes);
       } else {
-        words.AddChar(ch, bytes);
+        words.AddChar(static_cast<int32_t>(ch), bytes);
       }
       result->append(bytes);
     }

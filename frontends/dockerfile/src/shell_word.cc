@@ -13,44 +13,12 @@
 
 #include "shell_pattern.h"
 #include "shell_text.h"
+#include "word_splitter.h"
 
 namespace kiln::dockerfile::internal {
 namespace {
 
 constexpr int kMaxDepth = 256;
-
-// Upstream's wordsStruct: splits on whitespace, except raw additions.
-class WordSplitter {
- public:
-  void AddChar(const Char& c) {
-    const bool space = IsSpace(c.cp);
-    if (space && in_word_) {
-      if (!word_.empty()) {
-        words_.push_back(std::move(word_));
-        word_.clear();
-        in_word_ = false;
-      }
-    } else if (!space) {
-      AddRaw(c.bytes);
-    }
-  }
-  void AddString(std::string_view s) {
-    for (const Char& c : DecodeChars(s)) AddChar(c);
-  }
-  void AddRaw(std::string_view s) {
-    word_.append(s);
-    in_word_ = true;
-  }
-  std::vector<std::string> Take() {
-    if (!word_.empty()) words_.push_back(std::move(word_));
-    return std::move(words_);
-  }
-
- private:
-  std::string word_;
-  std::vector<std::string> words_;
-  bool in_word_ = false;
-};
 
 bool IsSpecialParam(int32_t cp) {
   switch (cp) {
