@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance_cases.h"
 #include "kiln/dockerfile/convert.h"
 #include "kiln/llb/definition.h"
 #include "kiln/llb/digest.h"
@@ -35,16 +36,10 @@ constexpr char kBaseConfig[] = R"({"architecture":"amd64","os":"linux",
   "rootfs":{"type":"layers","diff_ids":["sha256:b135c3f5401085b39f1a97ee49493ae3863a42bfa7a001a68fc56f5ddb6415ef"]},
   "history":[{"created":"1970-01-01T00:00:00Z","created_by":"busybox-static from Debian"}]})";
 
-fs::path CasesDir() {
-  return fs::path(KILN_SHARED_DIR) / "conformance" / "llb";
-}
+using conformance_cases::CaseName;
+using conformance_cases::ReadFile;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+fs::path CasesDir() { return conformance_cases::ConformanceDir() / "llb"; }
 
 // Each op's structural key: its content (metadata excluded, local.unique
 // dropped, input digests replaced by the inputs' keys), hashed.
@@ -176,26 +171,11 @@ TEST_P(ConvertConformance, MatchesUpstream) {
 }
 
 std::vector<std::string> CaseNames() {
-  std::vector<std::string> names;
-  if (!fs::exists(CasesDir())) return names;
-  for (const fs::directory_entry& e : fs::directory_iterator(CasesDir())) {
-    if (fs::exists(e.path() / "Dockerfile"))
-      names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return conformance_cases::CaseNames(CasesDir());
 }
 
 INSTANTIATE_TEST_SUITE_P(Llb, ConvertConformance,
-                         testing::ValuesIn(CaseNames()),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param;
-                           for (char& ch : n) {
-                             if (!isalnum(static_cast<unsigned char>(ch)))
-                               ch = '_';
-                           }
-                           return n;
-                         });
+                         testing::ValuesIn(CaseNames()), CaseName);
 
 TEST(ConvertConformanceData, FiveCases) { EXPECT_EQ(CaseNames().size(), 5u); }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance_cases.h"
 #include "kiln/dockerfile/instructions.h"
 #include "kiln/dockerfile/parser.h"
 
@@ -21,26 +22,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path CasesDir() {
-  return fs::path(KILN_SHARED_DIR) / "conformance" / "dockerfile-parser";
-}
+using conformance_cases::CaseName;
+using conformance_cases::ReadFile;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+fs::path CasesDir() {
+  return conformance_cases::ConformanceDir() / "dockerfile-parser";
 }
 
 std::vector<std::string> CaseNames() {
-  std::vector<std::string> names;
-  if (!fs::exists(CasesDir())) return names;
-  for (const fs::directory_entry& e : fs::directory_iterator(CasesDir())) {
-    if (fs::exists(e.path() / "Dockerfile"))
-      names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return conformance_cases::CaseNames(CasesDir());
 }
 
 // The files upstream's instructions.Parse rejects as well: case → the
@@ -78,14 +68,6 @@ const std::map<std::string, Rejection>& Rejected() {
       {"json", {R"(no build stage in current context: "CMD []")", 1}},
   };
   return kRejected;
-}
-
-std::string CaseName(const testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
 }
 
 TEST(DockerfileInstructionsConformance, AllCasesPresent) {

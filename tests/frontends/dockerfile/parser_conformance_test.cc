@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance_cases.h"
 #include "kiln/dockerfile/parser.h"
 
 namespace kiln::dockerfile {
@@ -19,33 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path ConformanceDir() { return fs::path(KILN_SHARED_DIR) / "conformance"; }
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using conformance_cases::CaseName;
+using conformance_cases::ConformanceDir;
+using conformance_cases::ReadFile;
 
 std::vector<std::string> CaseNames(const std::string& folder) {
-  std::vector<std::string> names;
-  const fs::path dir = ConformanceDir() / folder;
-  if (!fs::exists(dir)) return names;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    if (fs::exists(e.path() / "Dockerfile"))
-      names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string CaseName(const testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
+  return conformance_cases::CaseNames(ConformanceDir() / folder);
 }
 
 TEST(DockerfileParserConformance, DataIsPresent) {
