@@ -1,6 +1,7 @@
 // RUN: exec ops with the stage's env, SHELL, --mount (bind, cache, tmpfs,
 // secret, ssh with upstream's defaults), --network and --security, as
 // upstream's dispatchRun and dispatchRunMounts.
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,16 @@ std::string ChompTabs(const std::string& content) {
     out.push_back(ch);
   }
   return out;
+}
+
+// The uid, gid, mode (`default_mode` if unset) and optional flag of a secret
+// or ssh mount.
+template <typename FileMount>
+void SetOwnerAndMode(const Mount& m, uint32_t default_mode, FileMount* sm) {
+  sm->uid = m.uid.value_or(0);
+  sm->gid = m.gid.value_or(0);
+  sm->mode = m.mode.value_or(default_mode);
+  sm->optional = !m.required;
 }
 
 llb::CacheSharing Sharing(std::optional<MountSharing> s) {
@@ -145,10 +156,7 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
         sm.id = PathClean(sm.dest).substr(PathClean(sm.dest).rfind('/') + 1);
       if (sm.dest.empty() && !m.env) sm.dest = "/run/secrets/" + sm.id;
       if (m.env) sm.env = *m.env;
-      sm.uid = m.uid.value_or(0);
-      sm.gid = m.gid.value_or(0);
-      sm.mode = m.mode.value_or(0400);
-      sm.optional = !m.required;
+      SetOwnerAndMode(m, 0400, &sm);
       ro.secrets.push_back(std::move(sm));
       continue;
     }
@@ -156,10 +164,7 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
       llb::SshMount sm;
       sm.id = m.id;
       sm.dest = m.target;
-      sm.uid = m.uid.value_or(0);
-      sm.gid = m.gid.value_or(0);
-      sm.mode = m.mode.value_or(0600);
-      sm.optional = !m.required;
+      SetOwnerAndMode(m, 0600, &sm);
       ro.ssh.push_back(std::move(sm));
       continue;
     }

@@ -30,6 +30,17 @@ CommandLine MakeCommandLine(const Request& request) {
   return line;
 }
 
+// CMD and ENTRYPOINT: a command line without heredoc files.
+template <typename T>
+Result<Command> ParseCommandLine(Request& request) {
+  KILN_RETURN_IF_ERROR(request.flags.Parse());
+  T command;
+  static_cast<CommandBase&>(command) = MakeBase(request);
+  command.command = MakeCommandLine(request);
+  command.command.files.clear();
+  return Command(std::move(command));
+}
+
 // parseOptInterval: empty → 0, 0 → 0, else at least 1ms.
 Result<std::chrono::nanoseconds> ParseInterval(const BFlags& flags,
                                                const std::string& name) {
@@ -74,21 +85,11 @@ Result<Command> ParseRun(Request& request) {
 }
 
 Result<Command> ParseCmd(Request& request) {
-  KILN_RETURN_IF_ERROR(request.flags.Parse());
-  CmdCommand cmd;
-  static_cast<CommandBase&>(cmd) = MakeBase(request);
-  cmd.command = MakeCommandLine(request);
-  cmd.command.files.clear();
-  return Command(std::move(cmd));
+  return ParseCommandLine<CmdCommand>(request);
 }
 
 Result<Command> ParseEntrypoint(Request& request) {
-  KILN_RETURN_IF_ERROR(request.flags.Parse());
-  EntrypointCommand entrypoint;
-  static_cast<CommandBase&>(entrypoint) = MakeBase(request);
-  entrypoint.command = MakeCommandLine(request);
-  entrypoint.command.files.clear();
-  return Command(std::move(entrypoint));
+  return ParseCommandLine<EntrypointCommand>(request);
 }
 
 Result<Command> ParseShell(Request& request) {

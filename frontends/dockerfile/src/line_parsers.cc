@@ -183,18 +183,26 @@ JsonOutcome ParseJson(std::string_view rest, Args* args) {
   return JsonOutcome::kOk;
 }
 
-// parseMaybeJSON (RUN, CMD, ENTRYPOINT, SHELL): JSON, else one string.
-Result<Args> ParseMaybeJson(std::string_view rest) {
-  Args args;
-  if (rest.empty()) return args;
-  switch (ParseJson(rest, &args)) {
+// `rest` as a JSON array of strings into `args`: true if it is one, false if
+// it is no JSON array, an error if it is an array of other values.
+Result<bool> ParseJsonArgs(std::string_view rest, Args* args) {
+  switch (ParseJson(rest, args)) {
     case JsonOutcome::kOk:
-      return args;
+      return true;
     case JsonOutcome::kNotStrings:
       return InvalidArgumentError(std::string(kNotStringArray));
     case JsonOutcome::kNotJson:
       break;
   }
+  return false;
+}
+
+// parseMaybeJSON (RUN, CMD, ENTRYPOINT, SHELL): JSON, else one string.
+Result<Args> ParseMaybeJson(std::string_view rest) {
+  Args args;
+  if (rest.empty()) return args;
+  KILN_ASSIGN_OR_RETURN(bool json, ParseJsonArgs(rest, &args));
+  if (json) return args;
   args.next.push_back(Leaf(std::string(rest)));
   return args;
 }
@@ -202,14 +210,8 @@ Result<Args> ParseMaybeJson(std::string_view rest) {
 // parseMaybeJSONToList (ADD, COPY, VOLUME): JSON, else blank-split words.
 Result<Args> ParseMaybeJsonToList(std::string_view rest) {
   Args args;
-  switch (ParseJson(rest, &args)) {
-    case JsonOutcome::kOk:
-      return args;
-    case JsonOutcome::kNotStrings:
-      return InvalidArgumentError(std::string(kNotStringArray));
-    case JsonOutcome::kNotJson:
-      break;
-  }
+  KILN_ASSIGN_OR_RETURN(bool json, ParseJsonArgs(rest, &args));
+  if (json) return args;
   return ParseStringsWhitespaceDelimited(rest);
 }
 
