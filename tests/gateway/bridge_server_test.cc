@@ -1,0 +1,369 @@
+// BridgeServer over a real socketpair: a gRPC client stub on one end, the
+// server (ServeOnFd) on the other, solving scratch/file-op graphs with the
+// copy snapshotter (no executor, no root needed).
+#include "kiln/gateway/bridge_server.h"
+
+#include <grpcpp/create_channel_posix.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "kiln/gateway/serve_fd.h"
+#include "kiln/llb/file.h"
+#include "kiln/llb/state.h"
+#include "kiln/solver/snapshotter.h"
+#include "kiln/solver/solver.h"
+#include "support/engine_setup.h"
+#include "support/test_util.h"
+
+namespace kiln::gateway {
+namespace {
+
+namespace fe = ::moby::buildkit::v1::frontend;
+using solver::testing::MakeTempDir;
+using solver::testing::RemoveTree;
+
+class BridgeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = MakeTempDir("kiln-gateway");
+    auto stores = solver::testing::OpenStores(root_);
+    ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+    content_ = std::move(stores->content);
+    images_ = std::move(stores->images);
+    auto snaps = solver::OpenSnapshotter(root_ + "/snapshots",
+                                         solver::SnapshotterKind::kCopy);
+    ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
+    snapshots_ = std::move(*snaps);
+    solver::SolverOptions options;
+    options.root = root_;
+    options.images = images_.get();
+    options.snapshots = snapshots_.get();
+    auto opened = solver::Solver::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    solver_ = std::move(*opened);
+
+    BuildEnv env;
+    env.solver = solver_.get();
+    env.snapshots = snapshots_.get();
+    bridge_ = std::make_unique<BridgeServer>(std::move(env));
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    auto server = ServeOnFd(bridge_.get(), sv[0]);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    stub_ =
+        fe::LLBBridge::NewStub(grpc::CreateInsecureChannelFromFd("", sv[1]));
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    if (server_) server_->Shutdown();
+    server_.reset();
+    bridge_.reset();
+    solver_.reset();
+    snapshots_.reset();
+    images_.reset();
+    content_.reset();
+    if (!root_.empty()) RemoveTree(root_);
+  }
+
+  // Solves `state` through the Solve RPC; returns the status and the ref id.
+  grpc::Status SolveState(const llb::State& state, std::string* id) {
+    auto def = state.Marshal();
+    EXPECT_TRUE(def.ok()) << def.status().ToString();
+    fe::SolveRequest req;
+    *req.mutable_definition() = *def;
+    req.set_allowresultreturn(true);
+    req.set_allowresultarrayref(true);
+    fe::SolveResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->Solve(&ctx, req, &resp);
+    if (st.ok()) {
+      EXPECT_TRUE(resp.result().has_ref());
+      EXPECT_EQ(resp.result().ref().def().def_size(), def->def_size());
+      *id = resp.result().ref().id();
+    }
+    return st;
+  }
+
+  // A ref with /hello.txt, /dir/{a,b.md}, /link -> /hello.txt and
+  // /escape -> ../../../../etc/passwd.
+  std::string SolveSample() {
+    llb::State s = llb::Scratch()
+                       .File(llb::Mkfile("/hello.txt", 0640, "hello bridge"))
+                       .File(llb::Mkdir("/dir", 0755))
+                       .File(llb::Mkfile("/dir/a", 0644, "A"))
+                       .File(llb::Mkfile("/dir/b.md", 0600, "BB"))
+                       .File(llb::Symlink("/hello.txt", "/link"))
+                       .File(llb::Symlink("../../../../etc/passwd", "/escape"));
+    std::string id;
+    grpc::Status st = SolveState(s, &id);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_FALSE(id.empty());
+    return id;
+  }
+
+  grpc::Status Read(const std::string& ref, const std::string& path,
+                    std::string* data, const fe::FileRange* range = nullptr) {
+    fe::ReadFileRequest req;
+    req.set_ref(ref);
+    req.set_filepath(path);
+    if (range != nullptr) *req.mutable_range() = *range;
+    fe::ReadFileResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->ReadFile(&ctx, req, &resp);
+    *data = resp.data();
+    return st;
+  }
+
+  std::string root_;
+  std::unique_ptr<solver::ContentStore> content_;
+  std::unique_ptr<solver::ImageStore> images_;
+  std::unique_ptr<solver::Snapshotter> snapshots_;
+  std::unique_ptr<solver::Solver> solver_;
+  std::unique_ptr<BridgeServer> bridge_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<fe::LLBBridge::Stub> stub_;
+};
+
+TEST_F(BridgeServerTest, PingAdvertisesImplementedCapsOnly) {
+  fe::PingRequest req;
+  fe::PongResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Ping(&ctx, req, &resp).ok());
+  std::vector<std::string> caps;
+  for (const auto& c : resp.frontendapicaps()) {
+    EXPECT_TRUE(c.enabled()) << c.id();
+    caps.push_back(c.id());
+  }
+  EXPECT_TRUE(std::is_sorted(caps.begin(), caps.end()));
+  for (const char* want : {"solve.base", "readfile", "readdir", "statfile",
+                           "return", "proto.refarray", "gateway.evaluate"}) {
+    EXPECT_NE(std::find(caps.begin(), caps.end(), want), caps.end()) << want;
+  }
+  // No image source in this build: no resolveimage; no containers ever.
+  for (const char* absent : {"resolveimage", "gateway.exec",
+                             "source.metaresolver", "solve.inlinereturn"}) {
+    EXPECT_EQ(std::find(caps.begin(), caps.end(), absent), caps.end())
+        << absent;
+  }
+  bool file_base = false;
+  for (const auto& c : resp.llbcaps()) file_base |= c.id() == "file.base";
+  EXPECT_TRUE(file_base);
+  ASSERT_EQ(resp.workers_size(), 1);
+  EXPECT_EQ(resp.workers(0).platforms_size(), 1);
+  EXPECT_FALSE(resp.workers(0).platforms(0).os().empty());
+}
+
+TEST_F(BridgeServerTest, SolveThenReadFileAndRange) {
+  std::string id = SolveSample();
+  std::string data;
+  ASSERT_TRUE(Read(id, "/hello.txt", &data).ok());
+  EXPECT_EQ(data, "hello bridge");
+  ASSERT_TRUE(Read(id, "dir/b.md", &data).ok());
+  EXPECT_EQ(data, "BB");
+  fe::FileRange range;
+  range.set_offset(6);
+  range.set_length(3);
+  ASSERT_TRUE(Read(id, "/hello.txt", &data, &range).ok());
+  EXPECT_EQ(data, "bri");
+  range.set_offset(10);
+  range.set_length(100);
+  ASSERT_TRUE(Read(id, "/hello.txt", &data, &range).ok());
+  EXPECT_EQ(data, "ge");
+  // Symlinks are followed inside the ref.
+  ASSERT_TRUE(Read(id, "/link", &data).ok());
+  EXPECT_EQ(data, "hello bridge");
+  EXPECT_EQ(bridge_->ref_ids(), std::vector<std::string>{id});
+}
+
+TEST_F(BridgeServerTest, ReadFileCannotEscapeTheRef) {
+  std::string id = SolveSample();
+  std::string data;
+  EXPECT_EQ(Read(id, "/escape", &data).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Read(id, "../../../../../etc/passwd", &data).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Read(id, "/missing", &data).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Read(id, "/dir", &data).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(BridgeServerTest, ReadDirAndStatFile) {
+  std::string id = SolveSample();
+  fe::ReadDirRequest req;
+  req.set_ref(id);
+  req.set_dirpath("/dir");
+  fe::ReadDirResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->ReadDir(&ctx, req, &resp).ok());
+  }
+  ASSERT_EQ(resp.entries_size(), 2);
+  EXPECT_EQ(resp.entries(0).path(), "a");
+  EXPECT_EQ(resp.entries(0).size(), 1);
+  EXPECT_EQ(resp.entries(0).mode(), 0644u);
+  EXPECT_EQ(resp.entries(1).path(), "b.md");
+  EXPECT_EQ(resp.entries(1).mode(), 0600u);
+  req.set_includepattern("*.md");
+  resp.Clear();
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->ReadDir(&ctx, req, &resp).ok());
+  }
+  ASSERT_EQ(resp.entries_size(), 1);
+  EXPECT_EQ(resp.entries(0).path(), "b.md");
+
+  fe::StatFileRequest sreq;
+  sreq.set_ref(id);
+  sreq.set_path("/link");
+  fe::StatFileResponse sresp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->StatFile(&ctx, sreq, &sresp).ok());
+  }
+  EXPECT_EQ(sresp.stat().path(), "link");
+  EXPECT_EQ(sresp.stat().linkname(), "/hello.txt");
+  EXPECT_NE(sresp.stat().mode() & (1u << 27), 0u);  // Go ModeSymlink
+  sreq.set_path("/dir");
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->StatFile(&ctx, sreq, &sresp).ok());
+  }
+  EXPECT_EQ(sresp.stat().mode(), (1u << 31) | 0755u);  // Go ModeDir
+  EXPECT_EQ(sresp.stat().size(), 0);
+  sreq.set_path("/hello.txt");
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->StatFile(&ctx, sreq, &sresp).ok());
+  }
+  EXPECT_EQ(sresp.stat().mode(), 0640u);
+  EXPECT_EQ(sresp.stat().size(), 12);
+  EXPECT_GT(sresp.stat().modtime(), 0);
+}
+
+TEST_F(BridgeServerTest, UnknownRefIsRefused) {
+  SolveSample();
+  std::string data;
+  grpc::Status st = Read("not-a-ref-of-this-build", "/hello.txt", &data);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("unknown ref not-a-ref-of-this-build"),
+            std::string::npos)
+      << st.error_message();
+  fe::StatFileRequest sreq;
+  sreq.set_ref("nope");
+  sreq.set_path("/");
+  fe::StatFileResponse sresp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->StatFile(&ctx, sreq, &sresp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  fe::ReturnRequest rreq;
+  rreq.mutable_result()->mutable_ref()->set_id("nope");
+  fe::ReturnResponse rresp;
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(stub_->Return(&ctx2, rreq, &rresp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(bridge_->result().has_value());
+}
+
+TEST_F(BridgeServerTest, ReturnStoresTheResultOnce) {
+  std::string id = SolveSample();
+  fe::ReturnRequest req;
+  req.mutable_result()->mutable_ref()->set_id(id);
+  (*req.mutable_result()->mutable_metadata())["containerimage.config"] = "{}";
+  fe::ReturnResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Return(&ctx, req, &resp).ok());
+  }
+  std::optional<FinalResult> result = bridge_->result();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->error.ok());
+  ASSERT_TRUE(result->ref.has_value());
+  EXPECT_EQ(result->ref->id, id);
+  EXPECT_FALSE(result->ref->snapshot.empty());
+  EXPECT_EQ(result->metadata.at("containerimage.config"), "{}");
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->Return(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(BridgeServerTest, ReturnStoresAnError) {
+  fe::ReturnRequest req;
+  req.mutable_error()->set_code(3);
+  req.mutable_error()->set_message("dockerfile parse error line 1");
+  fe::ReturnResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Return(&ctx, req, &resp).ok());
+  auto result = bridge_->result();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->error.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(result->error.message(), "dockerfile parse error line 1");
+}
+
+TEST_F(BridgeServerTest, MalformedDefinitionIsInvalidArgument) {
+  fe::SolveRequest req;
+  req.mutable_definition()->add_def("\xff\xff not an op");
+  req.set_allowresultreturn(true);
+  fe::SolveResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub_->Solve(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << st.error_message();
+  EXPECT_FALSE(st.error_message().empty());
+  EXPECT_TRUE(bridge_->ref_ids().empty());
+}
+
+TEST_F(BridgeServerTest, UnsupportedRequestsAreUnimplemented) {
+  fe::SolveRequest req;
+  req.set_frontend("dockerfile.v0");
+  fe::SolveResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub_->Solve(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(st.error_message().find("nested frontend solves"),
+            std::string::npos);
+  fe::NewContainerRequest nreq;
+  fe::NewContainerResponse nresp;
+  grpc::ClientContext ctx2;
+  st = stub_->NewContainer(&ctx2, nreq, &nresp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_FALSE(st.error_message().empty());
+  fe::ResolveImageConfigRequest rreq;
+  rreq.set_ref("busybox:latest");
+  fe::ResolveImageConfigResponse rresp;
+  grpc::ClientContext ctx3;
+  EXPECT_EQ(stub_->ResolveImageConfig(&ctx3, rreq, &rresp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(BridgeServerTest, EmptyDefinitionGivesEmptyRefAndWarningsAreKept) {
+  fe::SolveRequest req;
+  req.set_allowresultreturn(true);
+  req.set_allowresultarrayref(true);
+  fe::SolveResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Solve(&ctx, req, &resp).ok());
+  }
+  EXPECT_TRUE(resp.result().has_ref());
+  EXPECT_EQ(resp.result().ref().id(), "");
+  fe::WarnRequest w;
+  w.set_digest("sha256:abc");
+  w.set_level(1);
+  w.set_short_("careful");
+  fe::WarnResponse wresp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Warn(&ctx, w, &wresp).ok());
+  ASSERT_EQ(bridge_->warnings().size(), 1u);
+  EXPECT_EQ(bridge_->warnings()[0].short_text, "careful");
+}
+
+}  // namespace
+}  // namespace kiln::gateway
