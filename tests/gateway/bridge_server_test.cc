@@ -15,9 +15,12 @@
 #include "kiln/gateway/serve_fd.h"
 #include "kiln/llb/file.h"
 #include "kiln/llb/state.h"
+#include "kiln/solver/image_source.h"
+#include "kiln/solver/oci.h"
 #include "kiln/solver/snapshotter.h"
 #include "kiln/solver/solver.h"
 #include "support/engine_setup.h"
+#include "support/registry_fixture.h"
 #include "support/test_util.h"
 
 namespace kiln::gateway {
@@ -47,9 +50,12 @@ class BridgeServerTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     solver_ = std::move(*opened);
 
+    image_source_ = std::make_unique<solver::ImageSource>(
+        images_.get(), nullptr, snapshots_.get());
     BuildEnv env;
     env.solver = solver_.get();
     env.snapshots = snapshots_.get();
+    if (with_images_) env.images = image_source_.get();
     bridge_ = std::make_unique<BridgeServer>(std::move(env));
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -66,6 +72,7 @@ class BridgeServerTest : public ::testing::Test {
     server_.reset();
     bridge_.reset();
     solver_.reset();
+    image_source_.reset();
     snapshots_.reset();
     images_.reset();
     content_.reset();
@@ -126,6 +133,8 @@ class BridgeServerTest : public ::testing::Test {
   std::unique_ptr<solver::ImageStore> images_;
   std::unique_ptr<solver::Snapshotter> snapshots_;
   std::unique_ptr<solver::Solver> solver_;
+  std::unique_ptr<solver::ImageSource> image_source_;
+  bool with_images_ = false;  // set by subclasses before SetUp
   std::unique_ptr<BridgeServer> bridge_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<fe::LLBBridge::Stub> stub_;
@@ -363,6 +372,113 @@ TEST_F(BridgeServerTest, EmptyDefinitionGivesEmptyRefAndWarningsAreKept) {
   ASSERT_TRUE(stub_->Warn(&ctx, w, &wresp).ok());
   ASSERT_EQ(bridge_->warnings().size(), 1u);
   EXPECT_EQ(bridge_->warnings()[0].short_text, "careful");
+}
+
+TEST_F(BridgeServerTest, EvaluateAndLegacyResultForms) {
+  std::string id = SolveSample();
+  fe::EvaluateRequest ereq;
+  ereq.set_ref(id);
+  fe::EvaluateResponse eresp;
+  {
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub_->Evaluate(&ctx, ereq, &eresp).ok());
+  }
+  ereq.set_ref("other");
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->Evaluate(&ctx, ereq, &eresp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // allowResultReturn=false: the id comes back in SolveResponse.ref.
+  auto def = llb::Scratch().File(llb::Mkfile("/x", 0644, "x")).Marshal();
+  ASSERT_TRUE(def.ok());
+  fe::SolveRequest req;
+  *req.mutable_definition() = *def;
+  fe::SolveResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Solve(&ctx, req, &resp).ok());
+  }
+  EXPECT_FALSE(resp.ref().empty());
+  EXPECT_FALSE(resp.has_result());
+  std::string data;
+  ASSERT_TRUE(Read(resp.ref(), "/x", &data).ok());
+  EXPECT_EQ(data, "x");
+  // A RefMap result keyed by platform.
+  fe::ReturnRequest rreq;
+  auto& refs = *rreq.mutable_result()->mutable_refs()->mutable_refs();
+  refs["linux/amd64"].set_id(id);
+  refs["linux/arm64"].set_id(resp.ref());
+  fe::ReturnResponse rresp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Return(&ctx, rreq, &rresp).ok());
+  auto result = bridge_->result();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ref.has_value());
+  ASSERT_EQ(result->refs.size(), 2u);
+  EXPECT_EQ(result->refs.at("linux/amd64").id, id);
+  EXPECT_EQ(result->refs.at("linux/arm64").id, resp.ref());
+  EXPECT_NE(result->refs.at("linux/amd64").snapshot,
+            result->refs.at("linux/arm64").snapshot);
+}
+
+TEST_F(BridgeServerTest, SolverErrorsComeBackAsStatus) {
+  // Mkfile into a missing directory fails in the solver, not the loader.
+  std::string id;
+  grpc::Status st = SolveState(
+      llb::Scratch().File(llb::Mkfile("/no/such/dir/f", 0644, "x")), &id);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(st.error_message().find("/no/such/dir"), std::string::npos)
+      << st.error_message();
+  EXPECT_TRUE(bridge_->ref_ids().empty());
+}
+
+class BridgeServerImageTest : public BridgeServerTest {
+ protected:
+  BridgeServerImageTest() { with_images_ = true; }
+};
+
+TEST_F(BridgeServerImageTest, ResolveImageConfigReturnsDigestAndConfig) {
+  auto desc =
+      solver::testing::StoreImage(content_.get(), llb::HostPlatform(),
+                                  solver::testing::MakeTar({{"a.txt", "a"}}),
+                                  "application/vnd.oci.image.layer.v1.tar");
+  ASSERT_TRUE(desc.ok()) << desc.status().ToString();
+  ASSERT_TRUE(images_->Put("docker.io/library/tiny:1", *desc).ok());
+  auto manifest_bytes = content_->ReadAll(desc->digest);
+  ASSERT_TRUE(manifest_bytes.ok());
+  auto manifest = solver::oci::ParseManifest(*manifest_bytes);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+
+  fe::PingRequest preq;
+  fe::PongResponse presp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Ping(&ctx, preq, &presp).ok());
+  }
+  bool advertised = false;
+  for (const auto& c : presp.frontendapicaps()) {
+    advertised |= c.id() == "resolveimage";
+  }
+  EXPECT_TRUE(advertised);
+
+  fe::ResolveImageConfigRequest req;
+  req.set_ref("tiny:1");
+  req.set_resolvemode("local");
+  fe::ResolveImageConfigResponse resp;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->ResolveImageConfig(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  EXPECT_EQ(resp.digest(), desc->digest.str());
+  EXPECT_EQ(Digest::FromBytes(resp.config()), manifest->config.digest);
+  EXPECT_EQ(resp.ref(), "docker.io/library/tiny:1");
+  req.set_ref("absent:1");
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->ResolveImageConfig(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace
