@@ -107,22 +107,20 @@ grpc::Status BridgeServer::ResolveImageConfig(
                            : env_.base_request.platform.os.empty()
                                ? llb::HostPlatform()
                                : env_.base_request.platform;
-  Result<solver::ImageConfigResolution> resolved =
-      InvalidArgumentError("unset");
-  if (req->resolvertype() == 1) {
-    resolved = env_.images->ResolveOciLayoutConfig(req->storeid(), req->ref(),
-                                                   platform);
-  } else if (req->resolvertype() == 0) {
-    Result<solver::ResolveMode> mode =
-        solver::ParseResolveMode(req->resolvemode());
-    if (!mode.ok()) return ToGrpc(mode.status());
-    resolved = env_.images->ResolveImageConfig(req->ref(), platform, *mode);
-  } else {
+  if (req->resolvertype() != 0 && req->resolvertype() != 1) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "resolve image config " + req->ref() +
                             ": unknown resolver type " +
                             std::to_string(req->resolvertype()));
   }
+  Result<solver::ResolveMode> mode =
+      solver::ParseResolveMode(req->resolvemode());
+  if (!mode.ok()) return ToGrpc(mode.status());
+  Result<solver::ImageConfigResolution> resolved =
+      req->resolvertype() == 1
+          ? env_.images->ResolveOciLayoutConfig(req->storeid(), req->ref(),
+                                                platform)
+          : env_.images->ResolveImageConfig(req->ref(), platform, *mode);
   if (!resolved.ok()) return ToGrpc(resolved.status());
   resp->set_digest(resolved->digest.str());
   resp->set_config(resolved->config);
@@ -215,7 +213,7 @@ grpc::Status BridgeServer::Evaluate(grpc::ServerContext*,
 grpc::Status BridgeServer::Return(grpc::ServerContext*,
                                   const bridge_pb::ReturnRequest* req,
                                   bridge_pb::ReturnResponse*) {
-  FinalResult final;
+  FinalResult returned;
   std::lock_guard<std::mutex> lock(mu_);
   if (final_.has_value()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -232,9 +230,10 @@ grpc::Status BridgeServer::Return(grpc::ServerContext*,
   };
   if (req->has_error()) {
     int code = req->error().code();
-    final.error = Status(code > 0 && code <= 16 ? static_cast<StatusCode>(code)
-                                                : StatusCode::kUnknown,
-                         req->error().message());
+    returned.error =
+        Status(code > 0 && code <= 16 ? static_cast<StatusCode>(code)
+                                      : StatusCode::kUnknown,
+               req->error().message());
   } else {
     const bridge_pb::Result& r = req->result();
     if (r.attestations_size() > 0) {
@@ -248,29 +247,30 @@ grpc::Status BridgeServer::Return(grpc::ServerContext*,
                                     : r.refdeprecated();
         Result<ResultRef> ref = owned(id);
         if (!ref.ok()) return ToGrpc(ref.status());
-        final.ref = std::move(*ref);
+        returned.ref = std::move(*ref);
         break;
       }
       case bridge_pb::Result::kRefs:
         for (const auto& [key, value] : r.refs().refs()) {
           Result<ResultRef> ref = owned(value.id());
           if (!ref.ok()) return ToGrpc(ref.status());
-          final.refs[key] = std::move(*ref);
+          returned.refs[key] = std::move(*ref);
         }
         break;
       case bridge_pb::Result::kRefsDeprecated:
         for (const auto& [key, id] : r.refsdeprecated().refs()) {
           Result<ResultRef> ref = owned(id);
           if (!ref.ok()) return ToGrpc(ref.status());
-          final.refs[key] = std::move(*ref);
+          returned.refs[key] = std::move(*ref);
         }
         break;
       case bridge_pb::Result::RESULT_NOT_SET:
         break;
     }
-    for (const auto& [key, value] : r.metadata()) final.metadata[key] = value;
+    for (const auto& [key, value] : r.metadata())
+      returned.metadata[key] = value;
   }
-  final_ = std::move(final);
+  final_ = std::move(returned);
   return grpc::Status::OK;
 }
 

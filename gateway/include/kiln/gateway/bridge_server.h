@@ -13,7 +13,8 @@
 // the accessors may be called from any thread. Ownership: BuildEnv pointers
 // are borrowed and must outlive the server. Snapshots mounted for file access
 // (overlay) are unmounted by the destructor; the snapshots themselves stay
-// (the engine owns their lifetime).
+// (the engine owns their lifetime). Destroy the server only after the
+// grpc::Server serving it has been shut down.
 #ifndef KILN_GATEWAY_BRIDGE_SERVER_H_
 #define KILN_GATEWAY_BRIDGE_SERVER_H_
 
