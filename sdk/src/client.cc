@@ -178,6 +178,26 @@ Result<FileStat> Client::StatFile(const Ref& ref, const std::string& path) {
   return FromProto(resp.stat());
 }
 
+Status Client::Evaluate(const Ref& ref) {
+  grpc::ClientContext ctx;
+  gw::EvaluateRequest req;
+  req.set_ref(ref.id);
+  gw::EvaluateResponse resp;
+  return internal::FromGrpcStatus(impl_->stub().Evaluate(&ctx, req, &resp),
+                                  "bridge Evaluate");
+}
+
+Result<std::map<std::string, pb::Definition>> Client::Inputs() {
+  grpc::ClientContext ctx;
+  gw::InputsRequest req;
+  gw::InputsResponse resp;
+  KILN_RETURN_IF_ERROR(internal::FromGrpcStatus(
+      impl_->stub().Inputs(&ctx, req, &resp), "bridge Inputs"));
+  std::map<std::string, pb::Definition> inputs;
+  for (const auto& [name, def] : resp.definitions()) inputs[name] = def;
+  return inputs;
+}
+
 Status Client::Warn(const Warning& warning) {
   grpc::ClientContext ctx;
   gw::WarnRequest req;

@@ -1,7 +1,6 @@
 #include "kiln/sdk/serve.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -69,19 +68,17 @@ int ServeOnFd(int fd, char** envp, const BuildFunction& build) {
 int Serve(const BuildFunction& build) {
   // Writes to a closed connection must fail with EPIPE, not kill us.
   signal(SIGPIPE, SIG_IGN);
-  struct stat st;
-  if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    Report(UnimplementedError(
-        "stdin is not a socket: the engine must pass one socket as stdin "
-        "and stdout (separate pipes are not supported yet)"));
+  Result<int> fd = internal::ConnectStdio(0, 1);
+  if (!fd.ok()) {
+    Report(fd.status());
     return 1;
   }
-  // fd 1 is the same socket: keep stray prints off the connection.
+  // fd 1 carries the connection: keep stray prints off it.
   if (dup2(2, 1) < 0) {
     Report(InternalError("redirecting stdout to stderr failed"));
     return 1;
   }
-  return internal::ServeOnFd(0, environ, build);
+  return internal::ServeOnFd(*fd, environ, build);
 }
 
 }  // namespace kiln::sdk

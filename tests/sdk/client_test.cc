@@ -177,6 +177,22 @@ TEST_F(ClientTest, StatFileMapsStat) {
   EXPECT_EQ(bridge_.last_stat.path(), "go.mod");
 }
 
+TEST_F(ClientTest, EvaluateSendsTheRef) {
+  ASSERT_TRUE(client_->Evaluate(Ref{"lazy"}).ok());
+  EXPECT_EQ(bridge_.last_evaluate.ref(), "lazy");
+}
+
+TEST_F(ClientTest, InputsReturnsDefinitionsByName) {
+  (*bridge_.inputs.mutable_definitions())["context"].add_def("ctx-op");
+  (*bridge_.inputs.mutable_definitions())["dockerfile"].add_def("df-op");
+  Result<std::map<std::string, pb::Definition>> got = client_->Inputs();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  ASSERT_EQ(got->at("context").def_size(), 1);
+  EXPECT_EQ(got->at("context").def(0), "ctx-op");
+  EXPECT_EQ(got->at("dockerfile").def(0), "df-op");
+}
+
 TEST_F(ClientTest, WarnSendsEveryField) {
   Warning w{.vertex_digest = "sha256:v",
             .level = 1,
@@ -258,6 +274,8 @@ TEST_P(ClientErrorTest, EveryRpcMapsTheCodeAndKeepsTheMessage) {
       client_->ReadFile(Ref{"r"}, "f").status(),
       client_->ReadDir(Ref{"r"}, "d").status(),
       client_->StatFile(Ref{"r"}, "f").status(),
+      client_->Evaluate(Ref{"r"}),
+      client_->Inputs().status(),
       client_->Warn(Warning{}),
       client_->Return(BuildResult{}),
       client_->Return(InternalError("boom")),

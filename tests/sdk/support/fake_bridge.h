@@ -33,6 +33,7 @@ class FakeBridge : public gw::LLBBridge::Service {
   std::string file_data = "FROM scratch\n";
   gw::ReadDirResponse dir;
   gw::StatFileResponse stat;
+  gw::InputsResponse inputs;
   // When set, every RPC fails with this status.
   std::optional<grpc::Status> fail;
 
@@ -44,6 +45,7 @@ class FakeBridge : public gw::LLBBridge::Service {
   gw::ReadDirRequest last_read_dir;
   gw::StatFileRequest last_stat;
   gw::WarnRequest last_warn;
+  gw::EvaluateRequest last_evaluate;
   std::vector<gw::ReturnRequest> returns;
 
   grpc::Status Ping(grpc::ServerContext*, const gw::PingRequest*,
@@ -86,6 +88,14 @@ class FakeBridge : public gw::LLBBridge::Service {
       *resp = stat;
     });
   }
+  grpc::Status Evaluate(grpc::ServerContext*, const gw::EvaluateRequest* req,
+                        gw::EvaluateResponse*) override {
+    return Answer("Evaluate", [&] { last_evaluate = *req; });
+  }
+  grpc::Status Inputs(grpc::ServerContext*, const gw::InputsRequest*,
+                      gw::InputsResponse* resp) override {
+    return Answer("Inputs", [&] { *resp = inputs; });
+  }
   grpc::Status Warn(grpc::ServerContext*, const gw::WarnRequest* req,
                     gw::WarnResponse*) override {
     return Answer("Warn", [&] { last_warn = *req; });
@@ -119,14 +129,12 @@ class BridgeServer {
   explicit BridgeServer(FakeBridge* bridge) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) abort();
-    grpc::ServerBuilder builder;
-    builder.RegisterService(bridge);
-    server_ = builder.BuildAndStart();
-    // The server side must be non-blocking (notes/toolchain.md).
-    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-    grpc::AddInsecureChannelFromFd(server_.get(), sv[0]);
+    Start(bridge, sv[0]);
     client_fd_ = sv[1];
   }
+  // Serves on `server_fd` (a connected stream socket, owned from here on);
+  // client_fd() is -1.
+  BridgeServer(FakeBridge* bridge, int server_fd) { Start(bridge, server_fd); }
   ~BridgeServer() { Stop(); }
 
   int client_fd() const { return client_fd_; }
@@ -139,6 +147,15 @@ class BridgeServer {
   }
 
  private:
+  void Start(FakeBridge* bridge, int server_fd) {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(bridge);
+    server_ = builder.BuildAndStart();
+    // The server side must be non-blocking (notes/toolchain.md).
+    fcntl(server_fd, F_SETFL, fcntl(server_fd, F_GETFL) | O_NONBLOCK);
+    grpc::AddInsecureChannelFromFd(server_.get(), server_fd);
+  }
+
   std::unique_ptr<grpc::Server> server_;
   int client_fd_ = -1;
 };

@@ -126,6 +126,14 @@ class Client {
 
   Result<FileStat> StatFile(const Ref& ref, const std::string& path);
 
+  // Builds a lazy `ref` now, so that its build errors surface here
+  // (cap gateway.evaluate).
+  Status Evaluate(const Ref& ref);
+
+  // The Definitions passed to this frontend as inputs, by name (cap
+  // frontend.inputs), e.g. "context" and "dockerfile".
+  Result<std::map<std::string, pb::Definition>> Inputs();
+
   Status Warn(const Warning& warning);
 
   // Delivers the build's result, or its error. The error keeps its code and
