@@ -33,6 +33,46 @@ FileStat FromProto(const fsutil::types::Stat& s) {
                   .linkname = s.linkname()};
 }
 
+// What the Go SDK assumes when the engine's Pong omits a list.
+const std::vector<std::string>& DefaultFrontendCaps() {
+  static const std::vector<std::string> caps = {
+      "solve.base", "solve.inlinereturn", "resolveimage", "readfile"};
+  return caps;
+}
+const std::vector<std::string>& DefaultLLBCaps() {
+  static const std::vector<std::string> caps = {
+      "source.image",
+      "source.local",
+      "source.local.unique",
+      "source.local.sessionid",
+      "source.local.includepatterns",
+      "source.local.followpaths",
+      "source.local.excludepatterns",
+      "source.local.sharedkeyhint",
+      "source.git",
+      "source.git.keepgitdir",
+      "source.git.fullurl",
+      "source.http",
+      "source.http.checksum",
+      "source.http.perm",
+      "soruce.http.uidgid",  // sic: upstream's id
+      "source.buildop.llbfilename",
+      "exec.meta.base",
+      "exec.meta.proxyenv",
+      "exec.mount.bind",
+      "exec.mount.cache",
+      "exec.mount.cache.sharing",
+      "exec.mount.selector",
+      "exec.mount.tmpfs",
+      "exec.mount.secret",
+      "constraints",
+      "platform",
+      "meta.ignorecache",
+      "meta.description",
+      "meta.exportcache"};
+  return caps;
+}
+
 bool Contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -91,6 +131,8 @@ Result<Capabilities> Client::Ping() {
   for (const auto& cap : resp.llbcaps()) {
     if (cap.enabled()) caps.llb.push_back(cap.id());
   }
+  if (resp.frontendapicaps_size() == 0) caps.frontend = DefaultFrontendCaps();
+  if (resp.llbcaps_size() == 0) caps.llb = DefaultLLBCaps();
   return caps;
 }
 
@@ -225,7 +267,12 @@ Status Client::Return(const BuildResult& result) {
   grpc::ClientContext ctx;
   gw::ReturnRequest req;
   gw::Result* out = req.mutable_result();
-  out->mutable_ref()->set_id(result.ref.id);
+  if (result.refs.empty()) {
+    out->mutable_ref()->set_id(result.ref.id);
+  } else {
+    auto* refs = out->mutable_refs()->mutable_refs();
+    for (const auto& [key, ref] : result.refs) (*refs)[key].set_id(ref.id);
+  }
   for (const auto& [key, value] : result.metadata) {
     (*out->mutable_metadata())[key] = value;
   }

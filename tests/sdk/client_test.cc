@@ -49,6 +49,17 @@ TEST_F(ClientTest, PingListsOnlyEnabledCaps) {
   EXPECT_TRUE(caps->HasLLBCap("source.image"));
 }
 
+TEST_F(ClientTest, PingDefaultsCapsAnOldEngineOmits) {
+  Result<Capabilities> caps = client_->Ping();
+  ASSERT_TRUE(caps.ok()) << caps.status().ToString();
+  EXPECT_EQ(caps->frontend,
+            (std::vector<std::string>{"solve.base", "solve.inlinereturn",
+                                      "resolveimage", "readfile"}));
+  EXPECT_EQ(caps->llb.size(), 29u);
+  EXPECT_TRUE(caps->HasLLBCap("exec.mount.cache"));
+  EXPECT_FALSE(caps->HasFrontendCap("return"));
+}
+
 TEST_F(ClientTest, ResolveImageConfigSendsRefAndPlatform) {
   bridge_.image_config.set_digest("sha256:abc");
   bridge_.image_config.set_config("{\"architecture\":\"arm64\"}");
@@ -226,6 +237,22 @@ TEST_F(ClientTest, ReturnSendsRefAndMetadata) {
   EXPECT_EQ(req.result().ref().id(), "final");
   EXPECT_EQ(req.result().metadata().at("containerimage.config"),
             "{\"os\":\"linux\"}");
+}
+
+TEST_F(ClientTest, ReturnSendsARefMapForSeveralPlatforms) {
+  BuildResult result{
+      .ref = Ref{"ignored"},
+      .refs = {{"linux/amd64", Ref{"a"}}, {"linux/arm64", Ref{"b"}}},
+      .metadata = {{"refs.platforms", "{}"}}};
+  ASSERT_TRUE(client_->Return(result).ok());
+  ASSERT_EQ(bridge_.returns.size(), 1u);
+  const auto& out = bridge_.returns[0].result();
+  ASSERT_TRUE(out.has_refs());
+  EXPECT_FALSE(out.has_ref());
+  ASSERT_EQ(out.refs().refs_size(), 2);
+  EXPECT_EQ(out.refs().refs().at("linux/amd64").id(), "a");
+  EXPECT_EQ(out.refs().refs().at("linux/arm64").id(), "b");
+  EXPECT_EQ(out.metadata().at("refs.platforms"), "{}");
 }
 
 TEST_F(ClientTest, ReturnErrorSendsCodeMessageAndLocation) {

@@ -82,10 +82,13 @@ struct Warning {
   std::optional<SourceRange> range;  // sent as SourceInfo{filename} + Range
 };
 
-// What a build returns: one ref plus exporter metadata, e.g.
-// metadata["containerimage.config"] = image config JSON.
+// What a build returns: one ref, or (multi-platform) refs keyed by platform
+// id such as "linux/arm64", plus exporter metadata, e.g.
+// metadata["containerimage.config"] = image config JSON. A non-empty `refs`
+// is sent as a RefMap and `ref` is then ignored.
 struct BuildResult {
   Ref ref;
+  std::map<std::string, Ref> refs;
   std::map<std::string, std::string> metadata;
 };
 
@@ -102,7 +105,8 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Handshake: the engine's capabilities (15 s deadline).
+  // Handshake: the engine's capabilities (15 s deadline). An engine that
+  // sends no list gets upstream's defaults for it (gateway.md §3).
   Result<Capabilities> Ping();
 
   // Resolves `ref` to a manifest digest and config for `platform` (nullopt =
