@@ -1,13 +1,16 @@
 // sdk: write a kiln/BuildKit frontend in C++. A frontend reads its options
 // and build context through the LLBBridge API and returns an LLB result.
-//
-// Not implemented yet (the gateway issue); frontends build graphs with
-// kiln/llb/state.h meanwhile.
+// This umbrella header brings in the whole SDK:
+//   serve.h   - sdk::Serve, the frontend's main loop
+//   client.h  - sdk::Client, one method per bridge RPC
+//   options.h - sdk::FrontendOptions, typed access to the frontend opts
+// and kiln/llb/state.h to build the graph that the build function solves.
 #ifndef KILN_SDK_FRONTEND_H_
 #define KILN_SDK_FRONTEND_H_
 
 #include "kiln/llb/state.h"
-
-namespace kiln::sdk {}  // namespace kiln::sdk
+#include "kiln/sdk/client.h"
+#include "kiln/sdk/options.h"
+#include "kiln/sdk/serve.h"
 
 #endif  // KILN_SDK_FRONTEND_H_
