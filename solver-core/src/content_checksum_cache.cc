@@ -10,7 +10,7 @@
 namespace kiln::solver::internal {
 namespace {
 
-constexpr std::string_view kMagic = "kiln-contenthash-v1\n";
+constexpr std::string_view kMagic = "kiln-contenthash-v2\n";
 
 std::string Escape(std::string_view s) {
   std::string out;
@@ -76,7 +76,9 @@ std::string SerializeChecksumCache(
     out += f.hex + ' ' + std::to_string(f.size) + ' ' +
            std::to_string(f.mtime_ns) + ' ' + std::to_string(f.ctime_ns) + ' ' +
            std::to_string(f.ino) + ' ' + std::to_string(f.dev) + ' ' +
-           std::to_string(f.mode) + ' ' + Escape(path) + '\n';
+           std::to_string(f.mode) + ' ' +
+           std::to_string(static_cast<int>(f.xattrs)) + ' ' + Escape(path) +
+           '\n';
   }
   std::string trailer =
       "end " + std::to_string(files.size()) + ' ' + HashHex(out) + '\n';
@@ -107,12 +109,14 @@ std::map<std::string, CachedFile> ParseChecksumCache(std::string_view data) {
     f.hex = std::string(line.substr(0, 64));
     line.remove_prefix(65);
     std::string path;
+    uint32_t xattrs = 0;
     if (!Field(line, f.size) || !Field(line, f.mtime_ns) ||
         !Field(line, f.ctime_ns) || !Field(line, f.ino) ||
-        !Field(line, f.dev) || !Field(line, f.mode) || !Unescape(line, path) ||
-        path.empty()) {
+        !Field(line, f.dev) || !Field(line, f.mode) || !Field(line, xattrs) ||
+        xattrs > 2 || !Unescape(line, path) || path.empty()) {
       return {};
     }
+    f.xattrs = static_cast<CachedFile::Xattrs>(xattrs);
     files[path] = std::move(f);
   }
   if (files.size() != count) return {};

@@ -1,8 +1,9 @@
 // The per-root file-hash cache behind ContentChecksummer: entries keyed by
 // root-relative path, and their on-disk form. Private to solver-core.
 //
-// File format (text): "kiln-contenthash-v1\n", then one line per entry
-// "<hex64> <size> <mtime_ns> <ctime_ns> <ino> <dev> <mode> <path>\n" (path
+// File format (text): "kiln-contenthash-v2\n", then one line per entry
+// "<hex64> <size> <mtime_ns> <ctime_ns> <ino> <dev> <mode> <xattrs> <path>\n"
+// (xattrs: 0 unknown, 1 none, 2 some; path
 // last, with '\\' and '\n' escaped as "\\\\" and "\\n"), then
 // "end <count> <sha256 hex of everything before this line>\n". Anything
 // else parses as an empty cache.
@@ -28,6 +29,11 @@ struct CachedFile {
   uint64_t dev = 0;
   uint32_t mode = 0;
   std::string hex;  // sha256 of the content, 64 lowercase hex digits
+  // Whether the file had checksummed xattrs (security.capability, user.*)
+  // when last looked at; unknown until then. Valid while SameFile holds:
+  // setting or removing an xattr changes the ctime.
+  enum class Xattrs : uint8_t { kUnknown = 0, kNone = 1, kSome = 2 };
+  Xattrs xattrs = Xattrs::kUnknown;
 
   bool SameFile(const CachedFile& o) const {
     return size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns &&

@@ -185,7 +185,7 @@ TEST_F(ContentChecksumTest, CorruptedCacheIsIgnoredAndRebuilt) {
   std::string file =
       cache_ + "/" + files.output.substr(0, files.output.find('\n'));
   std::string good = testing::ReadFile(file);
-  ASSERT_NE(good.find("kiln-contenthash-v1"), std::string::npos);
+  ASSERT_NE(good.find("kiln-contenthash-v2"), std::string::npos);
   // Poison a cached hash (as a bit flip would): the trailer no longer fits.
   std::string bad = good;
   size_t line = bad.find('\n') + 1;

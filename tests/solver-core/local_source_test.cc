@@ -184,7 +184,7 @@ TEST_F(LocalSourceTest, StateFileCatchesEditsThatKeepSizeAndMtime) {
             "int main() { return 2; }\n");
   EXPECT_EQ(Sync(src_, dest_, o).files_copied, 0u);
   // A corrupted state file costs one full copy, never a stale file.
-  WriteFile(o.state_file, "kiln-contenthash-v1\nbroken");
+  WriteFile(o.state_file, "kiln-contenthash-v2\nbroken");
   EXPECT_EQ(Sync(src_, dest_, o).files_copied, 8u);  // regular files only
   EXPECT_EQ(DumpTree(dest_, true), DumpTree(src_, true));
   EXPECT_EQ(Sync(src_, dest_, o).files_copied, 0u);
