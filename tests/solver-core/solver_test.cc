@@ -208,6 +208,42 @@ TEST_F(SolverRunTest, IdenticalVerticesInConcurrentSolvesRunOnce) {
   EXPECT_EQ(ra->stats.cached + rb->stats.cached, 1);
 }
 
+TEST_F(SolverRunTest, CopyKeyFollowsOwnersAndWildcardSymlinkTargets) {
+  std::string ctx = root_ + "/ctx";
+  WriteFile(ctx + "/owned.txt", "same bytes\n");
+  WriteFile(ctx + "/real/a.conf", "v1\n");
+  ASSERT_EQ(symlink("real/a.conf", (ctx + "/link.conf").c_str()), 0);
+  SolveRequest request;
+  request.locals["context"] = ctx;
+
+  // A chown that keeps the bytes still re-runs the copy.
+  llb::State owned =
+      llb::Scratch().File(llb::Copy(llb::Local("context"), "/owned.txt", "/"));
+  auto first = Solve(owned, request);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(lchown((ctx + "/owned.txt").c_str(), 1000, 1000), 0);
+  auto chowned = Solve(owned, request);
+  ASSERT_TRUE(chowned.ok()) << chowned.status().ToString();
+  EXPECT_EQ(chowned->stats.executed, 1);
+  EXPECT_NE(chowned->snapshot, first->snapshot);
+
+  // A wildcard copy that follows symlinks re-runs when a matched link's
+  // target changes, though the link itself does not.
+  llb::State globbed =
+      llb::Scratch().File(llb::Copy(llb::Local("context"), "/*.conf", "/out/",
+                                    {.follow_symlinks = true,
+                                     .create_dest_path = true,
+                                     .allow_wildcard = true}));
+  auto before = Solve(globbed, request);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(ReadResultFile(*before, "/out/link.conf"), "v1\n");
+  WriteFile(ctx + "/real/a.conf", "v2 longer\n");
+  auto after = Solve(globbed, request);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->stats.executed, 1);
+  EXPECT_EQ(ReadResultFile(*after, "/out/link.conf"), "v2 longer\n");
+}
+
 TEST_F(SolverRunTest, MissingLocalIsAClearError) {
   auto result =
       Solve(Busybox().File(llb::Copy(llb::Local("context"), "/a", "/a")));
