@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -47,6 +48,34 @@ Status CleanUp(Snapshotter& snapshots, const SolverDirs& dirs) {
          info.name.starts_with("extract-"))) {
       KILN_RETURN_IF_ERROR(snapshots.Remove(info.name).WithContext(
           "removing stale work snapshot"));
+    }
+  }
+  return Status::Ok();
+}
+
+// Removes committed output snapshots ("kiln/…") that no index record names
+// and that no other snapshot builds on: what a crash between Commit and
+// Record, or a failed Record, left. Repeats while removals free parents.
+Status SweepUnrecorded(Snapshotter& snapshots, CacheIndex& index) {
+  KILN_ASSIGN_OR_RETURN(std::vector<CacheRecord> records, index.List());
+  std::set<std::string> recorded;
+  for (const CacheRecord& record : records) {
+    recorded.insert(record.outputs.begin(), record.outputs.end());
+  }
+  for (bool removed = true; removed;) {
+    removed = false;
+    KILN_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, snapshots.List());
+    std::set<std::string> parents;
+    for (const SnapshotInfo& info : all) parents.insert(info.parent);
+    for (const SnapshotInfo& info : all) {
+      if (info.kind != SnapshotKind::kCommitted ||
+          !info.name.starts_with(kOutputPrefix) ||
+          recorded.contains(info.name) || parents.contains(info.name)) {
+        continue;
+      }
+      KILN_RETURN_IF_ERROR(snapshots.Remove(info.name).WithContext(
+          "removing unrecorded snapshot"));
+      removed = true;
     }
   }
   return Status::Ok();
@@ -218,6 +247,8 @@ Result<std::unique_ptr<Solver>> Solver::Open(const SolverOptions& options) {
   KILN_RETURN_IF_ERROR(RemoveStaleExecMountDirs());
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<CacheIndex> index,
                         CacheIndex::Open(dirs.base + "/cache.db"));
+  // Best effort: what it cannot remove now only costs disk space.
+  internal::SweepUnrecorded(*options.snapshots, *index).IgnoreError();
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<CacheMounts> cache_mounts,
                         CacheMounts::Open(dirs.base + "/cachemounts"));
   return std::unique_ptr<Solver>(new internal::SolverImpl(

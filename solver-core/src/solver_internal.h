@@ -115,6 +115,10 @@ class WorkSnapshot {
 // root has one owner at a time and these belong to a dead predecessor.
 inline constexpr std::string_view kWorkPrefix = "kiln-work/";
 
+// Prefix of committed op outputs ("kiln/<key>/<output>/<nonce>"): those no
+// index record names are swept at Open.
+inline constexpr std::string_view kOutputPrefix = "kiln/";
+
 // A new unique name for an output snapshot of the vertex with `key`.
 std::string OutputSnapshotName(const Digest& key, int output);
 

@@ -28,8 +28,8 @@ Result<std::string> MakeMountpoint(const std::string& mounts_dir) {
 }  // namespace
 
 std::string OutputSnapshotName(const Digest& key, int output) {
-  return "kiln/" + std::string(key.hex().substr(0, 24)) + "/" +
-         std::to_string(output) + "/" + RandomNonce();
+  return std::string(kOutputPrefix) + std::string(key.hex().substr(0, 24)) +
+         "/" + std::to_string(output) + "/" + RandomNonce();
 }
 
 Result<std::unique_ptr<ReadView>> ReadView::Open(

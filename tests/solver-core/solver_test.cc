@@ -244,6 +244,23 @@ TEST_F(SolverRunTest, CopyKeyFollowsOwnersAndWildcardSymlinkTargets) {
   EXPECT_EQ(ReadResultFile(*after, "/out/link.conf"), "v2 longer\n");
 }
 
+TEST_F(SolverRunTest, OpenRemovesOutputSnapshotsNoRecordNames) {
+  auto kept = Solve(Sh(Busybox(), "echo kept > /k"));
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  // An output committed but never recorded, as a crash between Commit and
+  // the index Record leaves it.
+  ASSERT_TRUE(snapshots_->Prepare("kiln-work/orphan", "").ok());
+  ASSERT_TRUE(snapshots_->Commit("kiln/orphan/0/x", "kiln-work/orphan").ok());
+  CloseEngine();
+  ASSERT_NO_FATAL_FAILURE(OpenEngine());
+  EXPECT_EQ(snapshots_->Stat("kiln/orphan/0/x").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(snapshots_->Stat(kept->snapshot).ok());
+  auto again = Solve(Sh(Busybox(), "echo kept > /k"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->stats.cached, 1);
+}
+
 TEST_F(SolverRunTest, MissingLocalIsAClearError) {
   auto result =
       Solve(Busybox().File(llb::Copy(llb::Local("context"), "/a", "/a")));
