@@ -1,5 +1,8 @@
 #include "kiln/llb/dump.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -7,9 +10,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
 
 namespace kiln::llb {
 namespace {
@@ -23,14 +23,22 @@ using google::protobuf::Reflection;
 // omitempty, so zero values are printed (scalars) or null (maps).
 const std::set<std::string, std::less<>>& AlwaysPrinted() {
   static const std::set<std::string, std::less<>> fields = {
-      "pb.Input.digest",          "pb.Input.index",
-      "pb.Mount.input",           "pb.Mount.output",
-      "pb.FileAction.input",      "pb.FileAction.secondaryInput",
-      "pb.FileAction.output",     "pb.NamedUserOpt.input",
-      "pb.MergeInput.input",      "pb.LowerDiffInput.input",
-      "pb.UpperDiffInput.input",  "pb.BuildInput.input",
-      "pb.BuildOp.builder",       "pb.OpMetadata.caps",
-      "pb.Definition.metadata",   "pb.Range.start",
+      "pb.Input.digest",
+      "pb.Input.index",
+      "pb.Mount.input",
+      "pb.Mount.output",
+      "pb.FileAction.input",
+      "pb.FileAction.secondaryInput",
+      "pb.FileAction.output",
+      "pb.NamedUserOpt.input",
+      "pb.MergeInput.input",
+      "pb.LowerDiffInput.input",
+      "pb.UpperDiffInput.input",
+      "pb.BuildInput.input",
+      "pb.BuildOp.builder",
+      "pb.OpMetadata.caps",
+      "pb.Definition.metadata",
+      "pb.Range.start",
       "pb.Range.end",
   };
   return fields;
@@ -42,12 +50,23 @@ void AppendJsonString(std::string* out, std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': *out += "\\\""; continue;
-      case '\\': *out += "\\\\"; continue;
-      case '\n': *out += "\\n"; continue;
-      case '\r': *out += "\\r"; continue;
-      case '\t': *out += "\\t"; continue;
-      default: break;
+      case '"':
+        *out += "\\\"";
+        continue;
+      case '\\':
+        *out += "\\\\";
+        continue;
+      case '\n':
+        *out += "\\n";
+        continue;
+      case '\r':
+        *out += "\\r";
+        continue;
+      case '\t':
+        *out += "\\t";
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || c == '<' || c == '>' || c == '&') {
       *out += "\\u00";
@@ -56,10 +75,12 @@ void AppendJsonString(std::string* out, std::string_view s) {
       continue;
     }
     // U+2028 and U+2029 are escaped by Go too (e2 80 a8 / e2 80 a9).
-    if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+    if (c == 0xe2 && i + 2 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) == 0x80 &&
         (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
          static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
-      *out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+      *out +=
+          static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
       i += 2;
       continue;
     }
@@ -101,32 +122,41 @@ std::string Base64(std::string_view in) {
 void AppendMessage(std::string* out, const Message& m);
 
 // A scalar or message value of field `f` (repeated: element `index`).
-void AppendValue(std::string* out, const Message& m, const FieldDescriptor* f, int index) {
+void AppendValue(std::string* out, const Message& m, const FieldDescriptor* f,
+                 int index) {
   const Reflection* r = m.GetReflection();
   const bool rep = f->is_repeated();
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
-      *out += std::to_string(rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f));
+      *out += std::to_string(rep ? r->GetRepeatedInt32(m, f, index)
+                                 : r->GetInt32(m, f));
       break;
     case FieldDescriptor::CPPTYPE_INT64:
-      *out += std::to_string(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+      *out += std::to_string(rep ? r->GetRepeatedInt64(m, f, index)
+                                 : r->GetInt64(m, f));
       break;
     case FieldDescriptor::CPPTYPE_UINT32:
-      *out += std::to_string(rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f));
+      *out += std::to_string(rep ? r->GetRepeatedUInt32(m, f, index)
+                                 : r->GetUInt32(m, f));
       break;
     case FieldDescriptor::CPPTYPE_UINT64:
-      *out += std::to_string(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+      *out += std::to_string(rep ? r->GetRepeatedUInt64(m, f, index)
+                                 : r->GetUInt64(m, f));
       break;
     case FieldDescriptor::CPPTYPE_BOOL:
-      *out += (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false";
+      *out += (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f))
+                  ? "true"
+                  : "false";
       break;
     case FieldDescriptor::CPPTYPE_ENUM:
-      *out += std::to_string(rep ? r->GetRepeatedEnumValue(m, f, index) : r->GetEnumValue(m, f));
+      *out += std::to_string(rep ? r->GetRepeatedEnumValue(m, f, index)
+                                 : r->GetEnumValue(m, f));
       break;
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
-      const std::string& s = rep ? r->GetRepeatedStringReference(m, f, index, &scratch)
-                                 : r->GetStringReference(m, f, &scratch);
+      const std::string& s =
+          rep ? r->GetRepeatedStringReference(m, f, index, &scratch)
+              : r->GetStringReference(m, f, &scratch);
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
         AppendJsonString(out, Base64(s));
       } else {
@@ -135,7 +165,8 @@ void AppendValue(std::string* out, const Message& m, const FieldDescriptor* f, i
       break;
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
-      AppendMessage(out, rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f));
+      AppendMessage(
+          out, rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f));
       break;
     case FieldDescriptor::CPPTYPE_FLOAT:
     case FieldDescriptor::CPPTYPE_DOUBLE:
@@ -148,18 +179,26 @@ void AppendValue(std::string* out, const Message& m, const FieldDescriptor* f, i
 bool IsZeroScalar(const Message& m, const FieldDescriptor* f) {
   const Reflection* r = m.GetReflection();
   switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(m, f) == 0;
-    case FieldDescriptor::CPPTYPE_INT64: return r->GetInt64(m, f) == 0;
-    case FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(m, f) == 0;
-    case FieldDescriptor::CPPTYPE_UINT64: return r->GetUInt64(m, f) == 0;
-    case FieldDescriptor::CPPTYPE_BOOL: return !r->GetBool(m, f);
-    case FieldDescriptor::CPPTYPE_ENUM: return r->GetEnumValue(m, f) == 0;
+    case FieldDescriptor::CPPTYPE_INT32:
+      return r->GetInt32(m, f) == 0;
+    case FieldDescriptor::CPPTYPE_INT64:
+      return r->GetInt64(m, f) == 0;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return r->GetUInt32(m, f) == 0;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return r->GetUInt64(m, f) == 0;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return !r->GetBool(m, f);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return r->GetEnumValue(m, f) == 0;
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
       return r->GetStringReference(m, f, &scratch).empty();
     }
-    case FieldDescriptor::CPPTYPE_MESSAGE: return !r->HasField(m, f);
-    default: return true;
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return !r->HasField(m, f);
+    default:
+      return true;
   }
 }
 
@@ -171,7 +210,8 @@ void AppendMap(std::string* out, const Message& m, const FieldDescriptor* f) {
   for (int i = 0; i < r->FieldSize(m, f); ++i) {
     const Message& e = r->GetRepeatedMessage(m, f, i);
     std::string scratch;
-    entries.emplace_back(e.GetReflection()->GetStringReference(e, key, &scratch), &e);
+    entries.emplace_back(
+        e.GetReflection()->GetStringReference(e, key, &scratch), &e);
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -204,12 +244,14 @@ void AppendMessage(std::string* out, const Message& m) {
       // declared, named after the oneof in CamelCase; unset is null.
       if (oneof->field(0) != f) continue;
       std::string name(oneof->name());
-      name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+      name[0] =
+          static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
       key(name);
       const FieldDescriptor* set = r->GetOneofFieldDescriptor(m, oneof);
       if (set == nullptr) {
         *out += "null";
-      } else if (set->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE && IsZeroScalar(m, set)) {
+      } else if (set->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
+                 IsZeroScalar(m, set)) {
         *out += "{}";
       } else {
         out->push_back('{');
@@ -266,7 +308,8 @@ std::string DotLabel(const LoadedOp& op, const pb::OpMetadata* md) {
   }
   const pb::Op& o = op.op;
   switch (o.op_case()) {
-    case pb::Op::kSource: return o.source().identifier();
+    case pb::Op::kSource:
+      return o.source().identifier();
     case pb::Op::kExec: {
       std::string args;
       for (const auto& a : o.exec().meta().args()) {
@@ -279,30 +322,41 @@ std::string DotLabel(const LoadedOp& op, const pb::OpMetadata* md) {
       std::string label = "file";
       for (const auto& a : o.file().actions()) {
         switch (a.action_case()) {
-          case pb::FileAction::kCopy: label += " copy " + a.copy().src() + " " + a.copy().dest(); break;
-          case pb::FileAction::kMkfile: label += " mkfile " + a.mkfile().path(); break;
-          case pb::FileAction::kMkdir: label += " mkdir " + a.mkdir().path(); break;
-          case pb::FileAction::kRm: label += " rm " + a.rm().path(); break;
-          case pb::FileAction::kSymlink: label += " symlink " + a.symlink().newpath(); break;
-          case pb::FileAction::ACTION_NOT_SET: break;
+          case pb::FileAction::kCopy:
+            label += " copy " + a.copy().src() + " " + a.copy().dest();
+            break;
+          case pb::FileAction::kMkfile:
+            label += " mkfile " + a.mkfile().path();
+            break;
+          case pb::FileAction::kMkdir:
+            label += " mkdir " + a.mkdir().path();
+            break;
+          case pb::FileAction::kRm:
+            label += " rm " + a.rm().path();
+            break;
+          case pb::FileAction::kSymlink:
+            label += " symlink " + a.symlink().newpath();
+            break;
+          case pb::FileAction::ACTION_NOT_SET:
+            break;
         }
       }
       return label;
     }
-    case pb::Op::OP_NOT_SET: return "result";
-    default: return std::string(OpKind(o));
+    case pb::Op::OP_NOT_SET:
+      return "result";
+    default:
+      return std::string(OpKind(o));
   }
 }
 
 }  // namespace
 
-namespace internal {
 std::string GoJsonString(std::string_view s) {
   std::string out;
   AppendJsonString(&out, s);
   return out;
 }
-}  // namespace internal
 
 std::string MessageToGoJson(const google::protobuf::Message& message) {
   std::string out;
@@ -316,7 +370,8 @@ std::string DumpOpJson(const LoadedOp& op, const pb::OpMetadata* metadata) {
   out += ",\"Digest\":";
   AppendJsonString(&out, op.digest.str());
   out += ",\"OpMetadata\":";
-  AppendMessage(&out, metadata != nullptr ? *metadata : pb::OpMetadata::default_instance());
+  AppendMessage(&out, metadata != nullptr ? *metadata
+                                          : pb::OpMetadata::default_instance());
   out += '}';
   return out;
 }
@@ -333,13 +388,15 @@ std::string DumpJsonLines(const LoadedDefinition& def) {
 std::string DumpDot(const LoadedDefinition& def) {
   std::string out = "digraph {\n";
   for (const LoadedOp& op : def.ops) {
-    out += "  \"" + op.digest.str() + "\" [label=\"" + std::string(OpKind(op.op)) + "\\n" +
-           DotEscape(DotLabel(op, def.Metadata(op.digest))) + "\" shape=\"box\"];\n";
+    out += "  \"" + op.digest.str() + "\" [label=\"" +
+           std::string(OpKind(op.op)) + "\\n" +
+           DotEscape(DotLabel(op, def.Metadata(op.digest))) +
+           "\" shape=\"box\"];\n";
   }
   for (const LoadedOp& op : def.ops) {
     for (const pb::Input& in : op.op.inputs()) {
-      out += "  \"" + in.digest() + "\" -> \"" + op.digest.str() + "\" [label=\"" +
-             std::to_string(in.index()) + "\"];\n";
+      out += "  \"" + in.digest() + "\" -> \"" + op.digest.str() +
+             "\" [label=\"" + std::to_string(in.index()) + "\"];\n";
     }
   }
   out += "}\n";

@@ -2,6 +2,7 @@
 
 #include <regex>
 
+#include "kiln/llb/dump.h"
 #include "kiln/llb/reference.h"
 #include "vertex.h"
 
@@ -14,8 +15,8 @@ using internal::Vertex;
 class SourceVertex final : public Vertex {
  public:
   SourceVertex(std::string identifier, std::map<std::string, std::string> attrs,
-               std::set<std::string_view> caps, bool writes_platform, OpOptions options,
-               std::optional<Platform> platform)
+               std::set<std::string_view> caps, bool writes_platform,
+               OpOptions options, std::optional<Platform> platform)
       : Vertex(std::move(options), std::move(platform)),
         identifier_(std::move(identifier)),
         attrs_(std::move(attrs)),
@@ -30,8 +31,10 @@ class SourceVertex final : public Vertex {
     source->set_identifier(identifier_);
     for (const auto& [k, v] : attrs_) (*source->mutable_attrs())[k] = v;
     caps->insert(caps_.begin(), caps_.end());
-    if (identifier_.starts_with("local://") && !attrs_.contains("local.session")) {
-      std::string unique = attrs_.contains("local.unique") ? "" : ctx.options().local_unique_id;
+    if (identifier_.starts_with("local://") &&
+        !attrs_.contains("local.session")) {
+      std::string unique =
+          attrs_.contains("local.unique") ? "" : ctx.options().local_unique_id;
       if (!unique.empty()) {
         (*source->mutable_attrs())["local.unique"] = unique;
         caps->insert(caps::kSourceLocalUnique);
@@ -49,17 +52,19 @@ class SourceVertex final : public Vertex {
   bool writes_platform_;
 };
 
-State MakeSource(std::string identifier, std::map<std::string, std::string> attrs,
-                 std::set<std::string_view> caps, bool writes_platform, OpOptions options,
-                 Status error = Status::Ok()) {
+State MakeSource(std::string identifier,
+                 std::map<std::string, std::string> attrs,
+                 std::set<std::string_view> caps, bool writes_platform,
+                 OpOptions options, Status error = Status::Ok()) {
   std::shared_ptr<const StateMeta> meta = internal::DefaultMeta();
   if (writes_platform && options.platform) {
     auto m = std::make_shared<StateMeta>();
     m->platform = options.platform;
     meta = std::move(m);
   }
-  auto v = std::make_shared<SourceVertex>(std::move(identifier), std::move(attrs), std::move(caps),
-                                          writes_platform, std::move(options), std::nullopt);
+  auto v = std::make_shared<SourceVertex>(
+      std::move(identifier), std::move(attrs), std::move(caps), writes_platform,
+      std::move(options), std::nullopt);
   if (!error.ok()) v->set_error(std::move(error));
   return StateAccess::Make(std::move(v), 0, std::move(meta));
 }
@@ -68,7 +73,7 @@ std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
-    out += internal::GoJsonString(items[i]);
+    out += GoJsonString(items[i]);
   }
   return out + "]";
 }
@@ -88,15 +93,21 @@ State Image(std::string_view ref, ImageOptions options) {
     error = parsed.status();
   }
   switch (options.resolve_mode) {
-    case ResolveMode::kDefault: break;
-    case ResolveMode::kForcePull: attrs["image.resolvemode"] = "pull"; break;
-    case ResolveMode::kPreferLocal: attrs["image.resolvemode"] = "local"; break;
+    case ResolveMode::kDefault:
+      break;
+    case ResolveMode::kForcePull:
+      attrs["image.resolvemode"] = "pull";
+      break;
+    case ResolveMode::kPreferLocal:
+      attrs["image.resolvemode"] = "local";
+      break;
   }
   // Only the security-relevant mode requires the cap (as in the Go client).
   if (options.resolve_mode == ResolveMode::kForcePull) {
     caps.insert(caps::kSourceImageResolveMode);
   }
-  if (!options.record_type.empty()) attrs["image.recordtype"] = options.record_type;
+  if (!options.record_type.empty())
+    attrs["image.recordtype"] = options.record_type;
   if (options.layer_limit > 0) {
     attrs["image.layerlimit"] = std::to_string(options.layer_limit);
     caps.insert(caps::kSourceImageLayerLimit);
@@ -110,8 +121,8 @@ State Image(std::string_view ref, ImageOptions options) {
     attrs["image.checksum"] = options.checksum;
     caps.insert(caps::kSourceImageChecksum);
   }
-  return MakeSource(std::move(identifier), std::move(attrs), std::move(caps), true,
-                    std::move(options.op), std::move(error));
+  return MakeSource(std::move(identifier), std::move(attrs), std::move(caps),
+                    true, std::move(options.op), std::move(error));
 }
 
 State OciLayout(std::string_view ref, OciLayoutOptions options) {
@@ -130,9 +141,10 @@ State OciLayout(std::string_view ref, OciLayoutOptions options) {
   std::string identifier = "oci-layout://" + std::string(ref);
   if (!options.session_id.empty()) attrs["oci.session"] = options.session_id;
   if (!options.store_id.empty()) attrs["oci.store"] = options.store_id;
-  if (options.layer_limit > 0) attrs["oci.layerlimit"] = std::to_string(options.layer_limit);
-  return MakeSource(std::move(identifier), std::move(attrs), std::move(caps), true,
-                    std::move(options.op), std::move(error));
+  if (options.layer_limit > 0)
+    attrs["oci.layerlimit"] = std::to_string(options.layer_limit);
+  return MakeSource(std::move(identifier), std::move(attrs), std::move(caps),
+                    true, std::move(options.op), std::move(error));
 }
 
 State Local(std::string_view name, LocalOptions options) {
@@ -164,15 +176,17 @@ State Local(std::string_view name, LocalOptions options) {
     caps.insert(caps::kSourceLocalSharedKeyHint);
   }
   if (options.differ != LocalDiffer::kUnset) {
-    attrs["local.differ"] = options.differ == LocalDiffer::kNone ? "none" : "metadata";
+    attrs["local.differ"] =
+        options.differ == LocalDiffer::kNone ? "none" : "metadata";
     if (options.differ_required) caps.insert(caps::kSourceLocalDiffer);
   }
   if (options.metadata_transfer) {
     attrs["local.metadatatransfer"] = "true";
     caps.insert(caps::kSourceLocalMetadataTransfer);
   }
-  return MakeSource("local://" + std::string(name), std::move(attrs), std::move(caps), false,
-                    std::move(options.op), std::move(error));
+  return MakeSource("local://" + std::string(name), std::move(attrs),
+                    std::move(caps), false, std::move(options.op),
+                    std::move(error));
 }
 
 namespace {
@@ -188,7 +202,8 @@ struct GitRemote {
 // gitutil.ParseURL: scheme URLs (http, https, ssh, git) and scp-style
 // user@host:path. Returns nullopt for an unknown form; sets *bad_scheme for
 // an unsupported scheme.
-std::optional<GitRemote> ParseGitUrl(std::string_view url, std::string* bad_scheme) {
+std::optional<GitRemote> ParseGitUrl(std::string_view url,
+                                     std::string* bad_scheme) {
   static const std::regex kScheme("^([a-zA-Z0-9]+)://");
   static const std::regex kScp("^(?:([^@/]+)@)?([^:/]+):(.*)$");
   std::string u(url);
@@ -200,8 +215,10 @@ std::optional<GitRemote> ParseGitUrl(std::string_view url, std::string* bad_sche
   std::smatch m;
   if (std::regex_search(u, m, kScheme)) {
     std::string scheme = m[1].str();
-    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (scheme != "http" && scheme != "https" && scheme != "ssh" && scheme != "git") {
+    for (char& c : scheme)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "http" && scheme != "https" && scheme != "ssh" &&
+        scheme != "git") {
       *bad_scheme = scheme;
       return std::nullopt;
     }
@@ -209,7 +226,8 @@ std::optional<GitRemote> ParseGitUrl(std::string_view url, std::string* bad_sche
     size_t slash = rest.find('/');
     std::string authority = rest.substr(0, slash);
     std::string path = slash == std::string::npos ? "" : rest.substr(slash);
-    if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    if (auto at = authority.rfind('@'); at != std::string::npos)
+      authority = authority.substr(at + 1);
     return GitRemote{scheme == "ssh", authority, path, fragment, u};
   }
   if (std::regex_match(u, m, kScp)) {
@@ -244,9 +262,10 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
   std::string id;
   if (!remote) {
     id = full;
-    error = InvalidArgumentError(
-        "git url \"" + std::string(url) + "\": " +
-        (bad_scheme.empty() ? std::string("cannot parse") : "unsupported protocol " + bad_scheme));
+    error = InvalidArgumentError("git url \"" + std::string(url) + "\": " +
+                                 (bad_scheme.empty()
+                                      ? std::string("cannot parse")
+                                      : "unsupported protocol " + bad_scheme));
   } else {
     full = remote->remote;
     id = remote->host + internal::JoinPath("/", remote->path);
@@ -263,8 +282,10 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
     attrs["git.fullurl"] = full;
     caps.insert(caps::kSourceGitFullUrl);
   }
-  const std::string token = options.auth_token_secret.value_or("GIT_AUTH_TOKEN");
-  const std::string header = options.auth_header_secret.value_or("GIT_AUTH_HEADER");
+  const std::string token =
+      options.auth_token_secret.value_or("GIT_AUTH_TOKEN");
+  const std::string header =
+      options.auth_header_secret.value_or("GIT_AUTH_HEADER");
   if (!token.empty()) {
     attrs["git.authtokensecret"] = token;
     if (options.auth_token_secret) caps.insert(caps::kSourceGitHttpAuth);
@@ -274,9 +295,11 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
     if (options.auth_header_secret) caps.insert(caps::kSourceGitHttpAuth);
   }
   if (remote && remote->ssh) {
-    if (!options.known_ssh_hosts.empty()) attrs["git.knownsshhosts"] = options.known_ssh_hosts;
+    if (!options.known_ssh_hosts.empty())
+      attrs["git.knownsshhosts"] = options.known_ssh_hosts;
     caps.insert(caps::kSourceGitKnownSshHosts);
-    attrs["git.mountsshsock"] = options.mount_ssh_sock.empty() ? "default" : options.mount_ssh_sock;
+    attrs["git.mountsshsock"] =
+        options.mount_ssh_sock.empty() ? "default" : options.mount_ssh_sock;
     caps.insert(caps::kSourceGitMountSshSock);
   }
   if (!options.checksum.empty()) {
@@ -289,8 +312,9 @@ State Git(std::string_view url, std::string_view ref, GitOptions options) {
   }
   if (!options.mtime.empty()) {
     if (options.mtime != "checkout" && options.mtime != "commit") {
-      error = InvalidArgumentError("git mtime must be \"checkout\" or \"commit\", got \"" +
-                                   options.mtime + "\"");
+      error = InvalidArgumentError(
+          "git mtime must be \"checkout\" or \"commit\", got \"" +
+          options.mtime + "\"");
     }
     attrs["git.mtime"] = options.mtime;
     caps.insert(caps::kSourceGitMTime);
@@ -334,7 +358,8 @@ State Http(std::string_view url, HttpOptions options) {
     caps.insert(caps::kSourceHttpAuth);
   }
   if (!options.accept.empty()) attrs["http.header.accept"] = options.accept;
-  if (!options.user_agent.empty()) attrs["http.header.user-agent"] = options.user_agent;
+  if (!options.user_agent.empty())
+    attrs["http.header.user-agent"] = options.user_agent;
   if (!options.accept.empty() || !options.user_agent.empty()) {
     caps.insert(caps::kSourceHttpHeader);
   }

@@ -40,7 +40,8 @@ class MarshalContext;
 class Vertex {
  public:
   Vertex(OpOptions options, std::optional<Platform> state_platform)
-      : options_(std::move(options)), state_platform_(std::move(state_platform)) {}
+      : options_(std::move(options)),
+        state_platform_(std::move(state_platform)) {}
   virtual ~Vertex() = default;
   Vertex(const Vertex&) = delete;
   Vertex& operator=(const Vertex&) = delete;
@@ -50,7 +51,8 @@ class Vertex {
   // Fills the op body and inputs, and adds the caps the op needs. Input
   // digests of dependencies are available from `ctx`. `caps` holds views:
   // insert only the constants of kiln/llb/caps.h, never a temporary string.
-  virtual Status Build(const MarshalContext& ctx, pb::Op* op, std::set<std::string_view>* caps) const = 0;
+  virtual Status Build(const MarshalContext& ctx, pb::Op* op,
+                       std::set<std::string_view>* caps) const = 0;
   // Whether Op.platform is written (exec, image and OCI layout sources).
   virtual bool WritesPlatform() const { return false; }
   // "exec [sh -c ...]", "image source alpine", … for error messages.
@@ -99,9 +101,6 @@ class MarshalContext {
 // Adds `in` to op.inputs unless an equal input is there; returns its index.
 int64_t AddInputDedup(pb::Op* op, const pb::Input& in);
 
-// A JSON string literal escaped as Go's encoding/json does.
-std::string GoJsonString(std::string_view s);
-
 // Go's path.Clean / path.Join (slash paths, lexical).
 std::string CleanPath(std::string_view p);
 std::string JoinPath(std::string_view a, std::string_view b);
@@ -114,10 +113,13 @@ struct StateAccess {
                     std::shared_ptr<const internal::StateMeta> meta) {
     return State(std::move(v), index, std::move(meta));
   }
-  static const std::shared_ptr<const internal::Vertex>& vertex(const State& s) { return s.vertex_; }
+  static const std::shared_ptr<const internal::Vertex>& vertex(const State& s) {
+    return s.vertex_;
+  }
   static int64_t index(const State& s) { return s.index_; }
   static const internal::StateMeta& meta(const State& s) { return *s.meta_; }
-  static const std::shared_ptr<const internal::StateMeta>& meta_ptr(const State& s) {
+  static const std::shared_ptr<const internal::StateMeta>& meta_ptr(
+      const State& s) {
     return s.meta_;
   }
 };

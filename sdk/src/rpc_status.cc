@@ -1,43 +1,11 @@
 #include "rpc_status.h"
 
-#include <cstdio>
 #include <string>
+
+#include "kiln/llb/dump.h"
 
 namespace kiln::sdk::internal {
 namespace {
-
-// JSON string literal of `s` (bytes >= 0x80 are passed through as UTF-8).
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string Position(int line, int column) {
   return "{\"line\":" + std::to_string(line) +
@@ -49,7 +17,7 @@ std::string Position(int line, int column) {
 std::string SourceJson(const SourceRange& r) {
   int end_line = r.end_line == 0 ? r.line : r.end_line;
   int end_column = r.end_line == 0 ? r.column : r.end_column;
-  return "{\"info\":{\"filename\":" + JsonString(r.file) +
+  return "{\"info\":{\"filename\":" + llb::GoJsonString(r.file) +
          "},\"ranges\":[{\"start\":" + Position(r.line, r.column) +
          ",\"end\":" + Position(end_line, end_column) + "}]}";
 }

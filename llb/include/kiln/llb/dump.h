@@ -4,6 +4,7 @@
 #define KILN_LLB_DUMP_H_
 
 #include <string>
+#include <string_view>
 
 #include "kiln/llb/definition.h"
 #include "solver/pb/ops.pb.h"
@@ -17,6 +18,10 @@ namespace kiln::llb {
 // wrapper object named after the oneof ("Op", "Action", "User"), enums as
 // numbers, bytes as base64, and <, >, & escaped as \u003c, \u003e, \u0026.
 std::string MessageToGoJson(const google::protobuf::Message& message);
+
+// `s` as a JSON string literal, escaped as Go's encoding/json does (so
+// hand-built JSON matches what BuildKit's Go code writes).
+std::string GoJsonString(std::string_view s);
 
 // One line of `dump-llb` for an op:
 // {"Op":…,"Digest":"sha256:…","OpMetadata":…} (no newline). Missing metadata
