@@ -176,6 +176,55 @@ Result<Ref> Client::Solve(const pb::Definition& definition, bool evaluate) {
   }
 }
 
+Result<BuildResult> Client::SolveFrontend(
+    const std::string& name, const std::map<std::string, std::string>& opts,
+    const std::map<std::string, pb::Definition>& inputs) {
+  if (name.empty()) {
+    return InvalidArgumentError("bridge Solve: empty frontend name");
+  }
+  grpc::ClientContext ctx;
+  gw::SolveRequest req;
+  req.set_frontend(name);
+  for (const auto& [key, value] : opts)
+    (*req.mutable_frontendopt())[key] = value;
+  for (const auto& [key, def] : inputs) {
+    (*req.mutable_frontendinputs())[key] = def;
+  }
+  req.set_allowresultreturn(true);
+  req.set_allowresultarrayref(true);
+  gw::SolveResponse resp;
+  KILN_RETURN_IF_ERROR(internal::FromGrpcStatus(
+      impl_->stub().Solve(&ctx, req, &resp), "bridge Solve " + name));
+  BuildResult out;
+  if (!resp.has_result()) {
+    out.ref.id = resp.ref();
+    return out;
+  }
+  const gw::Result& result = resp.result();
+  switch (result.result_case()) {
+    case gw::Result::kRef:
+      out.ref.id = result.ref().id();
+      break;
+    case gw::Result::kRefDeprecated:
+      out.ref.id = result.refdeprecated();
+      break;
+    case gw::Result::kRefs:
+      for (const auto& [key, ref] : result.refs().refs()) {
+        out.refs[key] = Ref{.id = ref.id()};
+      }
+      break;
+    case gw::Result::kRefsDeprecated:
+      for (const auto& [key, id] : result.refsdeprecated().refs()) {
+        out.refs[key] = Ref{.id = id};
+      }
+      break;
+    case gw::Result::RESULT_NOT_SET:
+      break;
+  }
+  for (const auto& [key, value] : result.metadata()) out.metadata[key] = value;
+  return out;
+}
+
 Result<std::string> Client::ReadFile(const Ref& ref, const std::string& path,
                                      std::optional<FileRange> range) {
   grpc::ClientContext ctx;

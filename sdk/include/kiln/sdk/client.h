@@ -118,6 +118,15 @@ class Client {
   // answering, so build errors surface here.
   Result<Ref> Solve(const pb::Definition& definition, bool evaluate = false);
 
+  // A nested frontend solve (SolveRequest.Frontend): runs frontend `name`
+  // ("gateway.v0" with opts["source"] = an image, or "dockerfile.v0") with
+  // `opts` and `inputs` (cap frontend.inputs when non-empty), and returns
+  // its result — refs, now refs of this frontend, and metadata — as it came,
+  // e.g. for `# syntax=` forwarding. Errors are the nested build's.
+  Result<BuildResult> SolveFrontend(
+      const std::string& name, const std::map<std::string, std::string>& opts,
+      const std::map<std::string, pb::Definition>& inputs = {});
+
   // Reads a regular file of `ref` (whole file, or `range`).
   Result<std::string> ReadFile(const Ref& ref, const std::string& path,
                                std::optional<FileRange> range = std::nullopt);

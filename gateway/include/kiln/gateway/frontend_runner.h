@@ -1,0 +1,120 @@
+// FrontendRunner: runs a frontend — an OCI image whose entrypoint speaks the
+// LLBBridge gRPC API over its stdin/stdout — for one build, and returns what
+// it returned (reference gateway.md §6, frontend-images.md).
+//
+// Frontend names:
+//   gateway.v0     opts["source"] names the image (required).
+//   dockerfile.v0  an alias: the image FrontendPolicy::dockerfile names; the
+//                  opts are passed on unchanged (no "source" added unless the
+//                  caller gave one).
+//   anything else  InvalidArgument "invalid frontend: NAME".
+// With RunnerOptions::exec_path set, the top-level request (not nested ones)
+// runs that host binary instead of an image (`kiln build --frontend-exec`,
+// for developing frontends and for bootstrapping the frontend images).
+//
+// Running an image:
+//  1. The reference goes through the frontend policy (frontend_policy.h);
+//     each decision is reported as a progress vertex
+//     "[frontend] resolve REF → REF2 (policy …)" with the notes as its log.
+//  2. The image is resolved (ImageSource::ResolveImageConfig; the embedded
+//     store only when the policy says installed), the pin checked, and the
+//     image loaded as a `docker-image://name@digest` source through the
+//     solver, so it is unpacked once and cached like any image.
+//  3. The image labels are checked: opt frontend.caps (comma list, "+suffix"
+//     ignored) plus moby.buildkit.frontend.inputs when inputs are given must
+//     all be in label moby.buildkit.frontend.caps, else Unimplemented.
+//  4. The entrypoint (image Entrypoint, "/run" when none; Cmd ignored) runs
+//     in the executor with cwd = image WorkingDir (default "/"), user root,
+//     env = image Env + BUILDKIT_FRONTEND_OPT_<n>="key=value" per opt,
+//     BUILDKIT_SESSION_ID, BUILDKIT_WORKERS, BUILDKIT_EXPORTEDPRODUCT=kiln;
+//     a read-only root filesystem (a throw-away overlay of the image, so that
+//     mount points can be made); network none (kiln's sandbox network is an
+//     isolated namespace with loopback only; the image label
+//     moby.buildkit.frontend.network.none is honoured trivially);
+//     /run/config/buildkit/metadata/frontend.bin (mode 0400) = the image's
+//     LLB Definition, read-only. stdin and stdout are one end of a
+//     socketpair whose other end serves a BridgeServer for this run; stderr
+//     goes to the progress log of the frontend's vertex.
+//  5. Outcome: an error given through Return wins; otherwise a non-zero exit
+//     fails the build even after a successful Return ("frontend IMAGE
+//     exited with code N" + stderr tail); exit 0 without Return → "frontend
+//     IMAGE returned no result (exited without calling Return)". A crash is
+//     a non-zero exit. A protocol error (garbage on stdout) ends the
+//     connection: the build fails with the exit status and stderr tail.
+//  6. A hang: when the frontend has no RPC in progress and has made no call
+//     for `idle_timeout`, it is killed and the build fails with
+//     DeadlineExceeded "frontend IMAGE made no request for N s".
+//
+// Nested solves (SolveRequest.Frontend inside a frontend) run through the
+// same runner, depth-limited (`max_depth`, FailedPrecondition beyond it);
+// the nested result's refs become refs of the calling frontend.
+//
+// Thread safety: Run may be called concurrently; each run has its own
+// BridgeServer, socket and container. Options' pointers are borrowed and
+// must outlive the runner.
+#ifndef KILN_GATEWAY_FRONTEND_RUNNER_H_
+#define KILN_GATEWAY_FRONTEND_RUNNER_H_
+
+#include <chrono>
+#include <map>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "kiln/gateway/bridge_server.h"
+#include "kiln/gateway/frontend_policy.h"
+#include "kiln/llb/status.h"
+#include "kiln/solver/executor.h"
+#include "kiln/solver/image_source.h"
+#include "kiln/solver/snapshotter.h"
+#include "kiln/solver/solver.h"
+#include "solver/pb/ops.pb.h"
+
+namespace kiln::gateway {
+
+struct FrontendRequest {
+  std::string frontend;                     // "gateway.v0", "dockerfile.v0"
+  std::map<std::string, std::string> opts;  // passed as BUILDKIT_FRONTEND_OPT_*
+  std::map<std::string, pb::Definition> inputs;  // Inputs RPC
+};
+
+struct FrontendOutput {
+  FinalResult result;  // error is always OK here (errors come as Status)
+  std::vector<Warning> warnings;
+  // The LLB Definition of each returned ref id (what the frontend solved).
+  std::map<std::string, pb::Definition> definitions;
+};
+
+struct FrontendRunnerOptions {
+  solver::Solver* solver = nullptr;          // required
+  solver::Snapshotter* snapshots = nullptr;  // required
+  solver::ImageSource* images = nullptr;     // required for images
+  solver::Executor* executor = nullptr;      // required for images
+  FrontendPolicy policy = FrontendPolicy::Default();
+  // Host binary run for the top-level request instead of an image.
+  std::string exec_path;
+  // Where per-run files (metadata mounts) are made; created if missing.
+  std::string state_dir;
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  int max_depth = 4;
+  std::string session_id;  // BUILDKIT_SESSION_ID
+};
+
+class FrontendRunner {
+ public:
+  explicit FrontendRunner(FrontendRunnerOptions options);
+
+  // Runs `request` against `base` (locals, secrets, progress, platform) and
+  // returns its result. Errors: see the file comment; Cancelled when `stop`
+  // is requested (the frontend is killed).
+  Result<FrontendOutput> Run(const FrontendRequest& request,
+                             const solver::SolveRequest& base,
+                             std::stop_token stop);
+
+ private:
+  FrontendRunnerOptions options_;
+};
+
+}  // namespace kiln::gateway
+
+#endif  // KILN_GATEWAY_FRONTEND_RUNNER_H_
