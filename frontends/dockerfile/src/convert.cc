@@ -92,7 +92,12 @@ Result<ImageMeta> Converter::Resolve(const std::string& ref,
 }
 
 Result<std::pair<llb::State, Json>> Converter::ImageState(
-    const std::string& ref, const llb::Platform& p, const std::string& name) {
+    const std::string& ref, const llb::Platform& p, const std::string& name,
+    std::string* raw_config) {
+  if (std::optional<std::string> value =
+          FindNamedContext(options->named_contexts, ref)) {
+    return NamedContext(ref, *value, p, name, raw_config);
+  }
   // Upstream resolves the normalized, tagged name and pins the reference
   // with the resolved digest (a tag given stays).
   KILN_ASSIGN_OR_RETURN(llb::ImageReference parsed,
@@ -103,6 +108,7 @@ Result<std::pair<llb::State, Json>> Converter::ImageState(
   if (parsed.digest.empty() && !meta.digest.empty())
     pinned_ref.digest = meta.digest;
   std::string pinned = pinned_ref.String();
+  if (raw_config != nullptr) *raw_config = meta.config;
   Json image = EmptyImage(p);
   if (!meta.config.empty()) {
     KILN_ASSIGN_OR_RETURN(image, ParseImageConfig(meta.config, p));
@@ -111,6 +117,7 @@ Result<std::pair<llb::State, Json>> Converter::ImageState(
   io.op.platform = p;
   io.op.custom_name = name.empty() ? "" : name + pinned;
   io.op.ignore_cache = options->no_cache;
+  io.resolve_mode = options->image_resolve_mode;
   return std::make_pair(llb::Image(pinned, io), std::move(image));
 }
 
@@ -121,6 +128,7 @@ Status Converter::DispatchFrom(StageState& s) {
     const StageState& base = stages[s.base_stage];
     st = base.state;
     image = base.image;
+    s.base_config = base.base_config;
     s.build_args = base.build_args;
     s.platform = base.platform;
   } else if (s.base_ref.empty()) {
@@ -128,7 +136,7 @@ Status Converter::DispatchFrom(StageState& s) {
     st = llb::Scratch().WithPlatform(s.platform);
   } else {
     std::string name = Prefix(s, "FROM ");
-    auto resolved = ImageState(s.base_ref, s.platform, name);
+    auto resolved = ImageState(s.base_ref, s.platform, name, &s.base_config);
     if (!resolved.ok()) return resolved.status().WithRange(s.stage->range);
     auto& pair = *resolved;
     if (pair.second.contains("config") &&
@@ -249,12 +257,6 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
       s.index = static_cast<int>(i);
       auto base = ProcessWord(st.base, lookup, {.escape = c.escape});
       if (!base.ok()) return base.status().WithRange(st.range);
-      if (options.named_contexts.count(*base)) {
-        return UnimplementedError(
-                   "named context " + *base +
-                   " is not supported: " + gotext::Quote(st.original))
-            .WithRange(st.range);
-      }
       s.platform = c.target_platform;
       if (!st.platform.empty()) {
         auto p = ProcessWord(st.platform, lookup, {.escape = c.escape});
@@ -351,6 +353,7 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
   if (!out.image["config"].contains("OnBuild"))
     out.image["config"]["OnBuild"] = nullptr;
   result.image_config = out.image.dump();
+  result.base_image_config = out.base_config;
   for (auto& w : c.warnings) result.warnings.push_back(std::move(w));
   return result;
 }

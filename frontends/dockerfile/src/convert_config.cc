@@ -103,9 +103,6 @@ Status Converter::Dispatch(StageState& s, const Command& cmd) {
   if (const auto* run = std::get_if<RunCommand>(&cmd))
     return DispatchRun(s, *run);
   if (const auto* c = std::get_if<CopyCommand>(&cmd)) {
-    if (!c->from.empty() && options->named_contexts.count(c->from)) {
-      return Unimplemented(*c, "named context " + c->from);
-    }
     if (c->parents) return Unimplemented(*c, "COPY --parents");
     return DispatchCopy(s, *c, c->files, c->from, c->chown, c->chmod, c->link,
                         c->excludes, false, false, "", false);

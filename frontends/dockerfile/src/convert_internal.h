@@ -31,6 +31,7 @@ struct StageState {
   std::string display_name;  // "deps", "stage-3" or empty (single stage)
   int base_stage = -1;       // FROM another stage
   std::string base_ref;      // FROM image (expanded), empty for scratch/stage
+  std::string base_config;   // the base image's config JSON, as resolved
   llb::Platform platform;
   bool dispatched = false;
   llb::State state;
@@ -64,10 +65,20 @@ struct Converter {
   // "[name i/n] " prefix, advancing the stage's counter.
   std::string Prefix(StageState& s, const std::string& text) const;
   Result<ImageMeta> Resolve(const std::string& ref, const llb::Platform& p);
-  // `docker-image://…@digest` state with the image config.
-  Result<std::pair<llb::State, Json>> ImageState(const std::string& ref,
-                                                 const llb::Platform& p,
-                                                 const std::string& name);
+  // The state an image name stands for, with its image config: the named
+  // context for `ref` when options->named_contexts has one (NamedContext),
+  // else `docker-image://…@digest`. `raw_config`, when given, receives the
+  // resolved config JSON as the resolver returned it ("" for none).
+  Result<std::pair<llb::State, Json>> ImageState(
+      const std::string& ref, const llb::Platform& p, const std::string& name,
+      std::string* raw_config = nullptr);
+  // The named context `value` (docker-image://REF or local:NAME) for `ref`.
+  // Unimplemented for other forms.
+  Result<std::pair<llb::State, Json>> NamedContext(const std::string& ref,
+                                                   const std::string& value,
+                                                   const llb::Platform& p,
+                                                   const std::string& name,
+                                                   std::string* raw_config);
   // The stage a `--from`/mount `from` names (name or index), or -1.
   int FindStage(const std::string& name, int before) const;
   // True when `name` names a stage at or after index `index`.
@@ -103,6 +114,11 @@ Json EmptyImage(const llb::Platform& platform);
 // Parses a base image config; InvalidArgument on bad JSON.
 Result<Json> ParseImageConfig(const std::string& text,
                               const llb::Platform& platform);
+// The value of the named context for image name `ref`: looked up by the
+// name in familiar form without ":latest" ("alpine", "ghcr.io/x/y:1"), then
+// as written. nullopt when there is none.
+std::optional<std::string> FindNamedContext(
+    const std::map<std::string, std::string>& contexts, const std::string& ref);
 // Joins like Go's path.Join; Clean("") = ".".
 std::string PathJoin(std::string_view a, std::string_view b);
 std::string PathClean(std::string_view p);

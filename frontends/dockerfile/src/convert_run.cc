@@ -180,8 +180,6 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
       source = context;
       s.ctx_paths.insert(PathJoin("/", m.source));
     } else if (from != "scratch") {
-      if (options->named_contexts.count(from))
-        return Unimplemented(c, "named context " + from);
       if (IsLaterStage(from, s.index)) {
         return Invalid(
             c, "cannot mount from stage " + from +

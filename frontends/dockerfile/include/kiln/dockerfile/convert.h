@@ -17,9 +17,15 @@
 // RUN (lone body run by the shell, or as a script file when it starts with
 // #!) and COPY/ADD (inline files).
 //
+// Named contexts (reference frontend-images.md §6) replace an image that
+// FROM, COPY --from or RUN --mount=from names (not a stage name): values
+// docker-image://REF (resolved, its config applied; docker-image://scratch
+// is empty) and local:NAME (a client directory, empty config).
+//
 // Not supported (Unimplemented, naming the instruction and file:line:column):
 // COPY --parents, executing ONBUILD triggers of a base
-// image, named contexts.
+// image, named contexts of other forms (git, http, oci-layout, input:) and
+// named contexts that replace a whole stage by its name.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
 // errors keep their ranges) and bad values; NotFound for an unknown target
@@ -37,6 +43,7 @@
 #include <vector>
 
 #include "kiln/llb/platform.h"
+#include "kiln/llb/source.h"
 #include "kiln/llb/state.h"
 #include "kiln/llb/status.h"
 #include "solver/pb/ops.pb.h"
@@ -65,14 +72,21 @@ struct ConvertOptions {
   std::string context_name = "context";
   std::vector<std::string> excludes;  // .dockerignore patterns
   std::string filename = "Dockerfile";
-  // Not supported yet: a reference to one of these is Unimplemented.
+  // Named contexts for this platform: name (familiar form without
+  // ":latest", e.g. "busybox", "base") -> value ("docker-image://…",
+  // "local:NAME").
   std::map<std::string, std::string> named_contexts;
   bool no_cache = false;  // ignore_cache on every op
+  // image.resolvemode of the image source ops.
+  llb::ResolveMode image_resolve_mode = llb::ResolveMode::kDefault;
 };
 
 struct ConvertResult {
   pb::Definition definition;
   std::string image_config;  // JSON, without rootfs (the exporter's)
+  // The target stage's base image config as resolved (empty for scratch or
+  // a named local context): exporter metadata containerimage.base.config.
+  std::string base_image_config;
   std::vector<std::string> warnings;
 };
 

@@ -1,0 +1,87 @@
+#include "frontend_load.h"
+
+#include <optional>
+#include <string>
+
+#include "kiln/dockerfile/frontend.h"
+#include "kiln/llb/source.h"
+#include "kiln/llb/state.h"
+
+namespace kiln::dockerfile::internal {
+namespace {
+
+constexpr char kDockerignore[] = ".dockerignore";
+
+// Solves a local directory that follows only `paths`.
+Result<sdk::Ref> SolveLocal(sdk::Client& client,
+                            const sdk::FrontendOptions& opts,
+                            const std::string& name,
+                            std::vector<std::string> paths,
+                            const std::string& display) {
+  llb::LocalOptions lo;
+  lo.session_id = opts.session_id;
+  lo.follow_paths = std::move(paths);
+  lo.shared_key_hint = name;
+  lo.differ = llb::LocalDiffer::kNone;
+  lo.op.custom_name = display;
+  KILN_ASSIGN_OR_RETURN(pb::Definition def, llb::Local(name, lo).Marshal());
+  return client.Solve(def, /*evaluate=*/true);
+}
+
+// The file's bytes, nullopt when `ref` is empty or has no such file.
+Result<std::optional<std::string>> ReadOptional(sdk::Client& client,
+                                                const sdk::Ref& ref,
+                                                const std::string& path) {
+  if (ref.id.empty()) return std::optional<std::string>();
+  Result<std::string> data = client.ReadFile(ref, path);
+  if (data.ok()) return std::optional<std::string>(std::move(*data));
+  if (data.status().code() == StatusCode::kNotFound)
+    return std::optional<std::string>();
+  return data.status();
+}
+
+}  // namespace
+
+Result<LoadedDockerfile> LoadDockerfile(
+    sdk::Client& client, const sdk::FrontendOptions& opts,
+    const std::map<std::string, pb::Definition>& inputs) {
+  const std::string& filename = opts.filename;
+  sdk::Ref ref;
+  auto input = inputs.find(opts.dockerfile_key);
+  if (input != inputs.end()) {
+    KILN_ASSIGN_OR_RETURN(ref, client.Solve(input->second, true));
+  } else {
+    std::vector<std::string> follow = {filename, filename + kDockerignore};
+    if (filename == "Dockerfile") follow.push_back("dockerfile");
+    KILN_ASSIGN_OR_RETURN(
+        ref, SolveLocal(client, opts, opts.dockerfile_key, follow,
+                        "[internal] load build definition from " + filename));
+  }
+  LoadedDockerfile loaded;
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                        ReadOptional(client, ref, filename));
+  if (!text && filename == "Dockerfile") {
+    KILN_ASSIGN_OR_RETURN(text, ReadOptional(client, ref, "dockerfile"));
+  }
+  if (!text) {
+    return NotFoundError("failed to read dockerfile: open " + filename +
+                         ": no such file or directory");
+  }
+  loaded.text = std::move(*text);
+
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> ignore,
+                        ReadOptional(client, ref, filename + kDockerignore));
+  if (!ignore && !inputs.contains(opts.context_key)) {
+    KILN_ASSIGN_OR_RETURN(
+        sdk::Ref ctx,
+        SolveLocal(client, opts, opts.context_key, {kDockerignore},
+                   "[internal] load .dockerignore"));
+    KILN_ASSIGN_OR_RETURN(ignore, ReadOptional(client, ctx, kDockerignore));
+  }
+  if (ignore) {
+    KILN_ASSIGN_OR_RETURN(loaded.excludes, ParseDockerignore(*ignore));
+  }
+  return loaded;
+}
+
+}  // namespace kiln::dockerfile::internal

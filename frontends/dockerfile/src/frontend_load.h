@@ -1,0 +1,35 @@
+// Loading the Dockerfile and its .dockerignore for the frontend's Build
+// (upstream dockerui's Client.ReadEntrypoint and the context's
+// .dockerignore). Private to frontend*.cc.
+#ifndef KILN_DOCKERFILE_SRC_FRONTEND_LOAD_H_
+#define KILN_DOCKERFILE_SRC_FRONTEND_LOAD_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kiln/llb/status.h"
+#include "kiln/sdk/client.h"
+#include "kiln/sdk/options.h"
+#include "solver/pb/ops.pb.h"
+
+namespace kiln::dockerfile::internal {
+
+struct LoadedDockerfile {
+  std::string text;
+  std::vector<std::string> excludes;  // .dockerignore patterns
+};
+
+// Reads opts.filename from the input named opts.dockerfile_key when
+// `inputs` has it, else from local://<dockerfilekey> (following only the
+// file and <filename>.dockerignore). Excludes come from
+// <filename>.dockerignore, else from .dockerignore of the context (the
+// input named opts.context_key is not read: the caller rejects it). NotFound
+// "failed to read dockerfile ..." when the file is absent.
+Result<LoadedDockerfile> LoadDockerfile(
+    sdk::Client& client, const sdk::FrontendOptions& opts,
+    const std::map<std::string, pb::Definition>& inputs);
+
+}  // namespace kiln::dockerfile::internal
+
+#endif  // KILN_DOCKERFILE_SRC_FRONTEND_LOAD_H_
