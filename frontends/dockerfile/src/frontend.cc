@@ -126,6 +126,17 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     return UnimplementedError("subrequest " + opts.request_id +
                               " is not supported");
   }
+  if (auto remote = opts.opts.find(opts.context_key);
+      remote != opts.opts.end() &&
+      (remote->second.find("://") != std::string::npos ||
+       remote->second.starts_with("git@"))) {
+    return UnimplementedError("remote build context " + remote->second +
+                              " is not supported");
+  }
+  if (auto sub = opts.opts.find("contextsubdir");
+      sub != opts.opts.end() && !sub->second.empty()) {
+    return UnimplementedError("opt contextsubdir is not supported");
+  }
   if (inputs.contains(opts.context_key)) {
     return FailedPreconditionError(
         "frontend input " + opts.context_key +

@@ -182,10 +182,14 @@ TEST(Convert, UnsupportedFeaturesFailWithLocation) {
     EXPECT_NE(r.status().ToString().find(c.what), std::string::npos)
         << r.status().ToString();
   }
+  // Named contexts other than docker-image:// and local: (tested in
+  // convert_context_test.cc).
   ConvertOptions o = Options();
-  o.named_contexts = {{"ctx", "docker-image://x"}};
+  o.named_contexts = {{"ctx", "git://example.com/x.git"}};
   auto r = Convert("FROM base\nCOPY --from=ctx a /a\n", o);
   EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(r.status().ToString().find("Dockerfile:2:1"), std::string::npos)
+      << r.status().ToString();
 }
 
 }  // namespace

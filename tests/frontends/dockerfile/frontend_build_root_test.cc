@@ -202,6 +202,25 @@ TEST_F(FrontendTest, MissingDockerfileIsNotFound) {
             std::string::npos);
 }
 
+TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
+  Write("Dockerfile", "FROM scratch\nCOPY <<EOF /x\nok\nEOF\n");
+  BuildRun known = RunBuild({"frontend.caps=moby.buildkit.frontend.contexts"});
+  ASSERT_EQ(known.exit_code, 0) << known.result.error.ToString();
+  EXPECT_EQ(ResultFile(known, "/x"), "ok\n");
+
+  for (const std::string& opt :
+       {std::string("frontend.caps=moby.buildkit.frontend.subrequests"),
+        // "+forward" defers the error, but nothing is forwarded here.
+        std::string("frontend.caps=moby.buildkit.frontend.inputs+forward"),
+        std::string("requestid=frontend.outline"),
+        std::string("context=https://example.com/repo.git")}) {
+    BuildRun run = RunBuild({opt});
+    EXPECT_EQ(run.exit_code, 1) << opt;
+    EXPECT_EQ(run.result.error.code(), StatusCode::kUnimplemented)
+        << opt << ": " << run.result.error.ToString();
+  }
+}
+
 TEST_F(FrontendTest, SelfSyntaxBuildsAndCmdlineStopsForwarding) {
   std::string self = "docker.io/kiln/dockerfile:" +
                      std::string(FrontendVersion()).substr(0, 1);

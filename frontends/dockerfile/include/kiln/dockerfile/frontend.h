@@ -21,8 +21,10 @@
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
 // with docker-image:// and local: values, frontend.caps, cmdline. Not
 // supported: a frontend input "context" (FailedPrecondition: the LLB builder
-// cannot start a State from a Definition), subrequests (requestid:
-// Unimplemented), attestations, cache-imports, remote (git/http) contexts.
+// cannot start a State from a Definition), subrequests (requestid),
+// remote build contexts (opt <contextkey> = URL) and contextsubdir (all
+// Unimplemented); attest:*, cache-imports, add-hosts, shm-size, ulimit and
+// the other RUN resource opts are ignored.
 //
 // Errors: the converter's, with their Dockerfile ranges (file:line:column
 // and the offending line), so the engine shows where the Dockerfile is
