@@ -56,6 +56,10 @@ Result<std::pair<llb::State, Json>> Converter::NamedContext(
     std::string local = value.substr(kLocalPrefix.size());
     llb::LocalOptions lo;
     lo.shared_key_hint = local;
+    if (auto ex = options->local_excludes.find(local);
+        ex != options->local_excludes.end()) {
+      lo.exclude_patterns = ex->second;
+    }
     lo.op.custom_name = "[context " + ref + "] load from client";
     lo.op.ignore_cache = options->no_cache;
     if (raw_config != nullptr) raw_config->clear();

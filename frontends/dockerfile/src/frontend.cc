@@ -149,6 +149,8 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   if (platforms.empty()) platforms.push_back(llb::Platform());
   sdk::BuildResult out;
   OrderedJson listed = OrderedJson::array();
+  // .dockerignore patterns of local: named contexts, by local name.
+  std::map<std::string, std::vector<std::string>> local_excludes;
   for (const llb::Platform& platform : platforms) {
     ConvertOptions co;
     co.build_args = opts.build_args;
@@ -159,6 +161,15 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     co.filename = opts.filename;
     co.named_contexts =
         ContextsFor(opts, platform.os.empty() ? llb::HostPlatform() : platform);
+    for (const auto& [name, value] : co.named_contexts) {
+      if (!value.starts_with("local:")) continue;
+      std::string local = value.substr(6);
+      if (!local_excludes.contains(local)) {
+        KILN_ASSIGN_OR_RETURN(local_excludes[local],
+                              internal::LoadLocalExcludes(client, opts, local));
+      }
+    }
+    co.local_excludes = local_excludes;
     co.no_cache = opts.no_cache_all || !opts.no_cache_stages.empty();
     co.image_resolve_mode = resolve_mode;
     co.resolve_image = [&client](std::string_view ref,

@@ -71,17 +71,25 @@ Result<LoadedDockerfile> LoadDockerfile(
 
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> ignore,
                         ReadOptional(client, ref, filename + kDockerignore));
-  if (!ignore && !inputs.contains(opts.context_key)) {
-    KILN_ASSIGN_OR_RETURN(
-        sdk::Ref ctx,
-        SolveLocal(client, opts, opts.context_key, {kDockerignore},
-                   "[internal] load .dockerignore"));
-    KILN_ASSIGN_OR_RETURN(ignore, ReadOptional(client, ctx, kDockerignore));
-  }
   if (ignore) {
     KILN_ASSIGN_OR_RETURN(loaded.excludes, ParseDockerignore(*ignore));
+  } else if (!inputs.contains(opts.context_key)) {
+    KILN_ASSIGN_OR_RETURN(loaded.excludes,
+                          LoadLocalExcludes(client, opts, opts.context_key));
   }
   return loaded;
+}
+
+Result<std::vector<std::string>> LoadLocalExcludes(
+    sdk::Client& client, const sdk::FrontendOptions& opts,
+    const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(sdk::Ref ref,
+                        SolveLocal(client, opts, name, {kDockerignore},
+                                   "[internal] load .dockerignore of " + name));
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> ignore,
+                        ReadOptional(client, ref, kDockerignore));
+  if (!ignore) return std::vector<std::string>();
+  return ParseDockerignore(*ignore);
 }
 
 }  // namespace kiln::dockerfile::internal

@@ -30,6 +30,13 @@ Result<LoadedDockerfile> LoadDockerfile(
     sdk::Client& client, const sdk::FrontendOptions& opts,
     const std::map<std::string, pb::Definition>& inputs);
 
+// The patterns of the .dockerignore at the root of local directory `name`
+// (loaded alone: a local following only that file); empty when there is
+// none.
+Result<std::vector<std::string>> LoadLocalExcludes(
+    sdk::Client& client, const sdk::FrontendOptions& opts,
+    const std::string& name);
+
 }  // namespace kiln::dockerfile::internal
 
 #endif  // KILN_DOCKERFILE_SRC_FRONTEND_LOAD_H_

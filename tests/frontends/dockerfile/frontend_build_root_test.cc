@@ -104,9 +104,12 @@ EOF
 TEST_F(FrontendTest, NamedContexts) {
   std::string extra = ExtraDir();
   solver::testing::WriteFile(extra + "/f.txt", "from a named local");
+  solver::testing::WriteFile(extra + "/skip.txt", "ignored");
+  solver::testing::WriteFile(extra + "/.dockerignore", "skip.txt\n");
   locals_["extra"] = extra;
   Write("Dockerfile", R"(FROM mybox
 COPY --from=files f.txt /named.txt
+COPY --from=files . /all/
 RUN cat /named.txt > /copied.txt
 )");
   BuildRun run = RunBuild({"context:mybox=docker-image://busybox:latest",
@@ -114,6 +117,9 @@ RUN cat /named.txt > /copied.txt
   ASSERT_EQ(run.exit_code, 0) << run.result.error.ToString();
   EXPECT_EQ(ResultFile(run, "/named.txt"), "from a named local");
   EXPECT_EQ(ResultFile(run, "/copied.txt"), "from a named local");
+  // The named local's own .dockerignore applies.
+  EXPECT_EQ(ResultFile(run, "/all/f.txt"), "from a named local");
+  EXPECT_EQ(ResultFile(run, "/all/skip.txt"), "<missing>");
 
   // Other forms are not supported, and say so.
   BuildRun git = RunBuild({"context:mybox=git://example.com/x.git"});

@@ -76,6 +76,9 @@ struct ConvertOptions {
   // ":latest", e.g. "busybox", "base") -> value ("docker-image://…",
   // "local:NAME").
   std::map<std::string, std::string> named_contexts;
+  // Exclude patterns for the local: named contexts, by local name (their
+  // .dockerignore, which the caller reads).
+  std::map<std::string, std::vector<std::string>> local_excludes;
   bool no_cache = false;  // ignore_cache on every op
   // image.resolvemode of the image source ops.
   llb::ResolveMode image_resolve_mode = llb::ResolveMode::kDefault;

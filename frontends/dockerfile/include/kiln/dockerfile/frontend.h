@@ -19,7 +19,8 @@
 // Supported opts: filename, dockerfilekey, contextkey, target, build-arg:*,
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
-// with docker-image:// and local: values, frontend.caps, cmdline. Not
+// with docker-image:// and local: values (a local's .dockerignore applies),
+// frontend.caps, cmdline. Not
 // supported: a frontend input "context" (FailedPrecondition: the LLB builder
 // cannot start a State from a Definition), subrequests (requestid),
 // remote build contexts (opt <contextkey> = URL) and contextsubdir (all
