@@ -186,24 +186,26 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     KILN_ASSIGN_OR_RETURN(std::string config,
                           ApplyLabels(converted.image_config, opts.labels));
     KILN_ASSIGN_OR_RETURN(sdk::Ref ref, client.Solve(converted.definition));
-    if (!opts.multi_platform) {
+    std::string suffix;  // "/<platform id>" for a RefMap
+    if (opts.multi_platform) {
+      llb::Platform p = platform.os.empty() ? llb::HostPlatform() : platform;
+      std::string id = llb::FormatPlatform(p);
+      out.refs[id] = ref;
+      suffix = "/" + id;
+      listed.push_back({{"ID", id}, {"Platform", PlatformJson(p)}});
+    } else {
       out.ref = ref;
-      out.metadata["containerimage.config"] = config;
-      if (!converted.base_image_config.empty()) {
-        out.metadata["containerimage.base.config"] =
-            converted.base_image_config;
-      }
-      break;  // OptionsFromEnv allows one platform only here
     }
-    llb::Platform p = platform.os.empty() ? llb::HostPlatform() : platform;
-    std::string id = llb::FormatPlatform(p);
-    out.refs[id] = ref;
-    out.metadata["containerimage.config/" + id] = config;
+    out.metadata["containerimage.config" + suffix] = config;
     if (!converted.base_image_config.empty()) {
-      out.metadata["containerimage.base.config/" + id] =
+      out.metadata["containerimage.base.config" + suffix] =
           converted.base_image_config;
     }
-    listed.push_back({{"ID", id}, {"Platform", PlatformJson(p)}});
+    if (auto epoch = opts.build_args.find("SOURCE_DATE_EPOCH");
+        epoch != opts.build_args.end() && !epoch->second.empty()) {
+      out.metadata["source.date.epoch" + suffix] = epoch->second;
+    }
+    if (!opts.multi_platform) break;  // one platform at most (options.h)
   }
   if (opts.multi_platform) {
     out.metadata["refs.platforms"] = OrderedJson{{"Platforms", listed}}.dump();

@@ -155,11 +155,14 @@ TEST_F(FrontendTest, MultiPlatformReturnsARefMap) {
   Write("Dockerfile",
         "FROM scratch\nARG TARGETPLATFORM\nCOPY <<EOF /p\n"
         "$TARGETPLATFORM\nEOF\n");
-  BuildRun run = RunBuild({"platform=linux/amd64", "multi-platform=true"});
+  BuildRun run = RunBuild({"platform=linux/amd64", "multi-platform=true",
+                           "build-arg:SOURCE_DATE_EPOCH=1700000000"});
   ASSERT_EQ(run.exit_code, 0) << run.result.error.ToString();
   ASSERT_EQ(run.result.refs.size(), 1u);
   ASSERT_TRUE(run.result.refs.contains("linux/amd64"));
   EXPECT_EQ(ResultFile(run.result.refs["linux/amd64"], "/p"), "linux/amd64\n");
+  EXPECT_EQ(run.result.metadata["source.date.epoch/linux/amd64"], "1700000000");
+  EXPECT_FALSE(run.result.ref.has_value());
   Json platforms = Json::parse(run.result.metadata["refs.platforms"]);
   EXPECT_EQ(platforms["Platforms"][0]["ID"], "linux/amd64");
   EXPECT_EQ(platforms["Platforms"][0]["Platform"]["architecture"], "amd64");

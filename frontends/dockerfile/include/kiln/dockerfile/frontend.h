@@ -14,7 +14,9 @@
 //     returning the nested result unchanged;
 //  4. otherwise converts (Convert) once per target platform, solves, and
 //     returns the ref (or refs keyed by platform id, with refs.platforms)
-//     and containerimage.config[/<platform>].
+//     and containerimage.config[/<platform>], containerimage.base.config
+//     [/<platform>] (a base image's config as resolved) and, with
+//     build-arg:SOURCE_DATE_EPOCH, source.date.epoch[/<platform>].
 //
 // Supported opts: filename, dockerfilekey, contextkey, target, build-arg:*,
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
