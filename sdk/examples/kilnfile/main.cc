@@ -27,6 +27,7 @@ namespace sdk = kiln::sdk;
 struct Builder {
   sdk::Client& client;
   const sdk::FrontendOptions& opts;
+  std::string filename;                   // opt filename, default Kilnfile
   std::optional<llb::Platform> platform;  // nullopt: the engine's default
   llb::State context;                     // the build context local
   llb::State state;                       // the image being built
@@ -39,13 +40,13 @@ Result<std::string> ReadKilnfile(Builder& b) {
   llb::State src =
       llb::Local(b.opts.dockerfile_key,
                  {.session_id = b.opts.session_id,
-                  .follow_paths = {b.opts.filename},
-                  .shared_key_hint = b.opts.filename,
+                  .follow_paths = {b.filename},
+                  .shared_key_hint = b.filename,
                   .differ = llb::LocalDiffer::kNone,
-                  .op = {.custom_name = "[internal] load " + b.opts.filename}});
+                  .op = {.custom_name = "[internal] load " + b.filename}});
   KILN_ASSIGN_OR_RETURN(pb::Definition def, src.Marshal());
   KILN_ASSIGN_OR_RETURN(sdk::Ref ref, b.client.Solve(def));
-  return b.client.ReadFile(ref, b.opts.filename);
+  return b.client.ReadFile(ref, b.filename);
 }
 
 Status From(Builder& b, const std::string& name, const llb::OpOptions& op) {
@@ -127,18 +128,22 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   if (opts.platforms.size() > 1 || opts.multi_platform) {
     return kiln::UnimplementedError("kilnfile builds one platform at a time");
   }
-  Builder b{.client = client, .opts = opts};
+  // FrontendOptions defaults `filename` to Dockerfile; ours is Kilnfile.
+  Builder b{
+      .client = client,
+      .opts = opts,
+      .filename = opts.opts.count("filename") ? opts.filename : "Kilnfile"};
   if (!opts.platforms.empty()) b.platform = opts.platforms[0];
   b.context = llb::Local(
       opts.context_key,
       {.session_id = opts.session_id, .shared_key_hint = opts.context_key});
   KILN_ASSIGN_OR_RETURN(std::string text, ReadKilnfile(b));
   KILN_ASSIGN_OR_RETURN(std::vector<Instruction> program,
-                        Parse(text, opts.filename));
+                        Parse(text, b.filename));
 
   // Ops carry their line, so the engine's errors for them point at it too.
   auto file = std::make_shared<const llb::SourceFile>(llb::SourceFile{
-      .filename = opts.filename, .language = "Kilnfile", .data = text});
+      .filename = b.filename, .language = "Kilnfile", .data = text});
   for (const Instruction& in : program) {
     llb::OpOptions op{
         .platform = b.platform,
@@ -147,7 +152,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     Status s = Step(b, in, op);
     if (!s.ok()) {
       return s.WithContext(in.keyword)
-          .WithRange(kiln::SourceRange{.file = opts.filename, .line = in.line});
+          .WithRange(kiln::SourceRange{.file = b.filename, .line = in.line});
     }
   }
   for (const auto& [key, value] : opts.labels)
