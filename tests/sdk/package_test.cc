@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/fake_bridge.h"
+#include "kiln/sdk/testing/fake_bridge.h"
 
 namespace kiln::sdk {
 namespace {
@@ -147,11 +147,11 @@ TEST_F(SdkPackageTest, InstallsAndBuildsTheExampleFrontendOutOfTree) {
         "cmake/kiln_sdk/KilnSdkStaticFrontend.cmake"}) {
     EXPECT_TRUE(fs::is_regular_file(lib / f)) << f;
   }
-  for (const char* f :
-       {"kiln/sdk/frontend.h", "kiln/sdk/client.h", "kiln/llb/state.h",
-        "kiln/llb/status.h", "solver/pb/ops.pb.h",
-        "frontend/gateway/pb/gateway.pb.h",
-        "frontend/gateway/pb/gateway.grpc.pb.h"}) {
+  for (const char* f : {"kiln/sdk/frontend.h", "kiln/sdk/client.h",
+                        "kiln/sdk/testing/fake_bridge.h", "kiln/llb/state.h",
+                        "kiln/llb/status.h", "solver/pb/ops.pb.h",
+                        "frontend/gateway/pb/gateway.pb.h",
+                        "frontend/gateway/pb/gateway.grpc.pb.h"}) {
     EXPECT_TRUE(fs::is_regular_file(prefix / "include" / f)) << f;
   }
   EXPECT_NE(ReadAll(lib / "cmake/kiln_sdk/kiln_sdkConfigVersion.cmake")
