@@ -5,6 +5,7 @@
 // Kilnfile line they come from.
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -161,8 +162,12 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   KILN_ASSIGN_OR_RETURN(pb::Definition def,
                         b.state.Marshal({.platform = b.platform}));
   KILN_ASSIGN_OR_RETURN(sdk::Ref ref, client.Solve(def));
-  return sdk::BuildResult{
-      .ref = ref, .metadata = {{"containerimage.config", b.image.dump()}}};
+  // Invalid UTF-8 (from the Kilnfile or the base config) is replaced rather
+  // than thrown on.
+  std::string config =
+      b.image.dump(-1, ' ', false, json::error_handler_t::replace);
+  return sdk::BuildResult{.ref = ref,
+                          .metadata = {{"containerimage.config", config}}};
 }
 
 }  // namespace
