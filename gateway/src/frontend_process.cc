@@ -158,6 +158,8 @@ Result<int> RunHost(const ProcessSpec& spec, Fd& fd, StderrLog& log,
   err_w.Reset();
   if (rc != 0) return ErrnoStatus("starting " + spec.display, rc);
 
+  // Readable once the process exits, so that the loop wakes at once.
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   bool killed = false, exited = false, err_open = true;
   int code = -1;
   Clock::time_point exited_at{};
@@ -177,17 +179,17 @@ Result<int> RunHost(const ProcessSpec& spec, Fd& fd, StderrLog& log,
                                      : -1;
       }
     }
+    if (exited && !err_open) break;
     // A grandchild may keep stderr open: stop reading soon after the exit.
     if (exited && Clock::now() - exited_at > std::chrono::milliseconds(500)) {
       break;
     }
-    if (!err_open) {
-      usleep(20 * 1000);
+    pollfd p[2] = {{err_open ? err_r.get() : -1, POLLIN, 0},
+                   {exited ? -1 : pidfd.get(), POLLIN, 0}};
+    int n = poll(p, 2, 50);
+    if (n <= 0 || !err_open || !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       continue;
     }
-    pollfd p = {err_r.get(), POLLIN, 0};
-    int n = poll(&p, 1, 50);
-    if (n <= 0) continue;
     char buf[16384];
     ssize_t r = read(err_r.get(), buf, sizeof(buf));
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
