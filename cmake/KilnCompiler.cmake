@@ -37,16 +37,19 @@ endif()
 # kiln_add_module(NAME <target> DIR <dir> [SOURCES ...] [DEPS ...] [PRIVATE_DEPS ...])
 # A module library with its public headers in <dir>/include. Without sources the
 # module is an INTERFACE library: the module exists, owns its headers and its
-# dependency edges, and holds no code yet.
+# dependency edges, and holds no code yet. The public include dir is a
+# BUILD_INTERFACE path so the target can be exported (sdk/cmake/install.cmake
+# adds the installed include dir).
 function(kiln_add_module)
   cmake_parse_arguments(M "" "NAME;DIR" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   if(M_SOURCES)
     add_library(${M_NAME} STATIC ${M_SOURCES})
-    target_include_directories(${M_NAME} PUBLIC ${M_DIR}/include PRIVATE ${M_DIR}/src)
+    target_include_directories(${M_NAME} PUBLIC $<BUILD_INTERFACE:${M_DIR}/include>
+      PRIVATE ${M_DIR}/src)
     target_link_libraries(${M_NAME} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS} kiln_warnings)
   else()
     add_library(${M_NAME} INTERFACE)
-    target_include_directories(${M_NAME} INTERFACE ${M_DIR}/include)
+    target_include_directories(${M_NAME} INTERFACE $<BUILD_INTERFACE:${M_DIR}/include>)
     target_link_libraries(${M_NAME} INTERFACE ${M_DEPS})
   endif()
 endfunction()

@@ -1,5 +1,5 @@
-// kiln build: solves an LLB Definition with the embedded engine and exports
-// the result, like `buildctl build` without a frontend.
+// kiln build: solves an LLB Definition, or runs a frontend, with the
+// embedded engine and exports the result, like `buildctl build`.
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -7,12 +7,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "build_flags.h"
+#include "build_frontend.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "kiln/llb/definition.h"
@@ -116,7 +118,7 @@ void PrintResponse(const solver::ExportRequest& request,
 
 int Export(Root& root, solver::Solver& solver,
            const std::vector<solver::ExportRequest>& outputs,
-           const solver::SolveResult& result) {
+           const BuildOutput& result) {
   if (outputs.empty()) return kExitOk;
   auto content = root.Content();
   if (!content.ok()) return Error(content.status());
@@ -136,7 +138,7 @@ int Export(Root& root, solver::Solver& solver,
   }
   solver::ExportSource source{.snapshot = result.snapshot,
                               .platform = result.platform,
-                              .image_config = "",
+                              .image_config = result.image_config,
                               .created_by = result.created_by};
   solver::ExportEnv env{.snapshots = *snapshots,
                         .content = *content,
@@ -175,15 +177,20 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   Providers providers;
   if (int code = LoadProviders(flags, providers); code >= 0) return code;
 
-  auto bytes = ReadDefinition(flags.llb);
-  if (!bytes.ok()) return Error(bytes.status());
-  const std::string source = flags.llb == "-" ? "stdin" : flags.llb;
-  auto definition = llb::ParseDefinition(*bytes);
-  if (!definition.ok()) return Error(definition.status().WithContext(source));
-  auto loaded = llb::LoadDefinition(*definition);
-  if (!loaded.ok()) return Error(loaded.status().WithContext(source));
-  auto graph = solver::BuildGraph(*loaded);
-  if (!graph.ok()) return Error(graph.status().WithContext(source));
+  // An LLB Definition is read and checked before anything starts.
+  std::optional<solver::Graph> graph;
+  if (!flags.llb.empty()) {
+    auto bytes = ReadDefinition(flags.llb);
+    if (!bytes.ok()) return Error(bytes.status());
+    const std::string source = flags.llb == "-" ? "stdin" : flags.llb;
+    auto definition = llb::ParseDefinition(*bytes);
+    if (!definition.ok()) return Error(definition.status().WithContext(source));
+    auto loaded = llb::LoadDefinition(*definition);
+    if (!loaded.ok()) return Error(loaded.status().WithContext(source));
+    auto built = solver::BuildGraph(*loaded);
+    if (!built.ok()) return Error(built.status().WithContext(source));
+    graph = std::move(*built);
+  }
 
   std::stop_source stop;
   InterruptToStop interrupts(stop);  // before the solver starts threads
@@ -200,7 +207,20 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
       .entitlements = flags.entitlements,
       .progress = printer->get(),
       .platform = flags.platform.value_or(llb::HostPlatform())};
-  auto result = (*solver)->Solve(*graph, request, stop.get_token());
+  Result<BuildOutput> result = InternalError("no build ran");
+  if (graph) {
+    auto solved = (*solver)->Solve(*graph, request, stop.get_token());
+    if (solved.ok()) {
+      result = BuildOutput{.snapshot = solved->snapshot,
+                           .platform = solved->platform,
+                           .image_config = "",
+                           .created_by = solved->created_by};
+    } else {
+      result = solved.status();
+    }
+  } else {
+    result = BuildWithFrontend(root, flags, request, stop.get_token());
+  }
   (*printer)->Finish();
   if (!result.ok()) {
     std::string logs = (*printer)->ErrorLogs();

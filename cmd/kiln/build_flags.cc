@@ -7,12 +7,33 @@ namespace {
 
 constexpr std::string_view kBuildUsage =
     R"(Usage: kiln build --llb FILE|- [OPTIONS]
+       kiln build --frontend NAME [--opt KEY=VALUE]... [OPTIONS]
+       kiln build --frontend-exec PATH [--opt KEY=VALUE]... [OPTIONS]
 
-Solves an LLB Definition (the protobuf that BuildKit's buildctl reads; "-"
-reads it from stdin) with the embedded engine and exports the result.
+Builds with the embedded engine and exports the result, like buildctl build:
+either an LLB Definition (the protobuf that BuildKit's buildctl reads; "-"
+reads it from stdin), or a frontend that turns a source language into LLB.
+
+Frontends:
+  --frontend gateway.v0 --opt source=IMAGE
+                        runs the frontend image IMAGE in a container (no
+                        network, read-only root) speaking BuildKit's gateway
+                        API; the frontend policy of the operator config may
+                        pin, remap or refuse IMAGE
+  --frontend dockerfile.v0
+                        the Dockerfile frontend: the image the policy names
+                        (default kiln/dockerfile:1), which honours # syntax=
+  --frontend-exec PATH  runs the frontend program PATH as a host process
+                        (developing frontends, bootstrapping their images)
 
 Options:
-  --llb FILE|-                 The marshaled Definition to build (required)
+  --llb FILE|-                 The marshaled Definition to build
+  --frontend NAME              Frontend to run (see above)
+  --opt KEY=VALUE              Frontend option (repeatable), e.g. source=IMAGE,
+                               filename=Dockerfile, target=STAGE,
+                               build-arg:NAME=VALUE, platform=linux/amd64,
+                               context:NAME=docker-image://REF
+  --frontend-exec PATH         Frontend program run on the host (see above)
   --local NAME=DIR             Directory for local://NAME sources (repeatable)
   --oci-layout NAME=DIR        OCI layout for oci-layout://NAME sources
                                (repeatable)
@@ -65,7 +86,10 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
       .Value("output", 'o')
       .Value("progress")
       .Value("allow")
-      .Value("platform");
+      .Value("platform")
+      .Value("frontend")
+      .Value("opt")
+      .Value("frontend-exec");
   BuildFlagsResult result;
   BuildFlags& f = result.flags;
   auto fail = [&](std::string error) {
@@ -80,9 +104,38 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
   if (!parser.positional().empty()) {
     return fail("unexpected argument \"" + parser.positional()[0] + "\"");
   }
-  if (parser.All("llb").size() > 1) return fail("--llb given twice");
+  for (const char* once : {"llb", "frontend", "frontend-exec"}) {
+    if (parser.All(once).size() > 1) {
+      return fail("--" + std::string(once) + " given twice");
+    }
+  }
   f.llb = parser.GetOr("llb", "");
-  if (f.llb.empty()) return fail("missing --llb FILE (or - for stdin)");
+  f.frontend = parser.GetOr("frontend", "");
+  f.frontend_exec = parser.GetOr("frontend-exec", "");
+  if (!f.frontend_exec.empty() && f.frontend.empty()) f.frontend = "gateway.v0";
+  if (f.llb.empty() && f.frontend.empty()) {
+    return fail(
+        "missing --llb FILE (or - for stdin), --frontend NAME or "
+        "--frontend-exec PATH");
+  }
+  if (!f.llb.empty() && !f.frontend.empty()) {
+    return fail("--llb cannot be combined with --frontend or --frontend-exec");
+  }
+  if (f.frontend.empty() && parser.Has("opt")) {
+    return fail("--opt needs --frontend or --frontend-exec");
+  }
+  for (const std::string& v : parser.All("opt")) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail("--opt \"" + v + "\": want KEY=VALUE");
+    }
+    // Later values win, as with buildctl's --opt.
+    f.opts[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  if (f.frontend == "gateway.v0" && f.frontend_exec.empty() &&
+      !f.opts.contains("source")) {
+    return fail("--frontend gateway.v0 needs --opt source=IMAGE");
+  }
   if (auto e = ParsePairs("local", parser.All("local"), f.locals); !e.empty()) {
     return fail(e);
   }

@@ -17,8 +17,13 @@
 namespace kiln::cli {
 
 struct BuildFlags {
-  std::string llb;                            // Definition file; "-" = stdin
-  std::map<std::string, std::string> locals;  // --local NAME=DIR
+  std::string llb;  // Definition file; "-" = stdin
+  // --frontend NAME (gateway.v0, dockerfile.v0); "" = none. Set to
+  // gateway.v0 by --frontend-exec when not given.
+  std::string frontend;
+  std::map<std::string, std::string> opts;         // --opt KEY=VALUE
+  std::string frontend_exec;                       // --frontend-exec PATH
+  std::map<std::string, std::string> locals;       // --local NAME=DIR
   std::map<std::string, std::string> oci_layouts;  // --oci-layout NAME=DIR
   std::vector<std::string> secrets;    // --secret id=…,src=…|env=…
   std::vector<std::string> ssh;        // --ssh default[=SOCKET|KEY[,KEY]]

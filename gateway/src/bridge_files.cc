@@ -80,6 +80,7 @@ BridgeServer::~BridgeServer() {
 grpc::Status BridgeServer::ReadFile(grpc::ServerContext*,
                                     const bridge_pb::ReadFileRequest* req,
                                     bridge_pb::ReadFileResponse* resp) {
+  CallScope scope(this);
   Result<std::string> root = RefRoot(req->ref());
   if (!root.ok()) return ToGrpc(root.status());
   std::optional<ByteRange> range;
@@ -95,6 +96,7 @@ grpc::Status BridgeServer::ReadFile(grpc::ServerContext*,
 grpc::Status BridgeServer::ReadDir(grpc::ServerContext*,
                                    const bridge_pb::ReadDirRequest* req,
                                    bridge_pb::ReadDirResponse* resp) {
+  CallScope scope(this);
   Result<std::string> root = RefRoot(req->ref());
   if (!root.ok()) return ToGrpc(root.status());
   auto entries = ReadDirInRoot(*root, req->dirpath(), req->includepattern());
@@ -108,6 +110,7 @@ grpc::Status BridgeServer::ReadDir(grpc::ServerContext*,
 grpc::Status BridgeServer::StatFile(grpc::ServerContext*,
                                     const bridge_pb::StatFileRequest* req,
                                     bridge_pb::StatFileResponse* resp) {
+  CallScope scope(this);
   Result<std::string> root = RefRoot(req->ref());
   if (!root.ok()) return ToGrpc(root.status());
   Result<fsutil::types::Stat> st = StatInRoot(*root, req->path());

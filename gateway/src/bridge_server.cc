@@ -54,7 +54,50 @@ std::string RandomRefId() {
 
 }  // namespace
 
-BridgeServer::BridgeServer(BuildEnv env) : env_(std::move(env)) {}
+BridgeServer::BridgeServer(BuildEnv env) : env_(std::move(env)) {
+  activity_.last_call = std::chrono::steady_clock::now();
+}
+
+BridgeServer::CallScope::CallScope(const BridgeServer* server)
+    : server_(server) {
+  std::lock_guard<std::mutex> lock(server_->mu_);
+  ++server_->activity_.in_progress;
+  server_->activity_.last_call = std::chrono::steady_clock::now();
+}
+
+BridgeServer::CallScope::~CallScope() {
+  std::lock_guard<std::mutex> lock(server_->mu_);
+  --server_->activity_.in_progress;
+  server_->activity_.last_call = std::chrono::steady_clock::now();
+}
+
+BridgeActivity BridgeServer::activity() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return activity_;
+}
+
+std::optional<pb::Definition> BridgeServer::definition(
+    const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = refs_.find(id);
+  if (it == refs_.end()) return std::nullopt;
+  return it->second.def;
+}
+
+std::string BridgeServer::AddRefLocked(const std::string& snapshot,
+                                       const llb::Platform& platform,
+                                       const pb::Definition& def) {
+  std::string id;
+  do {
+    id = RandomRefId();
+  } while (refs_.contains(id));
+  refs_[id] = OwnedRef{.snapshot = snapshot,
+                       .platform = platform,
+                       .def = def,
+                       .mountpoint = "",
+                       .root = ""};
+  return id;
+}
 
 std::optional<FinalResult> BridgeServer::result() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -76,6 +119,7 @@ std::vector<std::string> BridgeServer::ref_ids() const {
 grpc::Status BridgeServer::Ping(grpc::ServerContext*,
                                 const bridge_pb::PingRequest*,
                                 bridge_pb::PongResponse* resp) {
+  CallScope scope(this);
   for (std::string_view id : kFrontendCaps) {
     if (env_.images == nullptr && id.starts_with("resolveimage")) continue;
     AddCap(id, resp->mutable_frontendapicaps());
@@ -95,6 +139,7 @@ grpc::Status BridgeServer::Ping(grpc::ServerContext*,
 grpc::Status BridgeServer::ResolveImageConfig(
     grpc::ServerContext*, const bridge_pb::ResolveImageConfigRequest* req,
     bridge_pb::ResolveImageConfigResponse* resp) {
+  CallScope scope(this);
   if (env_.images == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "resolve image config " + req->ref() +
@@ -131,6 +176,7 @@ grpc::Status BridgeServer::ResolveImageConfig(
 grpc::Status BridgeServer::ResolveSourceMeta(
     grpc::ServerContext*, const bridge_pb::ResolveSourceMetaRequest*,
     bridge_pb::ResolveSourceMetaResponse*) {
+  CallScope scope(this);
   return Unimplemented("ResolveSourceMeta");
 }
 
@@ -146,34 +192,25 @@ Result<ResultRef> BridgeServer::SolveDefinition(const pb::Definition& def) {
   ref.platform = solved.platform;
   if (solved.snapshot.empty()) return ref;  // empty result: id ""
   std::lock_guard<std::mutex> lock(mu_);
-  do {
-    ref.id = RandomRefId();
-  } while (refs_.contains(ref.id));
-  refs_[ref.id] = OwnedRef{.snapshot = ref.snapshot,
-                           .platform = ref.platform,
-                           .mountpoint = "",
-                           .root = ""};
+  ref.id = AddRefLocked(ref.snapshot, ref.platform, def);
   return ref;
 }
 
 grpc::Status BridgeServer::Solve(grpc::ServerContext*,
                                  const bridge_pb::SolveRequest* req,
                                  bridge_pb::SolveResponse* resp) {
+  CallScope scope(this);
   bool has_def = req->has_definition() && req->definition().def_size() > 0;
   if (has_def && !req->frontend().empty()) {
     return grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
         "cannot solve with both Definition and Frontend specified");
   }
-  if (!req->frontend().empty()) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "nested frontend solves are not supported yet (" +
-                            req->frontend() + ")");
-  }
   if (req->final()) {
     return Unimplemented("Solve with Final (inline return; use Return)");
   }
   if (req->sourcepolicies_size() > 0) return Unimplemented("source policies");
+  if (!req->frontend().empty()) return SolveNested(*req, resp);
   // CacheImports are hints: results are the same without them.
   ResultRef ref;
   if (has_def) {
@@ -200,6 +237,7 @@ grpc::Status BridgeServer::Solve(grpc::ServerContext*,
 grpc::Status BridgeServer::Evaluate(grpc::ServerContext*,
                                     const bridge_pb::EvaluateRequest* req,
                                     bridge_pb::EvaluateResponse*) {
+  CallScope scope(this);
   if (req->ref().empty()) return grpc::Status::OK;
   std::lock_guard<std::mutex> lock(mu_);
   if (!refs_.contains(req->ref())) {
@@ -213,6 +251,7 @@ grpc::Status BridgeServer::Evaluate(grpc::ServerContext*,
 grpc::Status BridgeServer::Return(grpc::ServerContext*,
                                   const bridge_pb::ReturnRequest* req,
                                   bridge_pb::ReturnResponse*) {
+  CallScope scope(this);
   FinalResult returned;
   std::lock_guard<std::mutex> lock(mu_);
   if (final_.has_value()) {
@@ -276,13 +315,18 @@ grpc::Status BridgeServer::Return(grpc::ServerContext*,
 
 grpc::Status BridgeServer::Inputs(grpc::ServerContext*,
                                   const bridge_pb::InputsRequest*,
-                                  bridge_pb::InputsResponse*) {
-  return grpc::Status::OK;  // no frontend inputs in this build
+                                  bridge_pb::InputsResponse* resp) {
+  CallScope scope(this);
+  for (const auto& [name, def] : env_.inputs) {
+    (*resp->mutable_definitions())[name] = def;
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status BridgeServer::Warn(grpc::ServerContext*,
                                 const bridge_pb::WarnRequest* req,
                                 bridge_pb::WarnResponse*) {
+  CallScope scope(this);
   Warning w;
   w.vertex = req->digest();
   w.level = req->level();
@@ -297,36 +341,42 @@ grpc::Status BridgeServer::Warn(grpc::ServerContext*,
 grpc::Status BridgeServer::NewContainer(grpc::ServerContext*,
                                         const bridge_pb::NewContainerRequest*,
                                         bridge_pb::NewContainerResponse*) {
+  CallScope scope(this);
   return Unimplemented("NewContainer (gateway containers)");
 }
 
 grpc::Status BridgeServer::ReleaseContainer(
     grpc::ServerContext*, const bridge_pb::ReleaseContainerRequest*,
     bridge_pb::ReleaseContainerResponse*) {
+  CallScope scope(this);
   return Unimplemented("ReleaseContainer (gateway containers)");
 }
 
 grpc::Status BridgeServer::ExecProcess(
     grpc::ServerContext*,
     grpc::ServerReaderWriter<bridge_pb::ExecMessage, bridge_pb::ExecMessage>*) {
+  CallScope scope(this);
   return Unimplemented("ExecProcess (gateway containers)");
 }
 
 grpc::Status BridgeServer::ReadFileContainer(grpc::ServerContext*,
                                              const bridge_pb::ReadFileRequest*,
                                              bridge_pb::ReadFileResponse*) {
+  CallScope scope(this);
   return Unimplemented("ReadFileContainer (gateway containers)");
 }
 
 grpc::Status BridgeServer::ReadDirContainer(grpc::ServerContext*,
                                             const bridge_pb::ReadDirRequest*,
                                             bridge_pb::ReadDirResponse*) {
+  CallScope scope(this);
   return Unimplemented("ReadDirContainer (gateway containers)");
 }
 
 grpc::Status BridgeServer::StatFileContainer(grpc::ServerContext*,
                                              const bridge_pb::StatFileRequest*,
                                              bridge_pb::StatFileResponse*) {
+  CallScope scope(this);
   return Unimplemented("StatFileContainer (gateway containers)");
 }
 

@@ -50,13 +50,17 @@ std::string FindInPath(const std::string& name) {
   return "";
 }
 
-// Spawns argv with stdin from /dev/null and stdout/stderr on `out_fd` and
+// Spawns argv with stdin from `in_fd` and stdout/stderr on `out_fd` and
 // `err_fd` (-1: /dev/null). The pid, or an error.
 Result<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd,
-                    int err_fd) {
+                    int err_fd, int in_fd = -1) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (in_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  }
   if (out_fd >= 0) {
     posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
   } else {
@@ -268,20 +272,27 @@ Result<ExecResult> RuncExecutor::Run(const ExecSpec& spec,
   }
   UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
+  // With stdio_fd, the runtime's stdin and stdout are that fd (runc copies
+  // them through pipes into the container) and only stderr is read here.
+  const bool stdio = spec.stdio_fd >= 0;
   const Clock::time_point start = Clock::now();
-  KILN_ASSIGN_OR_RETURN(pid_t pid, Spawn({runtime_, "--root", runtime_root_,
-                                          "run", "--bundle", bundle, id},
-                                         out_w.get(), err_w.get()));
+  KILN_ASSIGN_OR_RETURN(
+      pid_t pid,
+      Spawn({runtime_, "--root", runtime_root_, "run", "--bundle", bundle, id},
+            stdio ? spec.stdio_fd : out_w.get(), err_w.get(),
+            stdio ? spec.stdio_fd : -1));
   out_w = UniqueFd();
   err_w = UniqueFd();
+  if (stdio) out_r = UniqueFd();
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
 
   std::string tail;
   bool cancelled = false;
   Clock::time_point last_kill{};
   Clock::time_point first_kill{};
-  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-  int open_fds = 2;
+  pollfd fds[2] = {{stdio ? -1 : out_r.get(), POLLIN, 0},
+                   {err_r.get(), POLLIN, 0}};
+  int open_fds = stdio ? 1 : 2;
   bool exited = false;
   int exit_code = -1;
   Status poll_error;  // kills the container like a cancel

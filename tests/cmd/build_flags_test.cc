@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,23 @@ TEST(BuildFlagsTest, ParsesEveryFlag) {
   ASSERT_TRUE(f.platform.has_value());
   EXPECT_EQ(llb::FormatPlatform(*f.platform), "linux/arm64");
   EXPECT_FALSE(f.help);
+}
+
+TEST(BuildFlagsTest, FrontendFlags) {
+  auto r = ParseBuildFlags({"--frontend", "gateway.v0", "--opt",
+                            "source=kiln/fe:1", "--opt", "build-arg:A=x=y",
+                            "--opt", "target=", "--local", "context=/ctx"});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.flags.frontend, "gateway.v0");
+  EXPECT_TRUE(r.flags.llb.empty());
+  std::map<std::string, std::string> want = {
+      {"source", "kiln/fe:1"}, {"build-arg:A", "x=y"}, {"target", ""}};
+  EXPECT_EQ(r.flags.opts, want);
+  // --frontend-exec alone runs the program as gateway.v0, no source needed.
+  auto exec = ParseBuildFlags({"--frontend-exec", "/bin/fe", "--opt", "a=1"});
+  ASSERT_TRUE(exec.ok()) << exec.error;
+  EXPECT_EQ(exec.flags.frontend, "gateway.v0");
+  EXPECT_EQ(exec.flags.frontend_exec, "/bin/fe");
 }
 
 TEST(BuildFlagsTest, Defaults) {
@@ -115,6 +133,14 @@ TEST(BuildFlagsTest, UsageErrorsSayWhatIsWrong) {
       {{"--llb", "a", "--allow", "network.none"},
        "--allow \"network.none\": want network.host or security.insecure"},
       {{"--llb", "a", "--platform", "linux/amd64/v1/x"}, "--platform: "},
+      {{"--llb", "a", "--frontend", "dockerfile.v0"},
+       "--llb cannot be combined with --frontend"},
+      {{"--llb", "a", "--opt", "k=v"}, "--opt needs --frontend"},
+      {{"--frontend", "gateway.v0"},
+       "--frontend gateway.v0 needs --opt source=IMAGE"},
+      {{"--frontend", "dockerfile.v0", "--opt", "novalue"},
+       "--opt \"novalue\": want KEY=VALUE"},
+      {{"--frontend", "a", "--frontend", "b"}, "--frontend given twice"},
   };
   for (const BadCase& c : cases) {
     auto r = ParseBuildFlags(c.args);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,8 @@ class BridgeServerTest : public ::testing::Test {
     env.solver = solver_.get();
     env.snapshots = snapshots_.get();
     if (with_images_) env.images = image_source_.get();
+    env.inputs = inputs_;
+    env.nested = nested_;
     bridge_ = std::make_unique<BridgeServer>(std::move(env));
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -133,6 +136,9 @@ class BridgeServerTest : public ::testing::Test {
   std::unique_ptr<solver::Solver> solver_;
   std::unique_ptr<solver::ImageSource> image_source_;
   bool with_images_ = false;  // set by subclasses before SetUp
+  // BuildEnv::inputs and ::nested; set by subclasses before SetUp.
+  std::map<std::string, pb::Definition> inputs_;
+  NestedFrontends* nested_ = nullptr;
   // Snapshotter kind; set by subclasses before SetUp.
   solver::SnapshotterKind kind_ = solver::SnapshotterKind::kCopy;
   std::unique_ptr<BridgeServer> bridge_;

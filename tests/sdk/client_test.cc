@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "support/fake_bridge.h"
+#include "kiln/sdk/testing/fake_bridge.h"
 
 namespace kiln::sdk {
 namespace {

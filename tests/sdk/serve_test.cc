@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include "support/fake_bridge.h"
+#include "kiln/sdk/testing/fake_bridge.h"
 #include "support/fake_env.h"
 
 namespace kiln::sdk {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "kiln/sdk/serve.h"
-#include "support/fake_bridge.h"
+#include "kiln/sdk/testing/fake_bridge.h"
 #include "support/fake_env.h"
 
 namespace kiln::sdk {

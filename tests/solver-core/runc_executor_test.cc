@@ -1,5 +1,6 @@
 // Integration tests of RuncExecutor: real runc, a busybox rootfs on
 // overlay snapshots (copy when overlay is unusable), root only.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,6 +165,44 @@ TEST_P(RuncExecutorTest, NetworkNoneHasOnlyLoopback) {
   ASSERT_TRUE(h.result.ok()) << h.result.status().ToString() << h.err;
   auto expected = RunShell("ls /sys/class/net");
   EXPECT_EQ(h.out, expected.output);
+}
+
+TEST_P(RuncExecutorTest, StdioFdIsStdinAndStdoutAndLogSeesStderrOnly) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  const std::string input = "over the socket\nsecond line\n";
+  ASSERT_EQ(write(sv[0], input.data(), input.size()),
+            static_cast<ssize_t>(input.size()));
+  ASSERT_EQ(shutdown(sv[0], SHUT_WR), 0);  // cat sees EOF after the input
+  ExecSpec spec = Shell("stdio", "echo to-stderr >&2; cat; echo done");
+  spec.stdio_fd = sv[1];
+  Captured c = Run(spec);
+  close(sv[1]);
+  std::string echoed;
+  char buf[4096];
+  for (ssize_t n; (n = read(sv[0], buf, sizeof(buf))) > 0;)
+    echoed.append(buf, n);
+  close(sv[0]);
+  ASSERT_TRUE(c.result.ok()) << c.result.status().ToString() << c.err;
+  EXPECT_EQ(echoed, input + "done\n");
+  EXPECT_EQ(c.out, "");  // stdout went to the socket, not the sink
+  EXPECT_EQ(c.err, "to-stderr\n");
+
+  // A failure's output tail holds stderr only.
+  int sv2[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2), 0);
+  ExecSpec fail =
+      Shell("stdiofail", "echo secret-out; echo visible >&2; exit 4");
+  fail.stdio_fd = sv2[1];
+  Captured f = Run(fail);
+  close(sv2[1]);
+  close(sv2[0]);
+  ASSERT_FALSE(f.result.ok());
+  const std::string& msg = f.result.status().message();
+  EXPECT_NE(msg.find("exit code: 4"), std::string::npos) << msg;
+  size_t tail = msg.find("output (last lines):");
+  ASSERT_NE(tail, std::string::npos) << msg;
+  EXPECT_EQ(msg.substr(tail), "output (last lines):\nvisible") << msg;
 }
 
 TEST_P(RuncExecutorTest, HostnameAndExtraHosts) {

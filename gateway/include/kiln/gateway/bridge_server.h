@@ -3,11 +3,20 @@
 // solver-core, hands out random ref ids for the results, answers file
 // questions about them, and keeps what the frontend returns.
 //
-// Implemented: Ping, ResolveImageConfig, Solve (LLB definitions; always
-// evaluated), Evaluate, ReadFile, ReadDir, StatFile, Return, Inputs (empty),
-// Warn (kept). Every other RPC (nested frontend solves, ResolveSourceMeta,
-// containers, *Container file RPCs) answers UNIMPLEMENTED. Requests naming a
-// ref this build did not hand out answer INVALID_ARGUMENT "unknown ref ...".
+// Implemented: Ping, ResolveImageConfig, Solve (LLB definitions, always
+// evaluated; nested frontends through BuildEnv::nested), Evaluate, ReadFile,
+// ReadDir, StatFile, Return, Inputs (BuildEnv::inputs), Warn (kept). Every
+// other RPC (ResolveSourceMeta, containers, *Container file RPCs) answers
+// UNIMPLEMENTED. Requests naming a ref this build did not hand out answer
+// INVALID_ARGUMENT "unknown ref ...".
+//
+// Every ref keeps the pb::Definition it was solved from (sent back as
+// Ref.def, and available through definition()). A nested frontend solve's
+// refs become refs of this server: new ids over the same snapshots, with the
+// nested frontend's definitions.
+//
+// Activity (for an idle timeout): activity() tells how many RPCs are in
+// progress and when the last one started or ended.
 //
 // Thread-safety: the RPC handlers may run concurrently (gRPC's sync server);
 // the accessors may be called from any thread. Ownership: BuildEnv pointers
@@ -18,6 +27,7 @@
 #ifndef KILN_GATEWAY_BRIDGE_SERVER_H_
 #define KILN_GATEWAY_BRIDGE_SERVER_H_
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,15 +46,6 @@
 namespace kiln::gateway {
 
 namespace bridge_pb = ::moby::buildkit::v1::frontend;
-
-struct BuildEnv {
-  solver::Solver* solver = nullptr;          // required
-  solver::Snapshotter* snapshots = nullptr;  // required (file RPCs)
-  solver::ImageSource* images = nullptr;     // null: ResolveImageConfig
-                                             // answers UNAVAILABLE
-  solver::SolveRequest base_request;         // locals, secrets, platform...
-  std::map<std::string, std::string> frontend_opts;
-};
 
 // A solved result the frontend may name.
 struct ResultRef {
@@ -70,6 +71,47 @@ struct Warning {
   std::string url;
 };
 
+// What a frontend run produced (FrontendRunner::Run, nested solves).
+struct FrontendOutput {
+  FinalResult result;  // error is always OK here (errors come as Status)
+  std::vector<Warning> warnings;
+  // The LLB Definition of each returned ref id (what the frontend solved).
+  std::map<std::string, pb::Definition> definitions;
+};
+
+// Runs nested frontend solves (SolveRequest.Frontend) for a BridgeServer;
+// the FrontendRunner implements it per run. Must be thread-safe.
+class NestedFrontends {
+ public:
+  virtual ~NestedFrontends() = default;
+  // Runs `frontend` with `opts` and `inputs` to its result; errors are the
+  // nested build's (Cancelled once `stop` is requested).
+  virtual Result<FrontendOutput> SolveFrontend(
+      const std::string& frontend,
+      const std::map<std::string, std::string>& opts,
+      const std::map<std::string, pb::Definition>& inputs,
+      std::stop_token stop) = 0;
+};
+
+struct BuildEnv {
+  solver::Solver* solver = nullptr;          // required
+  solver::Snapshotter* snapshots = nullptr;  // required (file RPCs)
+  solver::ImageSource* images = nullptr;     // null: ResolveImageConfig
+                                             // answers UNAVAILABLE
+  solver::SolveRequest base_request;         // locals, secrets, platform...
+  std::map<std::string, std::string> frontend_opts;
+  // Answered by the Inputs RPC.
+  std::map<std::string, pb::Definition> inputs;
+  // Borrowed; null: nested frontend solves answer UNIMPLEMENTED.
+  NestedFrontends* nested = nullptr;
+};
+
+// RPC activity of a server (see the file comment).
+struct BridgeActivity {
+  int in_progress = 0;
+  std::chrono::steady_clock::time_point last_call;
+};
+
 class BridgeServer final : public bridge_pb::LLBBridge::Service {
  public:
   explicit BridgeServer(BuildEnv env);
@@ -85,6 +127,11 @@ class BridgeServer final : public bridge_pb::LLBBridge::Service {
 
   // Ref ids handed out so far (tests, debugging).
   std::vector<std::string> ref_ids() const;
+  // The Definition ref `id` was solved from; nullopt for an unknown id.
+  std::optional<pb::Definition> definition(const std::string& id) const;
+  // RPCs in progress and the time of the last call's start or end
+  // (construction time before any).
+  BridgeActivity activity() const;
 
   // LLBBridge handlers (see the file comment).
   grpc::Status Ping(grpc::ServerContext* ctx, const bridge_pb::PingRequest* req,
@@ -142,6 +189,7 @@ class BridgeServer final : public bridge_pb::LLBBridge::Service {
   struct OwnedRef {
     std::string snapshot;
     llb::Platform platform;
+    pb::Definition def;
     std::string mountpoint;  // temp dir of an overlay mount ("" = none yet)
     std::string root;        // where its tree is readable ("" = not yet)
   };
@@ -150,6 +198,25 @@ class BridgeServer final : public bridge_pb::LLBBridge::Service {
   // InvalidArgument for an id this build does not own or the empty ref.
   Result<std::string> RefRoot(const std::string& id);
   Result<ResultRef> SolveDefinition(const pb::Definition& def);
+  // A new ref id for `ref` (with its definition); mu_ must be held.
+  std::string AddRefLocked(const std::string& snapshot,
+                           const llb::Platform& platform,
+                           const pb::Definition& def);
+  // Solve with a Frontend (bridge_nested.cc).
+  grpc::Status SolveNested(const bridge_pb::SolveRequest& req,
+                           bridge_pb::SolveResponse* resp);
+
+  // Counts an RPC as in progress for its lifetime.
+  class CallScope {
+   public:
+    explicit CallScope(const BridgeServer* server);
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    const BridgeServer* server_;
+  };
 
   BuildEnv env_;
   std::stop_source stop_;
@@ -157,6 +224,7 @@ class BridgeServer final : public bridge_pb::LLBBridge::Service {
   std::map<std::string, OwnedRef> refs_;  // guarded by mu_
   std::optional<FinalResult> final_;      // guarded by mu_
   std::vector<Warning> warnings_;         // guarded by mu_
+  mutable BridgeActivity activity_;       // guarded by mu_
 };
 
 }  // namespace kiln::gateway

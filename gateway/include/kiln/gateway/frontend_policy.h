@@ -10,9 +10,11 @@
 //     none), as BuildKit does (frontend-images.md §4).
 //  2. The first remap rule whose `from` pattern matches rewrites it. `to` may
 //     use {tag} (the whole tag), {major} (the tag's leading number: "1" for
-//     "1.7.0-labs"; "latest" has none, see below) and {repo}. A rule with
-//     `installed = true` resolves its target from the embedded store only
-//     (never a registry): it names what the operator installed.
+//     "1.7.0-labs"; "latest" for a tag with none, such as "latest" or
+//     "labs") and {repo} (domain/path). A digest on the requested reference
+//     is dropped by a remap (it names the original image, not the target). A
+//     rule with `installed = true` resolves its target from the embedded store
+//     only (never a registry): it names what the operator installed.
 //  3. deny, then allow: a reference (the requested one or the remapped one)
 //     matching a deny pattern is refused; with a non-empty allow list, the
 //     final reference must match one of its patterns.
@@ -30,7 +32,7 @@
 // kiln/dockerfile:1; docker/dockerfile:<tag> is remapped to the installed
 // kiln/dockerfile:{major} (so `# syntax=docker/dockerfile:1.7` runs kiln's
 // own major-1 frontend from the embedded store; a tag with no major, such as
-// "latest" or "labs", maps to kiln/dockerfile:1), nothing is pinned or
+// "latest" or "labs", maps to kiln/dockerfile:latest), nothing is pinned or
 // denied, and every image is allowed.
 //
 // Config (operator file, buildkitd.toml style; other tables are ignored):
@@ -39,7 +41,8 @@
 //     dockerfile = "kiln/dockerfile:1"        # what dockerfile.v0 means
 //     allow = ["kiln/*", "127.0.0.1:5000/**"] # optional allow list
 //     deny = ["docker.io/evil/**"]
-//     default_remaps = true                   # keep the docker/dockerfile remap
+//     default_remaps = true                   # keep the docker/dockerfile
+//     remap
 //   [[frontend.remap]]
 //     from = "docker/dockerfile:*"
 //     to = "kiln/dockerfile:{major}"
@@ -65,8 +68,8 @@
 namespace kiln::gateway {
 
 struct FrontendRemap {
-  std::string from;  // pattern (see the file comment)
-  std::string to;    // template: {tag}, {major}, {repo}
+  std::string from;        // pattern (see the file comment)
+  std::string to;          // template: {tag}, {major}, {repo}
   bool installed = false;  // resolve the target from the embedded store only
 };
 
@@ -93,10 +96,10 @@ Result<FrontendPolicy> ParseFrontendPolicy(std::string_view toml,
 Result<FrontendPolicy> LoadFrontendPolicy(const std::string& path);
 
 struct PolicyDecision {
-  std::string requested;  // normalized requested reference
-  std::string ref;        // normalized reference to resolve
-  bool installed_only = false;       // resolve from the embedded store only
-  std::optional<std::string> pin;    // digest the resolution must give
+  std::string requested;           // normalized requested reference
+  std::string ref;                 // normalized reference to resolve
+  bool installed_only = false;     // resolve from the embedded store only
+  std::optional<std::string> pin;  // digest the resolution must give
   // Human-readable lines for the progress output, e.g.
   // "remap docker.io/docker/dockerfile:1 → docker.io/kiln/dockerfile:1
   // (policy)"; one per decision taken (remap, pin).

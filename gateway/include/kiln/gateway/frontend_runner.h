@@ -10,7 +10,10 @@
 //   anything else  InvalidArgument "invalid frontend: NAME".
 // With RunnerOptions::exec_path set, the top-level request (not nested ones)
 // runs that host binary instead of an image (`kiln build --frontend-exec`,
-// for developing frontends and for bootstrapping the frontend images).
+// for developing frontends and for bootstrapping the frontend images): fd 0
+// and fd 1 are the socket, stderr is piped to the progress log, the env is
+// the host PATH plus the variables of step 4, SIGPIPE is reset to default;
+// outcome rules and idle timeout as for images; IMAGE in errors is the path.
 //
 // Running an image:
 //  1. The reference goes through the frontend policy (frontend_policy.h);
@@ -33,8 +36,11 @@
 //     moby.buildkit.frontend.network.none is honoured trivially);
 //     /run/config/buildkit/metadata/frontend.bin (mode 0400) = the image's
 //     LLB Definition, read-only. stdin and stdout are one end of a
-//     socketpair whose other end serves a BridgeServer for this run; stderr
-//     goes to the progress log of the frontend's vertex.
+//     socketpair whose other end serves a BridgeServer for this run (runc
+//     relays them to the container as two pipes; the SDK copes); stderr
+//     goes to the progress log of the frontend's vertex "[frontend]
+//     NAME@DIGEST" (started, log lines, completed with the error if any).
+//     The rootfs snapshot and metadata dir are removed after the run.
 //  5. Outcome: an error given through Return wins; otherwise a non-zero exit
 //     fails the build even after a successful Return ("frontend IMAGE
 //     exited with code N" + stderr tail); exit 0 without Return → "frontend
@@ -43,7 +49,10 @@
 //     connection: the build fails with the exit status and stderr tail.
 //  6. A hang: when the frontend has no RPC in progress and has made no call
 //     for `idle_timeout`, it is killed and the build fails with
-//     DeadlineExceeded "frontend IMAGE made no request for N s".
+//     DeadlineExceeded "frontend IMAGE made no request for N s and was
+//     killed" + stderr tail. Cancellation (`stop`) kills it too: Cancelled.
+//  In errors, IMAGE is the resolved "name@sha256:…". Errors returned by
+//  the frontend itself (Return) are passed on unchanged.
 //
 // Nested solves (SolveRequest.Frontend inside a frontend) run through the
 // same runner, depth-limited (`max_depth`, FailedPrecondition beyond it);
@@ -78,12 +87,8 @@ struct FrontendRequest {
   std::map<std::string, pb::Definition> inputs;  // Inputs RPC
 };
 
-struct FrontendOutput {
-  FinalResult result;  // error is always OK here (errors come as Status)
-  std::vector<Warning> warnings;
-  // The LLB Definition of each returned ref id (what the frontend solved).
-  std::map<std::string, pb::Definition> definitions;
-};
+// FrontendOutput (what a run returns) is declared in bridge_server.h, which
+// nested solves share.
 
 struct FrontendRunnerOptions {
   solver::Solver* solver = nullptr;          // required
@@ -93,7 +98,8 @@ struct FrontendRunnerOptions {
   FrontendPolicy policy = FrontendPolicy::Default();
   // Host binary run for the top-level request instead of an image.
   std::string exec_path;
-  // Where per-run files (metadata mounts) are made; created if missing.
+  // Where per-run files (metadata mounts) are made; created if missing
+  // ("" = /tmp/kiln-frontends).
   std::string state_dir;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   int max_depth = 4;
@@ -112,6 +118,11 @@ class FrontendRunner {
                              std::stop_token stop);
 
  private:
+  // Run at nesting level `depth` (0: top level).
+  Result<FrontendOutput> RunAt(const FrontendRequest& request,
+                               const solver::SolveRequest& base,
+                               std::stop_token stop, int depth);
+
   FrontendRunnerOptions options_;
 };
 

@@ -23,7 +23,8 @@
 //     /etc/resolv.conf bind-mounted from files generated in the bundle, and
 //     `<runtime> --root <state_dir>/runtime run --bundle B <id>` runs with
 //     stdin from /dev/null and stdout/stderr on pipes read concurrently (the
-//     log sink sees every chunk as it comes; any output size is fine).
+//     log sink sees every chunk as it comes; any output size is fine), or
+//     with ExecSpec::stdio_fd as stdin and stdout (stderr alone on a pipe).
 //  5. Everything is undone by RAII, also on failure: stubs removed, rootfs
 //     unmounted (reverse order; lazily if busy), bundle removed.
 //
@@ -110,7 +111,14 @@ struct ExecSpec {
   std::vector<ExecMount> mounts;      // mounted parent-first (sorted by dest)
   std::vector<int> valid_exit_codes;  // empty: only 0 is success
   LogSink log;                        // may be empty
-  // stdin is always /dev/null.
+  // -1: stdin is /dev/null and the sink sees stdout and stderr. Otherwise
+  // an open descriptor (borrowed; the caller closes it after Run) that the
+  // runtime process gets as its stdin AND its stdout — e.g. one end of a
+  // socketpair, the gateway transport of a frontend. runc (foreground, no
+  // terminal) copies both directions through pipes into the container, so
+  // the process sees two pipes, not the descriptor itself. The log sink
+  // and the error's output tail then see stderr only.
+  int stdio_fd = -1;
 };
 
 struct ExecResult {
