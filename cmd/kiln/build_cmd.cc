@@ -28,9 +28,18 @@
 namespace kiln::cli {
 namespace {
 
-// "error: message" on stderr; returns kExitFailure.
+// "error: [file:line:col: ]message" on stderr (a frontend's located error,
+// e.g. a Dockerfile line); returns kExitFailure.
 int Error(const Status& status) {
-  std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  std::string where;
+  if (!status.ranges().empty()) {
+    const SourceRange& r = status.ranges().front();
+    where.append(r.file).append(":").append(std::to_string(r.line));
+    if (r.column > 0) where.append(":").append(std::to_string(r.column));
+    where.append(": ");
+  }
+  std::fprintf(stderr, "error: %s%s\n", where.c_str(),
+               status.message().c_str());
   return kExitFailure;
 }
 

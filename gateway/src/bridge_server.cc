@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "grpc_status.h"
+#include "rpc_error.h"
 #include "kiln/llb/caps.h"
 #include "kiln/llb/definition.h"
 #include "kiln/solver/graph.h"
@@ -268,11 +269,7 @@ grpc::Status BridgeServer::Return(grpc::ServerContext*,
     return ResultRef{id, it->second.snapshot, it->second.platform};
   };
   if (req->has_error()) {
-    int code = req->error().code();
-    returned.error =
-        Status(code > 0 && code <= 16 ? static_cast<StatusCode>(code)
-                                      : StatusCode::kUnknown,
-               req->error().message());
+    returned.error = FromRpcStatus(req->error());
   } else {
     const bridge_pb::Result& r = req->result();
     if (r.attestations_size() > 0) {

@@ -227,7 +227,16 @@ Result<FrontendOutput> RunFrontendProcess(const ProcessSpec& spec,
   std::unique_ptr<grpc::Server> server = std::move(*served);
 
   solver::VertexProgress vertex;
-  vertex.digest = Digest::FromBytes("kiln-frontend-vertex:" + spec.vertex_name);
+  // One vertex per run: a nested run of the same image (a Dockerfile
+  // forwarding to its syntax image) shows as a step of its own.
+  static std::atomic<uint64_t> runs{0};
+  std::string vertex_key = "kiln-frontend-vertex:";
+  vertex_key.append(std::to_string(getpid()))
+      .append(":")
+      .append(std::to_string(runs.fetch_add(1)))
+      .append(":")
+      .append(spec.vertex_name);
+  vertex.digest = Digest::FromBytes(vertex_key);
   vertex.name = spec.vertex_name;
   vertex.started = solver::ProgressClock::now();
   if (spec.progress != nullptr) spec.progress->OnVertex(vertex);

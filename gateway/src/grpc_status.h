@@ -11,10 +11,20 @@
 
 namespace kiln::gateway {
 
+// A source location of `status` (e.g. a nested frontend's Dockerfile error)
+// travels in the message as "file:line:col: ", so that the calling frontend
+// and its user still see where the error is.
 inline grpc::Status ToGrpc(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      status.message());
+  std::string message;
+  if (!status.ranges().empty()) {
+    const SourceRange& r = status.ranges().front();
+    message.append(r.file).append(":").append(std::to_string(r.line));
+    if (r.column > 0) message.append(":").append(std::to_string(r.column));
+    message.append(": ");
+  }
+  message.append(status.message());
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
 }
 
 inline grpc::Status Unimplemented(const std::string& what) {

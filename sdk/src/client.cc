@@ -193,8 +193,12 @@ Result<BuildResult> Client::SolveFrontend(
   req.set_allowresultreturn(true);
   req.set_allowresultarrayref(true);
   gw::SolveResponse resp;
-  KILN_RETURN_IF_ERROR(internal::FromGrpcStatus(
-      impl_->stub().Solve(&ctx, req, &resp), "bridge Solve " + name));
+  // The nested build's error is the user's error: passed on as it came (a
+  // source location arrives as a "file:line:col: " message prefix).
+  if (grpc::Status s = impl_->stub().Solve(&ctx, req, &resp); !s.ok()) {
+    Status nested = internal::FromGrpcStatus(s, "");
+    return Status(nested.code(), s.error_message());
+  }
   BuildResult out;
   if (!resp.has_result()) {
     out.ref.id = resp.ref();

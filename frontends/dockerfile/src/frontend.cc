@@ -3,6 +3,7 @@
 #include "kiln/dockerfile/frontend.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -51,6 +52,16 @@ Result<sdk::BuildResult> Forward(
   if (decision.from_build_arg) {
     return result.status().WithContext(
         "failed with build-arg:BUILDKIT_SYNTAX = " + decision.cmdline);
+  }
+  // An error of the forwarded build that names its own place in the file
+  // ("Dockerfile:3:1: ...") is the user's error there; any other failure
+  // (resolving or running the syntax image) is located at the directive.
+  const std::string& message = result.status().message();
+  if (message.starts_with(opts.filename + ":") &&
+      message.size() > opts.filename.size() + 1 &&
+      std::isdigit(
+          static_cast<unsigned char>(message[opts.filename.size() + 1]))) {
+    return result.status();
   }
   return result.status().WithRange(SourceRange{.file = opts.filename,
                                                .line = decision.line,
