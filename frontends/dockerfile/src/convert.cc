@@ -40,7 +40,11 @@ EnvLookup PairsLookup(
 std::vector<int> Deps(const Converter& c, const StageState& s) {
   std::vector<int> deps;
   if (s.base_stage >= 0) deps.push_back(s.base_stage);
-  for (const Command& cmd : s.stage->commands) {
+  std::vector<const Command*> all;
+  for (const Command& cmd : s.onbuild) all.push_back(&cmd);
+  for (const Command& cmd : s.stage->commands) all.push_back(&cmd);
+  for (const Command* cmd_ptr : all) {
+    const Command& cmd = *cmd_ptr;
     if (const auto* copy = std::get_if<CopyCommand>(&cmd)) {
       int d = c.FindStage(copy->from, s.index);
       if (d >= 0) deps.push_back(d);
@@ -139,14 +143,6 @@ Status Converter::DispatchFrom(StageState& s) {
     auto resolved = ImageState(s.base_ref, s.platform, name, &s.base_config);
     if (!resolved.ok()) return resolved.status().WithRange(s.stage->range);
     auto& pair = *resolved;
-    if (pair.second.contains("config") &&
-        pair.second["config"].contains("OnBuild") &&
-        pair.second["config"]["OnBuild"].is_array() &&
-        !pair.second["config"]["OnBuild"].empty()) {
-      return UnimplementedError("ONBUILD triggers of base image " + s.base_ref +
-                                " are not supported")
-          .WithRange(s.stage->range);
-    }
     st = pair.first.WithPlatform(s.platform);
     image = std::move(pair.second);
     const Json& cfg = image["config"];
@@ -176,6 +172,10 @@ Status Converter::DispatchFrom(StageState& s) {
     }
   }
   image.erase("rootfs");
+  // Triggers inherited from the base run now (InitOnbuild); the stage's
+  // own ONBUILD instructions start a fresh list.
+  if (image.contains("config") && image["config"].is_object())
+    image["config"].erase("OnBuild");
   s.state = st;
   s.image = std::move(image);
   return Status::Ok();
@@ -183,15 +183,27 @@ Status Converter::DispatchFrom(StageState& s) {
 
 Status Run(Converter& c, int target) {
   // Reachable stages from the target.
+  // Reachable stages, then the ONBUILD triggers of those (resolving base
+  // images in stage order); triggers' --from and mounts may reach more
+  // stages, so repeat until nothing new is reachable (upstream's loop).
   std::set<int> reachable;
-  std::function<void(int)> visit = [&](int i) {
-    if (!reachable.insert(i).second) return;
-    for (int d : Deps(c, c.stages[i])) visit(d);
-  };
-  visit(target);
+  while (true) {
+    std::set<int> seen;
+    std::function<void(int)> visit = [&](int i) {
+      if (!seen.insert(i).second) return;
+      for (int d : Deps(c, c.stages[i])) visit(d);
+    };
+    visit(target);
+    if (seen == reachable) break;
+    reachable = std::move(seen);
+    for (int i : reachable) KILN_RETURN_IF_ERROR(c.InitOnbuild(c.stages[i]));
+  }
   for (StageState& s : c.stages) {
     if (!reachable.count(s.index)) continue;
     KILN_RETURN_IF_ERROR(c.DispatchFrom(s));
+    for (const Command& cmd : s.onbuild) {
+      KILN_RETURN_IF_ERROR(c.Dispatch(s, cmd));
+    }
     for (const Command& cmd : s.stage->commands) {
       KILN_RETURN_IF_ERROR(c.Dispatch(s, cmd));
     }

@@ -8,10 +8,15 @@
 // `docker-image://REF@DIGEST` through `resolve_image`, its config inherited) /
 // earlier stage; ARG, ENV, RUN (shell/exec form, SHELL, --mount of every
 // type, --network, --security), WORKDIR, USER, LABEL, EXPOSE, VOLUME, CMD,
-// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded);
+// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded
+// in the config; the base's triggers — base image config OnBuild, or the
+// base stage's ONBUILD instructions — run right after FROM, their --from and
+// mounts counting as stage dependencies, and are then cleared);
 // COPY/ADD from the build context (`local://<context_name>` with followpaths
 // and `excludes`) or `--from` a stage/image, with --chown, --chmod, --link,
-// --exclude, wildcards and ADD's archive unpacking; ADD of http(s) URLs
+// --exclude, --parents (COPY: source parents kept below the root or a `/./`
+// pivot, as a FileOp copy with include patterns), wildcards and ADD's
+// archive unpacking; ADD of http(s) URLs
 // (with --checksum), downloaded and copied without unpacking; ADD of git
 // repositories (URL#ref[:subdir], --keep-git-dir); heredocs in
 // RUN (lone body run by the shell, or as a script file when it starts with
@@ -23,8 +28,7 @@
 // is empty) and local:NAME (a client directory, empty config).
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// COPY --parents, executing ONBUILD triggers of a base
-// image, named contexts of other forms (git, http, oci-layout, input:) and
+// named contexts of other forms (git, http, oci-layout, input:) and
 // named contexts that replace a whole stage by its name.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
