@@ -337,7 +337,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
   // builds with the context source that follows only those.
   Converter first;
   KILN_RETURN_IF_ERROR(make(first));
-  first.context = llb::Local(options.context_name);
+  auto input = options.inputs.find(options.context_name);
+  const bool context_input = input != options.inputs.end();
+  first.context =
+      context_input ? input->second : llb::Local(options.context_name);
   KILN_RETURN_IF_ERROR(convert::Run(first, target));
   std::set<std::string> paths;
   for (const StageState& s : first.stages)
@@ -354,7 +357,8 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
     for (const std::string& p : paths) lo.follow_paths.push_back(p.substr(1));
     std::sort(lo.follow_paths.begin(), lo.follow_paths.end());
   }
-  c.context = llb::Local(options.context_name, lo);
+  c.context =
+      context_input ? input->second : llb::Local(options.context_name, lo);
   KILN_RETURN_IF_ERROR(convert::Run(c, target));
 
   StageState& out = c.stages[target];

@@ -201,6 +201,19 @@ TEST_F(DockerfileImageCliTest, StagesTargetsMountsHeredocsAndParents) {
                  "/*; do zcat -f $b; done | grep -q 'heredoc 2'"));
 }
 
+TEST_F(DockerfileImageCliTest, ImageDeclaresItsFrontendCaps) {
+  CliRun r = Kiln("image inspect kiln/dockerfile:1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json image = Json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(image.is_discarded()) << r.out;
+  const Json& labels = image["Config"]["config"]["Labels"];
+  EXPECT_EQ(labels.value("moby.buildkit.frontend.caps", ""),
+            "moby.buildkit.frontend.inputs,moby.buildkit.frontend.contexts");
+  EXPECT_EQ(labels.value("moby.buildkit.frontend.network.none", ""), "true");
+  EXPECT_EQ(image["Config"]["config"]["Entrypoint"],
+            Json::array({"/bin/kiln-dockerfile-frontend"}));
+}
+
 TEST_F(DockerfileImageCliTest, NamedContexts) {
   fs::path ctx = dir_ / "ctx";
   Write(ctx / "Dockerfile", std::string(kSyntax) +

@@ -25,10 +25,11 @@
 // Named contexts (reference frontend-images.md §6) replace an image that
 // FROM, COPY --from or RUN --mount=from names (not a stage name): values
 // docker-image://REF (resolved, its config applied; docker-image://scratch
-// is empty) and local:NAME (a client directory, empty config).
+// is empty), local:NAME (a client directory, empty config) and input:NAME
+// (a frontend input, empty config).
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// named contexts of other forms (git, http, oci-layout, input:) and
+// named contexts of other forms (git, http, oci-layout) and
 // named contexts that replace a whole stage by its name.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
@@ -83,6 +84,11 @@ struct ConvertOptions {
   // Exclude patterns for the local: named contexts, by local name (their
   // .dockerignore, which the caller reads).
   std::map<std::string, std::vector<std::string>> local_excludes;
+  // Frontend inputs (Client::Inputs(), as llb::State::FromDefinition), by
+  // name: the one named `context_name` replaces the local build context
+  // (no followpaths or excludes apply); every input is reachable as an
+  // `input:NAME` named context (with an empty image config).
+  std::map<std::string, llb::State> inputs;
   bool no_cache = false;  // ignore_cache on every op
   // image.resolvemode of the image source ops.
   llb::ResolveMode image_resolve_mode = llb::ResolveMode::kDefault;
