@@ -60,6 +60,32 @@ std::vector<int> Deps(const Converter& c, const StageState& s) {
 
 }  // namespace
 
+int Converter::Unregistered(const Command& cmd, int index) const {
+  int n = 0;
+  if (const auto* cp = std::get_if<CopyCommand>(&cmd)) {
+    if (!cp->from.empty() && FindStage(cp->from, index) < 0) n++;
+  }
+  if (const auto* r = std::get_if<RunCommand>(&cmd)) {
+    // Upstream's detectRunMount: a cache without `from` names scratch;
+    // tmpfs and context mounts name nothing.
+    for (const Mount& m : r->mounts) {
+      std::string from =
+          m.from.empty() && m.type == MountType::kCache ? "scratch" : m.from;
+      if (from.empty() || m.type == MountType::kTmpfs) continue;
+      if (FindStage(from, static_cast<int>(stages.size())) < 0) n++;
+    }
+  }
+  return n;
+}
+
+void Converter::AssignDisplayNames() {
+  if (stages.size() + unregistered <= 1) return;
+  for (StageState& s : stages) {
+    s.display_name = s.stage->name.empty() ? "stage-" + std::to_string(s.index)
+                                           : s.stage->name;
+  }
+}
+
 int Converter::FindStage(const std::string& name, int before) const {
   if (name.empty()) return -1;
   std::string lower = gotext::AsciiLower(name);
@@ -198,6 +224,7 @@ Status Run(Converter& c, int target) {
     reachable = std::move(seen);
     for (int i : reachable) KILN_RETURN_IF_ERROR(c.InitOnbuild(c.stages[i]));
   }
+  c.AssignDisplayNames();  // triggers may name images too
   for (StageState& s : c.stages) {
     if (!reachable.count(s.index)) continue;
     KILN_RETURN_IF_ERROR(c.DispatchFrom(s));
@@ -291,32 +318,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
             std::holds_alternative<WorkdirCommand>(cmd)) {
           s.cmd_total++;
         }
-        if (const auto* cp = std::get_if<CopyCommand>(&cmd)) {
-          if (!cp->from.empty() && c.FindStage(cp->from, s.index) < 0)
-            c.unregistered++;
-        }
-        if (const auto* r = std::get_if<RunCommand>(&cmd)) {
-          // Upstream's detectRunMount: a cache without `from` names
-          // scratch; tmpfs and context mounts name nothing.
-          for (const Mount& m : r->mounts) {
-            std::string from = m.from.empty() && m.type == MountType::kCache
-                                   ? "scratch"
-                                   : m.from;
-            if (from.empty() || m.type == MountType::kTmpfs) continue;
-            if (c.FindStage(from, static_cast<int>(c.stages.size())) < 0)
-              c.unregistered++;
-          }
-        }
+        c.unregistered += c.Unregistered(cmd, s.index);
       }
     }
-    bool named = c.stages.size() + c.unregistered > 1;
-    for (StageState& s : c.stages) {
-      if (named) {
-        s.display_name = s.stage->name.empty()
-                             ? "stage-" + std::to_string(s.index)
-                             : s.stage->name;
-      }
-    }
+    c.AssignDisplayNames();
     return Status::Ok();
   };
 

@@ -82,6 +82,12 @@ struct Converter {
                                                    const llb::Platform& p,
                                                    const std::string& name,
                                                    std::string* raw_config);
+  // The images (not stages) `cmd` of stage `index` reads through --from or
+  // mounts: extra states upstream creates, which make display names
+  // prefixed even for one stage.
+  int Unregistered(const Command& cmd, int index) const;
+  // "name"/"stage-N" display names when there is more than one state.
+  void AssignDisplayNames();
   // The stage a `--from`/mount `from` names (name or index), or -1.
   int FindStage(const std::string& name, int before) const;
   // True when `name` names a stage at or after index `index`.

@@ -72,6 +72,7 @@ Status Converter::InitOnbuild(StageState& s) {
                         ": " + cmd.status().message())
           .WithRange(s.stage->range);
     }
+    unregistered += Unregistered(*cmd, s.index);
     s.onbuild.push_back(std::move(*cmd));
   }
   s.cmd_total += static_cast<int>(s.onbuild.size());

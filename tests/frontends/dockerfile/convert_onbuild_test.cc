@@ -121,6 +121,21 @@ TEST(ConvertOnbuild, TriggerFromAndMountAddStageDependencies) {
   EXPECT_TRUE(copied);
 }
 
+TEST(ConvertOnbuild, TriggerNamingAnImagePrefixesStageNames) {
+  ConvertOptions o = Options(
+      {{kBase, R"({"config":{"OnBuild":["COPY --from=alpine /a /a"]}})"}});
+  auto r = Convert("FROM base\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  bool prefixed = false;
+  for (const auto& [d, md] : r->definition.metadata()) {
+    auto it = md.description().find("llb.customname");
+    if (it != md.description().end() &&
+        it->second == "[stage-0 2/2] COPY --from=alpine /a /a")
+      prefixed = true;
+  }
+  EXPECT_TRUE(prefixed) << r->definition.DebugString();
+}
+
 TEST(ConvertOnbuild, BaseStageTriggersRunInTheChildStage) {
   auto r = Convert(
       "FROM busybox AS parent\nONBUILD RUN child-trigger\nRUN parent-own\n"
