@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "frontend_runner_internal.h"
+#include "kiln/llb/reference.h"
 
 extern char** environ;
 
@@ -149,6 +150,34 @@ Result<FrontendOutput> FrontendRunner::Run(const FrontendRequest& request,
   return RunAt(request, base, stop, 0);
 }
 
+namespace {
+
+// BuildKit's named-context override of the frontend image (gateway.md §6.1
+// step 3): opt context:<source in familiar form, without :latest> (tried
+// with ::<platform> first) replaces the image. Only docker-image:// values
+// are supported; the replacement goes through the policy like any image.
+Result<std::string> NamedContextOverride(
+    const std::string& source, const std::map<std::string, std::string>& opts,
+    const llb::Platform& platform) {
+  Result<llb::ImageReference> parsed = llb::ParseImageReference(source);
+  if (!parsed.ok()) return source;  // the policy reports the bad reference
+  std::string name = parsed->FamiliarString();
+  if (name.ends_with(":latest")) name.resize(name.size() - 7);
+  std::string key = "context:" + name;
+  auto it = opts.find(key + "::" + llb::FormatPlatform(platform));
+  if (it == opts.end()) it = opts.find(key);
+  if (it == opts.end()) return source;
+  constexpr std::string_view kImage = "docker-image://";
+  if (!it->second.starts_with(kImage) || it->second.size() == kImage.size()) {
+    return UnimplementedError("frontend image override " + it->first + "=" +
+                              it->second +
+                              ": only docker-image://REF values are supported");
+  }
+  return it->second.substr(kImage.size());
+}
+
+}  // namespace
+
 Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
                                              const solver::SolveRequest& base,
                                              std::stop_token stop, int depth) {
@@ -179,6 +208,10 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
 
   const llb::Platform platform =
       base.platform.os.empty() ? llb::HostPlatform() : base.platform;
+  if (!exec_mode && request.frontend == "gateway.v0") {
+    KILN_ASSIGN_OR_RETURN(
+        image_ref, NamedContextOverride(image_ref, request.opts, platform));
+  }
   internal::ProcessSpec spec;
   spec.idle_timeout = options_.idle_timeout;
   spec.progress = base.progress;

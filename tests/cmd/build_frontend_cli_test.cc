@@ -147,6 +147,26 @@ TEST_F(BuildFrontendCliTest, PolicyRefusalsAreClearErrors) {
       << not_allowed.err;
 }
 
+TEST_F(BuildFrontendCliTest, NamedContextReplacesTheFrontendImage) {
+  // BuildKit's override: context:<source, familiar form> names the image.
+  CliRun r = Kiln(
+      "build --frontend gateway.v0 --opt source=example.com/absent:2 "
+      "--opt context:example.com/absent:2=docker-image://testfe:1 "
+      "--opt mode=ok --opt message=overridden --progress plain "
+      "--output type=local,dest=" +
+      Out());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Slurp(Out() + "/out.txt"), "overridden");
+  CliRun bad = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 "
+      "--opt context:testfe:1=local:ctx --opt mode=ok");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("frontend image override context:testfe:1=local:ctx: "
+                         "only docker-image://REF values are supported"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST_F(BuildFrontendCliTest, AFailingFrontendFailsTheBuild) {
   CliRun r = Kiln(
       "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=crash "

@@ -16,6 +16,10 @@
 // outcome rules and idle timeout as for images; IMAGE in errors is the path.
 //
 // Running an image:
+//  0. A named context opt `context:<source in familiar form, without
+//     :latest>` (with `::<platform>` tried first) whose value is
+//     docker-image://REF replaces the image by REF (BuildKit's override);
+//     other context kinds are Unimplemented there.
 //  1. The reference goes through the frontend policy (frontend_policy.h);
 //     each decision is reported as a progress vertex
 //     "[frontend] resolve REF → REF2 (policy …)" with the notes as its log.
