@@ -185,19 +185,38 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     return FailedPreconditionError("frontend runner: no solver or snapshotter");
   }
   if (depth > options_.max_depth) {
+    auto source = request.opts.find("source");
     return FailedPreconditionError(
-        "frontend " + request.frontend + ": nested frontends deeper than " +
-        std::to_string(options_.max_depth) + " levels");
+        "frontend " + request.frontend +
+        (source != request.opts.end() ? " (" + source->second + ")" : "") +
+        ": frontends nested deeper than " + std::to_string(options_.max_depth) +
+        " levels (a frontend forwarding to itself?)");
   }
   std::string image_ref;
-  if (request.frontend == "gateway.v0") {
+  // BuildKit ≥ 0.30: a top-level gateway.v0 with source=dockerfile.v0 (and
+  // no named context overriding it) is the Dockerfile frontend.
+  const bool dockerfile_alias =
+      request.frontend == "dockerfile.v0" ||
+      (depth == 0 && request.frontend == "gateway.v0" &&
+       request.opts.contains("source") &&
+       request.opts.at("source") == "dockerfile.v0" &&
+       !request.opts.contains("context:dockerfile.v0"));
+  if (dockerfile_alias ? !options_.policy.dockerfile_enabled
+                       : request.frontend == "gateway.v0" &&
+                             !options_.policy.gateway_enabled) {
+    return PermissionDeniedError(
+        std::string("frontend ") +
+        (dockerfile_alias ? "dockerfile.v0" : "gateway.v0") +
+        " is disabled by the operator config (enabled = false)");
+  }
+  if (dockerfile_alias) {
+    image_ref = options_.policy.dockerfile;
+  } else if (request.frontend == "gateway.v0") {
     if (request.opts.contains("gateway-devel")) {
       return InvalidArgumentError("development gateway is no longer supported");
     }
     auto it = request.opts.find("source");
     if (it != request.opts.end()) image_ref = it->second;
-  } else if (request.frontend == "dockerfile.v0") {
-    image_ref = options_.policy.dockerfile;
   } else {
     return InvalidArgumentError("invalid frontend: " + request.frontend);
   }
@@ -208,7 +227,7 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
 
   const llb::Platform platform =
       base.platform.os.empty() ? llb::HostPlatform() : base.platform;
-  if (!exec_mode && request.frontend == "gateway.v0") {
+  if (!exec_mode && !dockerfile_alias) {
     KILN_ASSIGN_OR_RETURN(
         image_ref, NamedContextOverride(image_ref, request.opts, platform));
   }
@@ -231,7 +250,9 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     KILN_ASSIGN_OR_RETURN(
         internal::FrontendImage image,
         internal::PrepareFrontendImage(
-            options_, image_ref, internal::WantedCaps(request), base, stop));
+            options_, image_ref, internal::WantedCaps(request),
+            dockerfile_alias && options_.policy.dockerfile_installed, base,
+            stop));
     spec.display = "frontend " + image.name;
     spec.vertex_name = "[frontend] " + image.name;
     spec.executor = options_.executor;

@@ -167,6 +167,37 @@ TEST_F(BuildFrontendCliTest, NamedContextReplacesTheFrontendImage) {
       << bad.err;
 }
 
+TEST_F(BuildFrontendCliTest, AFrontendThatDoesNotExitAfterReturnIsKilled) {
+  CliRun r = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=linger "
+      "--opt message=x --progress plain");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("returned its result but did not exit within 10 s and "
+                       "was killed"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(BuildFrontendCliTest, DockerfileAliasNeverPulls) {
+  // The default dockerfile.v0 image is not installed in this root: an error
+  // at once, no registry lookup of docker.io/kiln/dockerfile.
+  CliRun r = Kiln("build --frontend dockerfile.v0 --progress plain");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("docker.io/kiln/dockerfile:1 (installed frontends "
+                       "only)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("registry-1.docker.io"), std::string::npos) << r.err;
+  // The buildkitd spelling of the same switch-off.
+  UseConfig("[frontend.\"dockerfile.v0\"]\nenabled = false\n");
+  CliRun off = Kiln("build --frontend dockerfile.v0");
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_NE(off.err.find("frontend dockerfile.v0 is disabled by the operator "
+                         "config"),
+            std::string::npos)
+      << off.err;
+}
+
 TEST_F(BuildFrontendCliTest, AFailingFrontendFailsTheBuild) {
   CliRun r = Kiln(
       "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=crash "
