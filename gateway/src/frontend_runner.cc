@@ -265,8 +265,11 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
                                      platform);
 
     // The metadata mount: frontend.bin = the image's LLB definition.
-    std::string state_dir =
-        options_.state_dir.empty() ? "/tmp/kiln-frontends" : options_.state_dir;
+    if (options_.state_dir.empty() || options_.state_dir[0] != '/') {
+      return InvalidArgumentError(
+          "frontend runner: state_dir must be an absolute directory");
+    }
+    const std::string& state_dir = options_.state_dir;
     const std::string run_id = "frontend-" + Nonce();
     resources.dir = state_dir + "/" + run_id;
     std::error_code ec;
@@ -291,10 +294,11 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     // The rootfs: a throw-away active snapshot over the image, mounted
     // read-only by the runtime (writable underneath for mount stubs).
     KILN_RETURN_IF_ERROR(
-        options_.snapshots->Prepare("kiln-" + run_id, image.snapshot)
+        options_.snapshots->Prepare("kiln-work/" + run_id, image.snapshot)
             .status()
             .WithContext(spec.display + ": preparing its root filesystem"));
-    resources.snapshot = "kiln-" + run_id;
+    // Under kiln-work/: Solver::Open removes it after a crash.
+    resources.snapshot = "kiln-work/" + run_id;
     KILN_ASSIGN_OR_RETURN(spec.rootfs,
                           options_.snapshots->Mounts(resources.snapshot)
                               .WithContext(spec.display + ": rootfs mounts"));

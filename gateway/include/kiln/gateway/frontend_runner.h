@@ -111,8 +111,9 @@ struct FrontendRunnerOptions {
   FrontendPolicy policy = FrontendPolicy::Default();
   // Host binary run for the top-level request instead of an image.
   std::string exec_path;
-  // Where per-run files (metadata mounts) are made; created if missing
-  // ("" = /tmp/kiln-frontends).
+  // Where per-run files (metadata mounts) are made; created if missing.
+  // Required for images (absolute; the CLI uses $KILN_ROOT/frontends): a
+  // shared default such as /tmp could be prepared by another user.
   std::string state_dir;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   int max_depth = 4;
