@@ -97,14 +97,27 @@ class NestedRun final : public NestedFrontends {
       const std::map<std::string, std::string>& opts,
       const std::map<std::string, pb::Definition>& inputs,
       std::stop_token stop) override {
-    return run_(FrontendRequest{frontend, opts, inputs}, *base_, stop,
-                depth_ + 1);
+    // Each nested frontend is a container: a frontend may not start an
+    // unbounded number of them at once.
+    if (in_flight_.fetch_add(1) >= kMaxConcurrentNested) {
+      in_flight_.fetch_sub(1);
+      return ResourceExhaustedError(
+          "nested frontend " + frontend + ": more than " +
+          std::to_string(kMaxConcurrentNested) +
+          " nested frontend solves at once from one frontend");
+    }
+    Result<FrontendOutput> out =
+        run_(FrontendRequest{frontend, opts, inputs}, *base_, stop, depth_ + 1);
+    in_flight_.fetch_sub(1);
+    return out;
   }
 
  private:
+  static constexpr int kMaxConcurrentNested = 8;
   RunFn run_;
   const solver::SolveRequest* base_;
   int depth_;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace

@@ -68,7 +68,8 @@
 //  the frontend itself (Return) are passed on unchanged.
 //
 // Nested solves (SolveRequest.Frontend inside a frontend) run through the
-// same runner, depth-limited (`max_depth`, FailedPrecondition beyond it);
+// same runner, depth-limited (`max_depth`, FailedPrecondition beyond it) and
+// at most 8 at once per calling frontend (ResourceExhausted beyond);
 // the nested result's refs become refs of the calling frontend.
 //
 // Thread safety: Run may be called concurrently; each run has its own
