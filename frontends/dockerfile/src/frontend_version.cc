@@ -17,7 +17,8 @@ const std::vector<std::string>& FrontendCaps() {
   // Not moby.buildkit.frontend.inputs: a "context" input cannot be used
   // (see frontend.h), so a client that needs it is told at once.
   static const std::vector<std::string> kCaps = {
-      "moby.buildkit.frontend.contexts"};
+      "moby.buildkit.frontend.contexts",
+      "moby.buildkit.frontend.subrequests"};
   return kCaps;
 }
 

@@ -22,9 +22,13 @@
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
 // with docker-image:// and local: values (a local's .dockerignore applies),
-// frontend.caps, cmdline. Not
+// frontend.caps, cmdline, requestid (subrequests: frontend.lint,
+// frontend.targets, frontend.subrequests.describe; kiln/dockerfile/
+// subrequests.h). Before converting, the build checks run
+// (kiln/dockerfile/checks.h): warnings go to Client::Warn, and with
+// `error=true` any warning fails the build. Not
 // supported: a frontend input "context" (FailedPrecondition: the LLB builder
-// cannot start a State from a Definition), subrequests (requestid),
+// cannot start a State from a Definition), other subrequests,
 // remote build contexts (opt <contextkey> = URL) and contextsubdir (all
 // Unimplemented); attest:*, cache-imports, add-hosts, shm-size, ulimit and
 // the other RUN resource opts are ignored.
@@ -53,7 +57,8 @@ namespace kiln::dockerfile {
 std::string_view FrontendVersion();
 
 // The frontend caps this frontend implements (label
-// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.contexts.
+// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.contexts
+// and moby.buildkit.frontend.subrequests.
 const std::vector<std::string>& FrontendCaps();
 
 // A `syntax` directive found by DetectSyntax.
