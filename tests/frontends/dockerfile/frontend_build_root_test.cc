@@ -218,7 +218,7 @@ TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
   EXPECT_EQ(ResultFile(known, "/x"), "ok\n");
 
   for (const std::string& opt :
-       {std::string("frontend.caps=moby.buildkit.frontend.subrequests"),
+       {std::string("frontend.caps=moby.buildkit.frontend.bogus"),
         // "+forward" defers the error, but nothing is forwarded here.
         std::string("frontend.caps=moby.buildkit.frontend.inputs+forward"),
         std::string("requestid=frontend.outline"),
