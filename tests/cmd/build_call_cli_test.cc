@@ -72,6 +72,14 @@ TEST_F(BuildCallCliTest, TargetsListsTheStages) {
   EXPECT_NE(r.out.find("final (default)"), std::string::npos) << r.out;
 }
 
+TEST_F(BuildCallCliTest, OutlineListsTheArgs) {
+  Dockerfile("FROM scratch\nARG VERSION=1\nCOPY $VERSION /v\n");
+  CliRun r = Kiln("--call outline --opt build-arg:VERSION=7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("BUILD ARG"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("VERSION     7"), std::string::npos) << r.out;
+}
+
 TEST_F(BuildCallCliTest, BuildWarningsAreLocated) {
   Dockerfile(kWarned);
   CliRun r = Kiln("--output type=local,dest=" + (dir_ / "out-tree").string());

@@ -119,6 +119,14 @@ Result<sdk::BuildResult> HandleSubrequest(sdk::Client& client,
                           ParseInstructions(parsed));
     return TargetsResult(instructions, dockerfile.text);
   }
+  if (id == kRequestOutline) {
+    KILN_ASSIGN_OR_RETURN(ParseResult parsed,
+                          Parse(dockerfile.text, opts.filename));
+    KILN_ASSIGN_OR_RETURN(ParsedDockerfile instructions,
+                          ParseInstructions(parsed));
+    return OutlineResult(instructions, dockerfile.text, opts.target,
+                         opts.build_args, parsed.directives.escape_token);
+  }
   std::string known;
   for (const std::string& name : SubrequestNames()) {
     known += (known.empty() ? "" : ", ") + name;

@@ -22,8 +22,9 @@ Status ReportChecks(sdk::Client& client, const sdk::FrontendOptions& opts,
                     const LoadedDockerfile& dockerfile);
 
 // Answers opts.request_id (non-empty): frontend.subrequests.describe,
-// frontend.lint, frontend.targets (see kiln/dockerfile/subrequests.h).
-// Errors: Unimplemented naming an unknown id; the parser's located errors.
+// frontend.lint, frontend.targets, frontend.outline (see
+// kiln/dockerfile/subrequests.h). Errors: Unimplemented naming an unknown id;
+// the parser's located errors.
 Result<sdk::BuildResult> HandleSubrequest(sdk::Client& client,
                                           const sdk::FrontendOptions& opts,
                                           const LoadedDockerfile& dockerfile);

@@ -9,12 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "subrequests_internal.h"
+
 namespace kiln::dockerfile {
-namespace {
-
-using Json = nlohmann::ordered_json;
-
-constexpr char kVersion[] = "1.0.0";
+namespace internal {
 
 // Go's encoding/json for []byte: standard base64 with padding.
 std::string Base64(std::string_view data) {
@@ -39,19 +37,53 @@ std::string Base64(std::string_view data) {
   return out;
 }
 
-Json Position(int line, int character) {
-  Json p = {{"line", line}};
+namespace {
+
+nlohmann::ordered_json Position(int line, int character) {
+  nlohmann::ordered_json p = {{"line", line}};
   if (character != 0) p["character"] = character;
   return p;
 }
 
-// pb.Location of source 0.
-Json Location(const SourceRange& r) {
-  Json range = {
+}  // namespace
+
+nlohmann::ordered_json LocationJson(const SourceRange& r) {
+  nlohmann::ordered_json range = {
       {"start", Position(r.line, r.column)},
       {"end", Position(r.end_line == 0 ? r.line : r.end_line, r.end_column)}};
-  return Json{{"ranges", Json::array({range})}};
+  return nlohmann::ordered_json{
+      {"ranges", nlohmann::ordered_json::array({range})}};
 }
+
+std::string Tabulate(const std::vector<std::vector<std::string>>& rows,
+                     size_t padding) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c + 1 < row.size(); ++c) {
+      if (widths.size() <= c) widths.push_back(0);
+      widths[c] = std::max(widths[c], row[c].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      out += row[c];
+      if (c + 1 < row.size()) {
+        out += std::string(widths[c] + padding - row[c].size(), ' ');
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace internal
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr char kVersion[] = "1.0.0";
 
 Json Named(std::string_view name) {
   return Json{{"name", name}, {"description", ""}};
@@ -104,53 +136,61 @@ Json Sources(std::string_view filename, std::string_view dockerfile) {
   return Json::array({Json{{"fileName", filename},
                            {"language", "Dockerfile"},
                            {"definition", nullptr},
-                           {"data", Base64(dockerfile)}}});
+                           {"data", internal::Base64(dockerfile)}}});
 }
 
 }  // namespace
 
 const std::vector<std::string>& SubrequestNames() {
-  static const std::vector<std::string> kNames = {std::string(kRequestTargets),
-                                                  std::string(kRequestDescribe),
-                                                  std::string(kRequestLint)};
+  static const std::vector<std::string> kNames = {
+      std::string(kRequestOutline), std::string(kRequestTargets),
+      std::string(kRequestDescribe), std::string(kRequestLint)};
   return kNames;
 }
 
 sdk::BuildResult DescribeResult() {
   struct Info {
     std::string_view name, description;
-    std::vector<std::string_view> metadata;
+    std::vector<std::string_view> opts, metadata;
   };
   const Info infos[] = {
+      {kRequestOutline,
+       "List all parameters current build takes",
+       {"target"},
+       {"result.json", "result.txt"}},
       {kRequestTargets,
        "List all targets current build supports",
+       {},
        {"result.json", "result.txt"}},
-      {kRequestDescribe, "List available subrequest types", {"result.json"}},
+      {kRequestDescribe,
+       "List available subrequest types",
+       {},
+       {"result.json", "result.txt"}},
       {kRequestLint,
        "Lint a Dockerfile",
+       {},
        {"result.json", "result.txt", "result.statuscode"}},
   };
   Json list = Json::array();
-  size_t width = std::string_view("NAME").size();
-  for (const Info& info : infos) width = std::max(width, info.name.size());
-  // A tabwriter with padding 1: NAME, VERSION, DESCRIPTION.
-  std::string text =
-      "NAME" + std::string(width + 1 - 4, ' ') + "VERSION DESCRIPTION\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "VERSION", "DESCRIPTION"}};
   for (const Info& info : infos) {
     Json metadata = Json::array();
     for (std::string_view m : info.metadata) metadata.push_back(Named(m));
+    Json opts = Json::array();
+    for (std::string_view o : info.opts) opts.push_back(Named(o));
     list.push_back(Json{{"name", info.name},
                         {"version", kVersion},
                         {"type", "rpc"},
                         {"description", info.description},
-                        {"opts", Json::array()},
+                        {"opts", opts},
                         {"inputs", nullptr},
                         {"metadata", metadata},
                         {"refs", nullptr}});
-    text += std::string(info.name) +
-            std::string(width + 1 - info.name.size(), ' ') + kVersion + "   " +
-            std::string(info.description) + "\n";
+    rows.push_back(
+        {std::string(info.name), kVersion, std::string(info.description)});
   }
+  const std::string text = internal::Tabulate(rows, 1);
   sdk::BuildResult result;
   result.metadata["result.json"] = list.dump(2);
   result.metadata["result.txt"] = text;
@@ -167,7 +207,7 @@ sdk::BuildResult LintResult(const std::vector<CheckWarning>& warnings,
     if (!w.description.empty()) j["description"] = w.description;
     if (!w.url.empty()) j["url"] = w.url;
     if (!w.message.empty()) j["detail"] = w.message;
-    j["location"] = Location(w.range);
+    j["location"] = internal::LocationJson(w.range);
     list.push_back(std::move(j));
   }
   Json doc = {{"warnings", list}, {"sources", Sources(filename, dockerfile)}};
@@ -182,7 +222,7 @@ sdk::BuildResult LintResult(const std::vector<CheckWarning>& warnings,
 sdk::BuildResult TargetsResult(const ParsedDockerfile& instructions,
                                std::string_view dockerfile) {
   Json targets = Json::array();
-  std::vector<std::pair<std::string, std::string>> rows;
+  std::vector<std::vector<std::string>> rows;
   const size_t n = instructions.stages.size();
   for (size_t i = 0; i < n; ++i) {
     const Stage& s = instructions.stages[i];
@@ -192,21 +232,15 @@ sdk::BuildResult TargetsResult(const ParsedDockerfile& instructions,
     if (!s.comment.empty()) t["description"] = s.comment;
     if (!s.base.empty()) t["base"] = s.base;
     if (!s.platform.empty()) t["platforms"] = Json::array({s.platform});
-    t["location"] = Location(s.range);
+    t["location"] = internal::LocationJson(s.range);
     targets.push_back(std::move(t));
     std::string name = s.name;
     if (i + 1 == n) name = name.empty() ? "(default)" : name + " (default)";
-    rows.emplace_back(name, s.comment);
+    rows.push_back({name, s.comment});
   }
-  // A tabwriter with padding 1.
-  size_t width = std::string_view("TARGET").size();
-  for (const auto& [name, desc] : rows) width = std::max(width, name.size());
-  std::string text =
-      "TARGET" + std::string(width + 1 - 6, ' ') + "DESCRIPTION\n";
-  for (const auto& [name, desc] : rows) {
-    text += name + std::string(width + 1 - name.size(), ' ') + desc + "\n";
-  }
-  Json sources = Json::array({Base64(dockerfile)});
+  rows.insert(rows.begin(), {"TARGET", "DESCRIPTION"});
+  const std::string text = internal::Tabulate(rows, 1);
+  Json sources = Json::array({internal::Base64(dockerfile)});
   Json doc = {{"targets", targets}, {"sources", sources}};
   sdk::BuildResult result;
   result.metadata["result.json"] = doc.dump(2);

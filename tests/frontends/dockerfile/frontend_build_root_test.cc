@@ -221,7 +221,7 @@ TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
        {std::string("frontend.caps=moby.buildkit.frontend.bogus"),
         // "+forward" defers the error, but nothing is forwarded here.
         std::string("frontend.caps=moby.buildkit.frontend.inputs+forward"),
-        std::string("requestid=frontend.outline"),
+        std::string("requestid=frontend.convertllb"),
         std::string("context=https://example.com/repo.git")}) {
     BuildRun run = RunBuild({opt});
     EXPECT_EQ(run.exit_code, 1) << opt;

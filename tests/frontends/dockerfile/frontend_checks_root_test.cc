@@ -2,7 +2,8 @@
 // an in-process BridgeServer with a real solver (FrontendTest): warnings
 // reach the bridge with their location, error=true fails the build at the
 // first warning, and frontend.lint / targets / describe return their
-// metadata without building. Needs root and runc; skips otherwise.
+// metadata without building; outline lists the args and secrets. Needs root and
+// runc; skips otherwise.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -154,7 +155,7 @@ TEST_F(FrontendChecksTest, LintSubrequestReturnsTheWarnings) {
             Json::array());
 }
 
-TEST_F(FrontendChecksTest, TargetsDescribeAndUnknownSubrequests) {
+TEST_F(FrontendChecksTest, TargetsOutlineDescribeAndUnknownSubrequests) {
   Write("Dockerfile",
         "# base stage\nFROM busybox AS base\n# final stage\nFROM base AS "
         "final\n");
@@ -175,14 +176,26 @@ TEST_F(FrontendChecksTest, TargetsDescribeAndUnknownSubrequests) {
   Json list = Json::parse(describe.result.metadata.at("result.json"));
   std::vector<std::string> names;
   for (const Json& r : list) names.push_back(r["name"]);
-  EXPECT_EQ(names, (std::vector<std::string>{"frontend.targets",
-                                             "frontend.subrequests.describe",
-                                             "frontend.lint"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "frontend.outline", "frontend.targets",
+                       "frontend.subrequests.describe", "frontend.lint"}));
 
-  CheckedRun unknown = RunChecked({"requestid=frontend.outline"});
+  Write("Dockerfile",
+        "FROM busybox AS base\nARG VERSION=1\n"
+        "RUN --mount=type=secret,id=token echo $VERSION\n");
+  CheckedRun outline =
+      RunChecked({"requestid=frontend.outline", "build-arg:VERSION=2"});
+  ASSERT_EQ(outline.exit_code, 0) << outline.result.error.ToString();
+  Json o = Json::parse(outline.result.metadata.at("result.json"));
+  ASSERT_EQ(o["args"].size(), 1u) << o.dump();
+  EXPECT_EQ(o["args"][0]["name"], "VERSION");
+  EXPECT_EQ(o["args"][0]["value"], "2");
+  EXPECT_EQ(o["secrets"][0]["name"], "token");
+
+  CheckedRun unknown = RunChecked({"requestid=frontend.convertllb"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_EQ(unknown.result.error.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(unknown.result.error.message().find("frontend.outline"),
+  EXPECT_NE(unknown.result.error.message().find("frontend.convertllb"),
             std::string::npos);
 }
 
