@@ -364,6 +364,13 @@ TEST(ChecksTest, SkipAndSkipAll) {
   CheckConfig all;
   all.skip_all = true;
   EXPECT_TRUE(Lint(text, all).empty());
+  // Listing a rule in experimental= runs it even when skipped, as upstream.
+  CheckConfig both;
+  both.skip = {"StageNameCasing", "MaintainerDeprecated"};
+  both.experimental = {"StageNameCasing"};
+  auto kept = Lint(text, both);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].rule, "StageNameCasing");
 }
 
 TEST(ChecksTest, WarningsAreSortedByLine) {
