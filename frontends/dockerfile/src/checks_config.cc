@@ -89,6 +89,9 @@ const std::vector<CheckRule>& CheckRules() {
       {"LegacyKeyValueFormat",
        "Legacy key/value format with whitespace separator should not be used",
        KILN_RULE_URL("legacy-key-value-format")},
+      {"InvalidBaseImagePlatform",
+       "Base image platform does not match expected target platform",
+       KILN_RULE_URL("invalid-base-image-platform")},
       {"RedundantTargetPlatform",
        "Setting platform to predefined $TARGETPLATFORM in FROM is redundant "
        "as this is the default behavior",

@@ -1,6 +1,7 @@
 // Build checks that follow variables through the stages: the FROM rules
 // (UndefinedArgInFrom, InvalidDefaultArgInFrom, RedundantTargetPlatform,
-// FromPlatformFlagConstDisallowed) and, per stage, UndefinedVar,
+// FromPlatformFlagConstDisallowed, InvalidBaseImagePlatform) and, per
+// stage, UndefinedVar,
 // WorkdirRelativePath, ExposeProtoCasing, ExposeInvalidFormat and
 // JSONArgsRecommended (see kiln/dockerfile/checks.h).
 #include <map>
@@ -170,12 +171,14 @@ class StageChecker {
     }
     Scope scope;
     if (base != "scratch") {
-      std::optional<std::vector<std::string>> env;
-      if (inputs_.image_env) env = inputs_.image_env(base);
-      if (!env) {
+      const llb::Platform expected = StagePlatform(stage);
+      std::optional<BaseImageInfo> info;
+      if (inputs_.base_image) info = inputs_.base_image(base, expected);
+      if (!info) {
         scope.env_known = false;
       } else {
-        for (const std::string& kv : *env) {
+        PlatformMatches(base, expected, info->platform, stage);
+        for (const std::string& kv : info->env) {
           size_t eq = kv.find('=');
           scope.values[kv.substr(0, eq)] =
               eq == std::string::npos ? "" : kv.substr(eq + 1);
@@ -184,6 +187,35 @@ class StageChecker {
     }
     if (!scope.values.contains("PATH")) scope.values["PATH"] = kDefaultPath;
     return scope;
+  }
+
+  // The platform a stage is built for: its --platform, else the target.
+  llb::Platform StagePlatform(const Stage& stage) {
+    llb::Platform target = inputs_.target_platform;
+    if (target.os.empty()) target = llb::HostPlatform();
+    if (stage.platform.empty()) return target;
+    std::optional<std::string> p = Expand(stage.platform, meta_);
+    if (!p) return target;
+    Result<llb::Platform> parsed = llb::ParsePlatform(*p);
+    return parsed.ok() ? *parsed : target;
+  }
+
+  // InvalidBaseImagePlatform: os and architecture must match (the variant
+  // too when both name one, as arm/v7 vs arm/v6).
+  void PlatformMatches(const std::string& image, const llb::Platform& want,
+                       const llb::Platform& got, const Stage& stage) {
+    if (got.os.empty() || got.architecture.empty()) return;
+    const llb::Platform w = llb::NormalizePlatform(want);
+    const llb::Platform g = llb::NormalizePlatform(got);
+    if (w.os == g.os && w.architecture == g.architecture &&
+        (w.variant.empty() || g.variant.empty() || w.variant == g.variant)) {
+      return;
+    }
+    out_.Add("InvalidBaseImagePlatform",
+             "Base image " + image + " was pulled with platform " +
+                 gotext::Quote(llb::FormatPlatform(g)) + ", expected " +
+                 gotext::Quote(llb::FormatPlatform(w)) + " for current build",
+             stage.range);
   }
 
   // Expands `word` in the stage, reporting UndefinedVar for `c`.

@@ -16,35 +16,43 @@ namespace {
 
 using Json = nlohmann::json;
 
-// An ImageEnvLookup through the engine's image resolver (cached per ref);
-// nullopt for named contexts and images that do not resolve.
-ImageEnvLookup ImageEnvFor(sdk::Client& client,
-                           const sdk::FrontendOptions& opts,
-                           const llb::Platform& platform) {
-  auto cache = std::make_shared<
-      std::map<std::string, std::optional<std::vector<std::string>>>>();
-  return [&client, &opts, platform, cache](
-             std::string_view ref) -> std::optional<std::vector<std::string>> {
-    std::string key(ref);
+// A BaseImageLookup through the engine's image resolver (cached per ref
+// and platform); nullopt for named contexts and images that do not resolve.
+BaseImageLookup BaseImageFor(sdk::Client& client,
+                             const sdk::FrontendOptions& opts) {
+  using Cache = std::map<std::string, std::optional<BaseImageInfo>>;
+  auto cache = std::make_shared<Cache>();
+  return [&client, &opts, cache](
+             std::string_view ref,
+             const llb::Platform& platform) -> std::optional<BaseImageInfo> {
+    std::string key = std::string(ref) + " " + llb::FormatPlatform(platform);
     if (auto hit = cache->find(key); hit != cache->end()) return hit->second;
-    std::optional<std::vector<std::string>>& env = (*cache)[key];
-    if (opts.NamedContext(key)) return env;
+    std::optional<BaseImageInfo>& info = (*cache)[key];
+    if (opts.NamedContext(std::string(ref))) return info;
     Result<llb::ImageReference> parsed = llb::ParseImageReference(ref);
-    if (!parsed.ok()) return env;
+    if (!parsed.ok()) return info;
     Result<sdk::ImageConfig> resolved =
         client.ResolveImageConfig(parsed->String(), platform);
-    if (!resolved.ok()) return env;
+    if (!resolved.ok()) return info;
     Json config = Json::parse(resolved->config, nullptr, false);
-    if (config.is_discarded() || !config.is_object()) return env;
-    env.emplace();
+    if (config.is_discarded() || !config.is_object()) return info;
+    info.emplace();
+    auto text = [&](const char* field) {
+      auto it = config.find(field);
+      return it != config.end() && it->is_string() ? it->get<std::string>()
+                                                   : std::string();
+    };
+    info->platform.os = text("os");
+    info->platform.architecture = text("architecture");
+    info->platform.variant = text("variant");
     auto cfg = config.find("config");
-    if (cfg == config.end() || !cfg->is_object()) return env;
+    if (cfg == config.end() || !cfg->is_object()) return info;
     auto list = cfg->find("Env");
-    if (list == cfg->end() || !list->is_array()) return env;
+    if (list == cfg->end() || !list->is_array()) return info;
     for (const Json& e : *list) {
-      if (e.is_string()) env->push_back(e.get<std::string>());
+      if (e.is_string()) info->env.push_back(e.get<std::string>());
     }
-    return env;
+    return info;
   };
 }
 
@@ -67,10 +75,7 @@ Result<Lint> RunLint(sdk::Client& client, const sdk::FrontendOptions& opts,
   CheckInputs inputs;
   inputs.build_args = opts.build_args;
   if (!opts.platforms.empty()) inputs.target_platform = opts.platforms.front();
-  llb::Platform target = inputs.target_platform.os.empty()
-                             ? llb::HostPlatform()
-                             : inputs.target_platform;
-  inputs.image_env = ImageEnvFor(client, opts, target);
+  inputs.base_image = BaseImageFor(client, opts);
   lint.warnings = RunChecks(parsed, lint.instructions, lint.config, inputs);
   return lint;
 }

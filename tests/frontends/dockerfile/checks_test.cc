@@ -19,10 +19,10 @@ std::vector<CheckWarning> Lint(const std::string& text,
   Result<ParsedDockerfile> df = ParseInstructions(*parsed);
   EXPECT_TRUE(df.ok()) << df.status().ToString();
   if (!df.ok()) return {};
-  if (!inputs.image_env) {
-    inputs.image_env = [](std::string_view) {
-      return std::optional<std::vector<std::string>>(
-          std::vector<std::string>{"PATH=/bin", "HOME=/root"});
+  if (!inputs.base_image) {
+    inputs.base_image = [](std::string_view, const llb::Platform& p) {
+      return std::optional<BaseImageInfo>(
+          BaseImageInfo{.env = {"PATH=/bin", "HOME=/root"}, .platform = p});
     };
   }
   inputs.target_platform = {.os = "linux", .architecture = "amd64"};
@@ -213,8 +213,8 @@ TEST(ChecksTest, UndefinedVar) {
 
 TEST(ChecksTest, UndefinedVarNeedsAKnownBaseEnv) {
   CheckInputs unknown;
-  unknown.image_env = [](std::string_view) {
-    return std::optional<std::vector<std::string>>();
+  unknown.base_image = [](std::string_view, const llb::Platform&) {
+    return std::optional<BaseImageInfo>();
   };
   EXPECT_TRUE(
       Of(Lint("FROM alpine\nENV A=$NOPE\n", {}, unknown), "UndefinedVar")
@@ -336,6 +336,32 @@ TEST(ChecksTest, FromPlatformFlagConstDisallowed) {
   EXPECT_TRUE(LintRule("FROM --platform=$BUILDPLATFORM alpine\n",
                        "FromPlatformFlagConstDisallowed")
                   .empty());
+}
+
+TEST(ChecksTest, InvalidBaseImagePlatform) {
+  // The registry only had linux/arm64 of "armonly".
+  CheckInputs inputs;
+  std::vector<std::string> asked;
+  inputs.base_image = [&asked](std::string_view ref, const llb::Platform& p) {
+    asked.push_back(std::string(ref) + " " + llb::FormatPlatform(p));
+    BaseImageInfo info{.env = {}, .platform = p};
+    if (ref == "armonly")
+      info.platform = {.os = "linux", .architecture = "arm64"};
+    return std::optional<BaseImageInfo>(info);
+  };
+  auto w = Of(Lint("FROM armonly\nFROM --platform=linux/arm64 armonly AS "
+                   "arm64\nFROM alpine\n",
+                   {}, inputs),
+              "InvalidBaseImagePlatform");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].message,
+            "Base image armonly was pulled with platform \"linux/arm64\", "
+            "expected \"linux/amd64\" for current build");
+  EXPECT_EQ(w[0].range.line, 1);
+  // Each base is looked up for the stage's platform.
+  EXPECT_EQ(asked, (std::vector<std::string>{"armonly linux/amd64",
+                                             "armonly linux/arm64",
+                                             "alpine linux/amd64"}));
 }
 
 TEST(ChecksTest, InvalidDefinitionDescriptionIsExperimental) {

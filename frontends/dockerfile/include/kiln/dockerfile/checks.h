@@ -10,18 +10,18 @@
 // WorkdirRelativePath, UndefinedVar, MultipleInstructionsDisallowed,
 // LegacyKeyValueFormat, SecretsUsedInArgOrEnv, InvalidDefaultArgInFrom,
 // RedundantTargetPlatform, FromPlatformFlagConstDisallowed,
-// ExposeProtoCasing, ExposeInvalidFormat and the experimental
-// InvalidDefinitionDescription. Not implemented: InvalidBaseImagePlatform
-// (needs the resolved image's platform) and the experimental
+// ExposeProtoCasing, ExposeInvalidFormat, InvalidBaseImagePlatform (from
+// CheckInputs::base_image) and the experimental
+// InvalidDefinitionDescription. Not implemented: the experimental
 // CopyIgnoredFile.
 //
 // Differences from upstream, which lints while converting: every stage is
 // checked (not only those the target needs), and a stage whose base image
-// env is unknown (CheckInputs::image_env absent or returning nullopt) gets
-// no UndefinedVar warnings rather than false ones.
+// is unknown (CheckInputs::base_image absent or returning nullopt) gets no
+// UndefinedVar or InvalidBaseImagePlatform warnings rather than false ones.
 //
 // Thread-safety: pure functions over values, safe to call concurrently;
-// CheckInputs::image_env is called on the calling thread only.
+// CheckInputs::base_image is called on the calling thread only.
 #ifndef KILN_DOCKERFILE_CHECKS_H_
 #define KILN_DOCKERFILE_CHECKS_H_
 
@@ -89,17 +89,23 @@ Result<CheckConfig> CheckConfigFor(
     const std::map<std::string, std::string>& build_args,
     std::string_view filename);
 
-// The environment of an external base image (`ref` as written in FROM after
-// expansion, e.g. "alpine:3.20"): its config's Env ("KEY=value"), nullopt
-// when unknown.
-using ImageEnvLookup =
-    std::function<std::optional<std::vector<std::string>>(std::string_view)>;
+// What a check needs of an external base image.
+struct BaseImageInfo {
+  std::vector<std::string> env;  // its config's Env ("KEY=value")
+  llb::Platform platform;        // its config's platform; empty os = unknown
+};
+
+// Looks up the base image `ref` (as written in FROM after expansion, e.g.
+// "alpine:3.20") for `platform` (the stage's --platform, else the target
+// platform); nullopt when unknown.
+using BaseImageLookup = std::function<std::optional<BaseImageInfo>(
+    std::string_view ref, const llb::Platform& platform)>;
 
 struct CheckInputs {
   std::map<std::string, std::string> build_args;
   llb::Platform target_platform;  // empty os = HostPlatform()
   llb::Platform build_platform;   // empty os = HostPlatform()
-  ImageEnvLookup image_env;       // may be null (see the file comment)
+  BaseImageLookup base_image;     // may be null (see the file comment)
 };
 
 // Runs every enabled rule over a parsed Dockerfile (`parsed` and the
