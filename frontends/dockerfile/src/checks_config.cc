@@ -106,6 +106,9 @@ const std::vector<CheckRule>& CheckRules() {
       {"FromPlatformFlagConstDisallowed",
        "FROM --platform flag should not use a constant value",
        KILN_RULE_URL("from-platform-flag-const-disallowed")},
+      {"CopyIgnoredFile",
+       "Attempting to Copy file that is excluded by .dockerignore",
+       KILN_RULE_URL("copy-ignored-file"), true},
       {"InvalidDefinitionDescription",
        "Comment for build stage or argument should follow the format: `# "
        "<arg/stage name> <description>`. If this is not intended to be a "

@@ -31,6 +31,11 @@ class CheckEmitter {
 // The instruction keyword as written: the first word of `original`.
 std::string KeywordOf(std::string_view original);
 
+// True when `path` (relative to the context, cleaned) is excluded by the
+// .dockerignore `patterns` (checks_ignore.cc).
+bool IgnoredByDockerignore(std::string_view path,
+                           const std::vector<std::string>& patterns);
+
 // Rules over the syntax tree and single instructions (checks.cc).
 void CheckSyntaxRules(const ParseResult& parsed,
                       const ParsedDockerfile& instructions, CheckEmitter& out);

@@ -291,9 +291,10 @@ class StageChecker {
     } else if (const auto* vol = std::get_if<VolumeCommand>(&command)) {
       for (const std::string& v : vol->volumes) Use(v, scope, c);
     } else if (const auto* copy = std::get_if<CopyCommand>(&command)) {
-      Files(copy->files, {copy->chown, copy->chmod}, scope, c);
+      Files(copy->files, {copy->chown, copy->chmod}, scope, c,
+            copy->from.empty() ? "Copy" : nullptr);
     } else if (const auto* add = std::get_if<AddCommand>(&command)) {
-      Files(add->files, {add->chown, add->chmod}, scope, c);
+      Files(add->files, {add->chown, add->chmod}, scope, c, "Add");
     } else if (std::holds_alternative<ShellCommand>(command)) {
       scope.shell_set = true;
     } else if (const auto* cmd = std::get_if<CmdCommand>(&command)) {
@@ -303,9 +304,24 @@ class StageChecker {
     }
   }
 
+  // `context_cmd` ("Copy"/"Add") when the sources come from the context.
   void Files(const SourcesAndDest& files, std::vector<std::string> flags,
-             const Scope& scope, const CommandBase& c) {
-    for (const std::string& src : files.source_paths) Use(src, scope, c);
+             const Scope& scope, const CommandBase& c,
+             const char* context_cmd) {
+    for (const std::string& src : files.source_paths) {
+      auto expanded = Use(src, scope, c);
+      if (context_cmd == nullptr || !expanded) continue;
+      const std::string& path = expanded->result;
+      if (path.find("://") != std::string::npos || path.starts_with("git@")) {
+        continue;
+      }
+      if (IgnoredByDockerignore(path, inputs_.excludes)) {
+        out_.Add("CopyIgnoredFile",
+                 "Attempting to " + std::string(context_cmd) + " file " +
+                     gotext::Quote(path) + " that is excluded by .dockerignore",
+                 c.range);
+      }
+    }
     Use(files.dest, scope, c);
     for (const std::string& f : flags) {
       if (!f.empty()) Use(f, scope, c);

@@ -76,6 +76,7 @@ Result<Lint> RunLint(sdk::Client& client, const sdk::FrontendOptions& opts,
   inputs.build_args = opts.build_args;
   if (!opts.platforms.empty()) inputs.target_platform = opts.platforms.front();
   inputs.base_image = BaseImageFor(client, opts);
+  inputs.excludes = dockerfile.excludes;
   lint.warnings = RunChecks(parsed, lint.instructions, lint.config, inputs);
   return lint;
 }

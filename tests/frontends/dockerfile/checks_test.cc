@@ -364,6 +364,30 @@ TEST(ChecksTest, InvalidBaseImagePlatform) {
                                              "alpine linux/amd64"}));
 }
 
+TEST(ChecksTest, CopyIgnoredFileIsExperimental) {
+  CheckInputs inputs;
+  inputs.excludes = {"secret.txt", "build", "**/*.log", "!keep.log"};
+  CheckConfig on;
+  on.experimental = {"CopyIgnoredFile"};
+  const std::string text =
+      "FROM alpine AS a\nCOPY secret.txt ./build/out /dst/\n"
+      "ADD logs/x.log keep.log src /dst/\nCOPY --from=a secret.txt /x\n";
+  auto w = Of(Lint(text, on, inputs), "CopyIgnoredFile");
+  ASSERT_EQ(w.size(), 3u) << Messages(w);
+  EXPECT_EQ(w[0].message,
+            "Attempting to Copy file \"secret.txt\" that is excluded by "
+            ".dockerignore");
+  EXPECT_EQ(w[1].message,
+            "Attempting to Copy file \"./build/out\" that is excluded by "
+            ".dockerignore");
+  EXPECT_EQ(w[2].message,
+            "Attempting to Add file \"logs/x.log\" that is excluded by "
+            ".dockerignore");
+  EXPECT_EQ(w[2].range.line, 3);
+  // Off unless enabled.
+  EXPECT_TRUE(Of(Lint(text, {}, inputs), "CopyIgnoredFile").empty());
+}
+
 TEST(ChecksTest, InvalidDefinitionDescriptionIsExperimental) {
   const std::string text =
       "# the build stage\nFROM alpine AS build\n# VERSION the version\n"

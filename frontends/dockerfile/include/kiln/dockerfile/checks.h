@@ -12,8 +12,7 @@
 // RedundantTargetPlatform, FromPlatformFlagConstDisallowed,
 // ExposeProtoCasing, ExposeInvalidFormat, InvalidBaseImagePlatform (from
 // CheckInputs::base_image) and the experimental
-// InvalidDefinitionDescription. Not implemented: the experimental
-// CopyIgnoredFile.
+// InvalidDefinitionDescription and CopyIgnoredFile (CheckInputs::excludes).
 //
 // Differences from upstream, which lints while converting: every stage is
 // checked (not only those the target needs), and a stage whose base image
@@ -106,6 +105,9 @@ struct CheckInputs {
   llb::Platform target_platform;  // empty os = HostPlatform()
   llb::Platform build_platform;   // empty os = HostPlatform()
   BaseImageLookup base_image;     // may be null (see the file comment)
+  // The build context's .dockerignore patterns (as ParseDockerignore
+  // returns them), for CopyIgnoredFile.
+  std::vector<std::string> excludes;
 };
 
 // Runs every enabled rule over a parsed Dockerfile (`parsed` and the
