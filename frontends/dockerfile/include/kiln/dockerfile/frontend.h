@@ -23,8 +23,8 @@
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
 // with docker-image:// and local: values (a local's .dockerignore applies),
 // frontend.caps, cmdline, requestid (subrequests: frontend.lint,
-// frontend.targets, frontend.subrequests.describe; kiln/dockerfile/
-// subrequests.h). Before converting, the build checks run
+// frontend.outline, frontend.targets, frontend.subrequests.describe;
+// kiln/dockerfile/subrequests.h). Before converting, the build checks run
 // (kiln/dockerfile/checks.h): warnings go to Client::Warn, and with
 // `error=true` any warning fails the build. Not
 // supported: a frontend input "context" (FailedPrecondition: the LLB builder
