@@ -125,6 +125,19 @@ void PrintResponse(const solver::ExportRequest& request,
   }
 }
 
+// --call: the subrequest's result.txt on stdout; for check, exit code 1
+// when result.statuscode says the checks warned.
+int PrintCallResult(const std::string& call, const BuildOutput& output) {
+  auto text = output.metadata.find("result.txt");
+  if (text != output.metadata.end()) std::fputs(text->second.c_str(), stdout);
+  std::fflush(stdout);
+  auto code = output.metadata.find("result.statuscode");
+  if (call == "check" && code != output.metadata.end() && code->second != "0") {
+    return 1;
+  }
+  return 0;
+}
+
 int Export(Root& root, solver::Solver& solver,
            const std::vector<solver::ExportRequest>& outputs,
            const BuildOutput& result) {
@@ -240,6 +253,7 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
     }
     return Error(result.status());
   }
+  if (!flags.call.empty()) return PrintCallResult(flags.call, *result);
   return Export(root, **solver, outputs, *result);
 }
 

@@ -1,5 +1,7 @@
 #include "build_flags.h"
 
+#include <map>
+
 #include "flags.h"
 
 namespace kiln::cli {
@@ -50,10 +52,14 @@ Options:
                                (repeatable)
   --platform PLATFORM          Platform of ops that carry none (default: this
                                machine's)
+  --call check|outline|targets Run a frontend subrequest instead of building:
+                               check = the build checks (exit code 1 when
+                               any warning), targets = the stages; prints
+                               the frontend's text result, exports nothing
 
 Progress goes to stderr; so do the exporters' results (e.g. the image digest).
-Exit codes: 0 built (and exported), 1 the build or an export failed, 2 the
-command line was wrong.
+Exit codes: 0 built (and exported), 1 the build or an export failed (or,
+with --call check, a check warned), 2 the command line was wrong.
 )";
 
 // "NAME=VALUE" of --local and --oci-layout into `out`.
@@ -89,7 +95,8 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
       .Value("platform")
       .Value("frontend")
       .Value("opt")
-      .Value("frontend-exec");
+      .Value("frontend-exec")
+      .Value("call");
   BuildFlagsResult result;
   BuildFlags& f = result.flags;
   auto fail = [&](std::string error) {
@@ -104,7 +111,7 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
   if (!parser.positional().empty()) {
     return fail("unexpected argument \"" + parser.positional()[0] + "\"");
   }
-  for (const char* once : {"llb", "frontend", "frontend-exec"}) {
+  for (const char* once : {"llb", "frontend", "frontend-exec", "call"}) {
     if (parser.All(once).size() > 1) {
       return fail("--" + std::string(once) + " given twice");
     }
@@ -131,6 +138,25 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
     }
     // Later values win, as with buildctl's --opt.
     f.opts[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  if (auto call = parser.Get("call"); call && *call != "build") {
+    static const std::map<std::string, std::string> kRequests = {
+        {"check", "frontend.lint"},
+        {"outline", "frontend.outline"},
+        {"targets", "frontend.targets"}};
+    auto request = kRequests.find(*call);
+    if (request == kRequests.end()) {
+      return fail("--call \"" + *call +
+                  "\": want build, check, outline or targets");
+    }
+    if (f.frontend.empty()) {
+      return fail("--call needs --frontend or --frontend-exec");
+    }
+    if (parser.Has("output")) {
+      return fail("--call " + *call + " exports nothing: drop --output");
+    }
+    f.call = *call;
+    f.opts["requestid"] = request->second;
   }
   if (f.frontend == "gateway.v0" && f.frontend_exec.empty() &&
       !f.opts.contains("source")) {

@@ -31,6 +31,11 @@ struct BuildFlags {
   std::string progress = "auto";       // auto|plain|tty|rawjson|quiet
   std::set<std::string> entitlements;  // --allow
   std::optional<llb::Platform> platform;
+  // --call check|outline|targets (buildx's spelling): runs the frontend's
+  // subrequest (opt requestid=frontend.lint|outline|targets) instead of a
+  // build; "" = build. Nothing is exported: the result's result.txt goes to
+  // stdout.
+  std::string call;
   bool help = false;  // -h/--help: print BuildUsage() and stop
 };
 

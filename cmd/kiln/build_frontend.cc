@@ -30,10 +30,18 @@ void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   std::fprintf(stderr, "%zu warning%s found:\n", warnings.size(),
                warnings.size() == 1 ? "" : "s");
   for (const gateway::Warning& w : warnings) {
-    std::fprintf(stderr, " - %s\n", w.short_text.c_str());
+    // "Dockerfile:3: StageNameCasing: ..." when the warning is located.
+    std::string where;
+    if (!w.ranges.empty() && w.ranges.front().line > 0) {
+      where = (w.filename.empty() ? std::string("<unknown>") : w.filename) +
+              ":" + std::to_string(w.ranges.front().line) + ": ";
+    }
+    std::fprintf(stderr, " - %s%s\n", where.c_str(), w.short_text.c_str());
     for (const std::string& d : w.detail) {
       std::fprintf(stderr, "   %s\n", d.c_str());
     }
+    if (!w.url.empty())
+      std::fprintf(stderr, "   More info: %s\n", w.url.c_str());
   }
 }
 
@@ -70,6 +78,7 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
   PrintWarnings(out.warnings);
   const gateway::FinalResult& result = out.result;
   BuildOutput build;
+  build.metadata = result.metadata;
   std::string config_key = "containerimage.config";
   if (!result.refs.empty()) {
     if (result.refs.size() > 1) {

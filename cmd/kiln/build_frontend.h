@@ -21,6 +21,8 @@ struct BuildOutput {
   llb::Platform platform;
   std::string image_config;  // containerimage.config from a frontend
   std::map<std::string, std::string> created_by;
+  // The frontend's exporter metadata (e.g. result.txt of a --call).
+  std::map<std::string, std::string> metadata;
 };
 
 // Runs the frontend `flags` name with its opts against `request` (progress,

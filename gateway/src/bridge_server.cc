@@ -330,6 +330,14 @@ grpc::Status BridgeServer::Warn(grpc::ServerContext*,
   w.short_text = req->short_();
   w.detail.assign(req->detail().begin(), req->detail().end());
   w.url = req->url();
+  if (req->has_info()) w.filename = req->info().filename();
+  for (const pb::Range& r : req->ranges()) {
+    w.ranges.push_back(SourceRange{.file = w.filename,
+                                   .line = r.start().line(),
+                                   .column = r.start().character(),
+                                   .end_line = r.end().line(),
+                                   .end_column = r.end().character()});
+  }
   std::lock_guard<std::mutex> lock(mu_);
   warnings_.push_back(std::move(w));
   return grpc::Status::OK;

@@ -154,3 +154,46 @@ TEST(BuildFlagsTest, UsageErrorsSayWhatIsWrong) {
 
 }  // namespace
 }  // namespace kiln::cli
+
+namespace kiln::cli {
+namespace {
+
+TEST(BuildFlagsCallTest, CallSetsTheSubrequest) {
+  for (auto [call, request] : {std::pair{"check", "frontend.lint"},
+                               std::pair{"outline", "frontend.outline"},
+                               std::pair{"targets", "frontend.targets"}}) {
+    auto r = ParseBuildFlags(
+        {"--frontend", "dockerfile.v0", "--call", call, "--opt", "a=1"});
+    ASSERT_TRUE(r.ok()) << call << ": " << r.error;
+    EXPECT_EQ(r.flags.call, call);
+    EXPECT_EQ(r.flags.opts.at("requestid"), request);
+    EXPECT_EQ(r.flags.opts.at("a"), "1");
+  }
+  // buildx's --call=build is a plain build.
+  auto build = ParseBuildFlags({"--frontend=dockerfile.v0", "--call=build"});
+  ASSERT_TRUE(build.ok()) << build.error;
+  EXPECT_EQ(build.flags.call, "");
+  EXPECT_FALSE(build.flags.opts.contains("requestid"));
+  // The call wins over an --opt requestid.
+  auto both = ParseBuildFlags({"--frontend-exec", "/bin/fe", "--opt",
+                               "requestid=x", "--call", "check"});
+  ASSERT_TRUE(both.ok()) << both.error;
+  EXPECT_EQ(both.flags.opts.at("requestid"), "frontend.lint");
+}
+
+TEST(BuildFlagsCallTest, CallUsageErrors) {
+  auto bad = ParseBuildFlags({"--frontend", "dockerfile.v0", "--call", "lint"});
+  EXPECT_EQ(bad.error,
+            "--call \"lint\": want build, check, outline or targets");
+  auto no_frontend = ParseBuildFlags({"--llb", "x", "--call", "check"});
+  EXPECT_EQ(no_frontend.error, "--call needs --frontend or --frontend-exec");
+  auto output = ParseBuildFlags({"--frontend", "dockerfile.v0", "--call",
+                                 "check", "-o", "type=local,dest=x"});
+  EXPECT_EQ(output.error, "--call check exports nothing: drop --output");
+  auto twice = ParseBuildFlags(
+      {"--frontend", "dockerfile.v0", "--call", "check", "--call", "targets"});
+  EXPECT_EQ(twice.error, "--call given twice");
+}
+
+}  // namespace
+}  // namespace kiln::cli

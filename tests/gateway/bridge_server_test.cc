@@ -384,5 +384,34 @@ TEST_F(BridgeServerImageTest, ResolveImageConfigReturnsDigestAndConfig) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(BridgeServerTest, WarningsKeepTheirSourceLocation) {
+  fe::WarnRequest w;
+  w.set_digest("sha256:abc");
+  w.set_level(1);
+  w.set_short_("StageNameCasing: Stage name 'A' should be lowercase (line 3)");
+  w.add_detail("Stage names should be lowercase");
+  w.set_url("https://docs.docker.com/go/dockerfile/rule/stage-name-casing/");
+  w.mutable_info()->set_filename("build.Dockerfile");
+  auto* r = w.add_ranges();
+  r->mutable_start()->set_line(3);
+  r->mutable_start()->set_character(1);
+  r->mutable_end()->set_line(4);
+  r->mutable_end()->set_character(9);
+  fe::WarnResponse wresp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Warn(&ctx, w, &wresp).ok());
+  ASSERT_EQ(bridge_->warnings().size(), 1u);
+  const Warning got = bridge_->warnings()[0];
+  EXPECT_EQ(got.filename, "build.Dockerfile");
+  ASSERT_EQ(got.ranges.size(), 1u);
+  EXPECT_EQ(got.ranges[0].file, "build.Dockerfile");
+  EXPECT_EQ(got.ranges[0].line, 3);
+  EXPECT_EQ(got.ranges[0].column, 1);
+  EXPECT_EQ(got.ranges[0].end_line, 4);
+  EXPECT_EQ(got.ranges[0].end_column, 9);
+  EXPECT_EQ(got.url,
+            "https://docs.docker.com/go/dockerfile/rule/stage-name-casing/");
+}
+
 }  // namespace
 }  // namespace kiln::gateway

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend_checks.h"
 #include "frontend_load.h"
 #include "kiln/dockerfile/convert.h"
 #include "kiln/llb/platform.h"
@@ -134,8 +135,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   KILN_RETURN_IF_ERROR(deferred);
 
   if (!opts.request_id.empty()) {
-    return UnimplementedError("subrequest " + opts.request_id +
-                              " is not supported");
+    return internal::HandleSubrequest(client, opts, dockerfile);
   }
   if (auto remote = opts.opts.find(opts.context_key);
       remote != opts.opts.end() &&
@@ -156,6 +156,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   }
   KILN_ASSIGN_OR_RETURN(llb::ResolveMode resolve_mode,
                         ResolveModeOf(opts.image_resolve_mode));
+  KILN_RETURN_IF_ERROR(internal::ReportChecks(client, opts, dockerfile));
 
   std::vector<llb::Platform> platforms = opts.platforms;
   if (platforms.empty()) platforms.push_back(llb::Platform());

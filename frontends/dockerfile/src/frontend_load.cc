@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kiln/dockerfile/frontend.h"
+#include "kiln/llb/digest.h"
 #include "kiln/llb/source.h"
 #include "kiln/llb/state.h"
 
@@ -12,12 +13,22 @@ namespace {
 
 constexpr char kDockerignore[] = ".dockerignore";
 
-// Solves a local directory that follows only `paths`.
+// The digest of the op producing `def`'s result: the one before the
+// terminal op (the last entry), or the only op.
+std::string SourceVertex(const pb::Definition& def) {
+  if (def.def_size() == 0) return "";
+  const int index = def.def_size() >= 2 ? def.def_size() - 2 : 0;
+  return Digest::FromBytes(def.def(index)).str();
+}
+
+// Solves a local directory that follows only `paths`; its source op digest
+// goes to `vertex` when given.
 Result<sdk::Ref> SolveLocal(sdk::Client& client,
                             const sdk::FrontendOptions& opts,
                             const std::string& name,
                             std::vector<std::string> paths,
-                            const std::string& display) {
+                            const std::string& display,
+                            std::string* vertex = nullptr) {
   llb::LocalOptions lo;
   lo.session_id = opts.session_id;
   lo.follow_paths = std::move(paths);
@@ -25,6 +36,7 @@ Result<sdk::Ref> SolveLocal(sdk::Client& client,
   lo.differ = llb::LocalDiffer::kNone;
   lo.op.custom_name = display;
   KILN_ASSIGN_OR_RETURN(pb::Definition def, llb::Local(name, lo).Marshal());
+  if (vertex != nullptr) *vertex = SourceVertex(def);
   return client.Solve(def, /*evaluate=*/true);
 }
 
@@ -47,17 +59,19 @@ Result<LoadedDockerfile> LoadDockerfile(
     const std::map<std::string, pb::Definition>& inputs) {
   const std::string& filename = opts.filename;
   sdk::Ref ref;
+  LoadedDockerfile loaded;
   auto input = inputs.find(opts.dockerfile_key);
   if (input != inputs.end()) {
+    loaded.vertex = SourceVertex(input->second);
     KILN_ASSIGN_OR_RETURN(ref, client.Solve(input->second, true));
   } else {
     std::vector<std::string> follow = {filename, filename + kDockerignore};
     if (filename == "Dockerfile") follow.push_back("dockerfile");
     KILN_ASSIGN_OR_RETURN(
         ref, SolveLocal(client, opts, opts.dockerfile_key, follow,
-                        "[internal] load build definition from " + filename));
+                        "[internal] load build definition from " + filename,
+                        &loaded.vertex));
   }
-  LoadedDockerfile loaded;
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> text,
                         ReadOptional(client, ref, filename));
   if (!text && filename == "Dockerfile") {

@@ -18,6 +18,9 @@ namespace kiln::dockerfile::internal {
 struct LoadedDockerfile {
   std::string text;
   std::vector<std::string> excludes;  // .dockerignore patterns
+  // Digest of the op that loaded the Dockerfile (the local source op, or
+  // the input's last op): the vertex build-check warnings attach to.
+  std::string vertex;
 };
 
 // Reads opts.filename from the input named opts.dockerfile_key when

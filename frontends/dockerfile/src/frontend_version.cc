@@ -15,7 +15,8 @@ std::string_view FrontendVersion() { return KILN_DOCKERFILE_FRONTEND_VERSION; }
 
 const std::vector<std::string>& FrontendCaps() {
   static const std::vector<std::string> kCaps = {
-      "moby.buildkit.frontend.inputs", "moby.buildkit.frontend.contexts"};
+      "moby.buildkit.frontend.inputs", "moby.buildkit.frontend.contexts",
+      "moby.buildkit.frontend.subrequests"};
   return kCaps;
 }
 

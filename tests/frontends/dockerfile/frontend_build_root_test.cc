@@ -218,11 +218,11 @@ TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
   EXPECT_EQ(ResultFile(known, "/x"), "ok\n");
 
   for (const std::string& opt :
-       {std::string("frontend.caps=moby.buildkit.frontend.subrequests"),
+       {std::string("frontend.caps=moby.buildkit.frontend.bogus"),
         // "+forward" defers the error, but nothing is forwarded here.
         std::string(
             "frontend.caps=moby.buildkit.frontend.gitquerystring+forward"),
-        std::string("requestid=frontend.outline"),
+        std::string("requestid=frontend.convertllb"),
         std::string("context=https://example.com/repo.git")}) {
     BuildRun run = RunBuild({opt});
     EXPECT_EQ(run.exit_code, 1) << opt;

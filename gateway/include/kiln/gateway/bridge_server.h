@@ -69,6 +69,10 @@ struct Warning {
   std::string short_text;
   std::vector<std::string> detail;
   std::string url;
+  // Where in the source (WarnRequest.info.filename and ranges): file plus
+  // 1-based line/column ranges; empty when the frontend sent none.
+  std::string filename;
+  std::vector<SourceRange> ranges;
 };
 
 // What a frontend run produced (FrontendRunner::Run, nested solves).

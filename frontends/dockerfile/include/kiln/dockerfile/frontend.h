@@ -22,10 +22,14 @@
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
 // with docker-image://, local: (a local's .dockerignore applies) and input:
-// values, frontend.caps, cmdline; frontend inputs (cap frontend.inputs):
+// values, frontend.caps, cmdline, requestid (subrequests: frontend.lint,
+// frontend.outline, frontend.targets, frontend.subrequests.describe;
+// kiln/dockerfile/subrequests.h); frontend inputs (cap frontend.inputs):
 // "<dockerfilekey>" holds the Dockerfile, "<contextkey>" replaces the local
-// build context, any input is an `input:NAME` named context. Not
-// supported: subrequests (requestid),
+// build context, any input is an `input:NAME` named context. Before
+// converting, the build checks run (kiln/dockerfile/checks.h): warnings go
+// to Client::Warn, and with `error=true` any warning fails the build. Not
+// supported: other subrequests,
 // remote build contexts (opt <contextkey> = URL) and contextsubdir (all
 // Unimplemented); attest:*, cache-imports, add-hosts, shm-size, ulimit and
 // the other RUN resource opts are ignored.
@@ -54,8 +58,8 @@ namespace kiln::dockerfile {
 std::string_view FrontendVersion();
 
 // The frontend caps this frontend implements (label
-// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.inputs
-// and moby.buildkit.frontend.contexts.
+// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.inputs,
+// moby.buildkit.frontend.contexts and moby.buildkit.frontend.subrequests.
 const std::vector<std::string>& FrontendCaps();
 
 // A `syntax` directive found by DetectSyntax.
