@@ -37,13 +37,13 @@ Located LoadError(std::string_view text, const LoadOptions& options = {}) {
   } while (0)
 
 TEST(RecipeErrors, YamlSyntax) {
-  EXPECT_LOAD_ERROR("stages:\n  a: b: c\n",
-                    "invalid yaml: illegal map value", 2, 7);
+  EXPECT_LOAD_ERROR("stages:\n  a: b: c\n", "invalid yaml: illegal map value",
+                    2, 7);
 }
 
 TEST(RecipeErrors, NotAMapping) {
-  EXPECT_LOAD_ERROR("- a\n- b\n",
-                    "a recipe must be a mapping, got a sequence", 1, 1);
+  EXPECT_LOAD_ERROR("- a\n- b\n", "a recipe must be a mapping, got a sequence",
+                    1, 1);
 }
 
 TEST(RecipeErrors, UnknownTopLevelKeyWithSuggestion) {
@@ -115,9 +115,8 @@ TEST(RecipeErrors, MissingStages) {
 }
 
 TEST(RecipeErrors, DuplicateKey) {
-  EXPECT_LOAD_ERROR(
-      "stages:\n  a:\n    from: scratch\n    from: busybox\n",
-      "duplicate key \"from\" in stage \"a\"", 4, 5);
+  EXPECT_LOAD_ERROR("stages:\n  a:\n    from: scratch\n    from: busybox\n",
+                    "duplicate key \"from\" in stage \"a\"", 4, 5);
 }
 
 TEST(RecipeErrors, MissingStageInCopy) {
@@ -177,8 +176,7 @@ TEST(RecipeErrors, StepWithTwoKinds) {
   EXPECT_LOAD_ERROR(
       "stages:\n  a:\n    from: scratch\n    steps:\n      - {run: ls, rm: "
       "/x}\n",
-      "step 1 of stage \"a\" has more than one kind: \"run\" and \"rm\"", 5,
-      9);
+      "step 1 of stage \"a\" has more than one kind: \"run\" and \"rm\"", 5, 9);
 }
 
 TEST(RecipeErrors, InvalidNetwork) {
