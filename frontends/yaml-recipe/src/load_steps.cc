@@ -60,6 +60,7 @@ Result<MountSpec> LoadMount(const Loader& l, const YamlNode& node,
   std::vector<std::string> allowed = {"type", "target"};
   if (type == "bind") {
     m.type = MountSpec::Type::kBind;
+    m.readonly = true;  // as the Dockerfile's: writable only when asked
     allowed.insert(allowed.end(), {"from", "image", "source", "readonly"});
   } else if (type == "cache") {
     m.type = MountSpec::Type::kCache;

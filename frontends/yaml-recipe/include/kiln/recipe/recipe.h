@@ -51,10 +51,10 @@ struct MountSpec {
   enum class Type { kBind, kCache, kTmpfs, kSecret, kSsh };
   Type type = Type::kBind;
   std::string target;
-  SourceRef from;      // bind, cache (seed; default scratch for cache)
-  std::string source;  // path inside `from`
-  bool readonly = false;
-  std::string id;                  // cache, secret, ssh
+  SourceRef from;         // bind, cache (seed; default scratch for cache)
+  std::string source;     // path inside `from`
+  bool readonly = false;  // bind: true unless `readonly: false`
+  std::string id;         // cache, secret, ssh
   std::string sharing = "shared";  // cache: shared, private, locked
   int64_t size = 0;                // tmpfs bytes
   std::string env;                 // secret as env var
