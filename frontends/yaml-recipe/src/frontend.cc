@@ -108,18 +108,28 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   if (caps.HasFrontendCap("frontend.inputs")) {
     KILN_ASSIGN_OR_RETURN(inputs, client.Inputs());
   }
-  const std::string filename =
+  std::string filename =
       opts.opts.contains("filename") ? opts.filename : kDefaultFilename;
+  // Forwarded by the Dockerfile frontend (`# syntax=kiln/yaml-recipe:1` in a
+  // file it read as its default "Dockerfile"): that file is the recipe.
+  const bool dockerfile_fallback =
+      !opts.opts.contains("filename") && opts.cmdline.has_value();
+  std::vector<std::string> follow = {filename};
+  if (dockerfile_fallback) follow.push_back("Dockerfile");
   sdk::Ref ref;
   if (auto input = inputs.find(opts.dockerfile_key); input != inputs.end()) {
     KILN_ASSIGN_OR_RETURN(ref, client.Solve(input->second, true));
   } else {
     KILN_ASSIGN_OR_RETURN(
-        ref, SolveLocal(client, opts, opts.dockerfile_key, {filename},
+        ref, SolveLocal(client, opts, opts.dockerfile_key, follow,
                         "[internal] load recipe from " + filename));
   }
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> text,
                         ReadOptional(client, ref, filename));
+  if (!text && dockerfile_fallback) {
+    KILN_ASSIGN_OR_RETURN(text, ReadOptional(client, ref, "Dockerfile"));
+    if (text) filename = "Dockerfile";
+  }
   if (!text) {
     return NotFoundError("failed to read recipe: open " + filename +
                          ": no such file or directory");

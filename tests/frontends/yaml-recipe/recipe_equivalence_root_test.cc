@@ -216,5 +216,21 @@ TEST_F(RecipeEquivalenceTest, ForeignSyntaxIsForwarded) {
       << run.result.error.ToString();
 }
 
+TEST_F(RecipeEquivalenceTest,
+       ForwardedFromTheDockerfileFrontendReadsDockerfile) {
+  // What the Dockerfile frontend sends for a "Dockerfile" whose first line
+  // is `# syntax=kiln/yaml-recipe:1`: opt cmdline, no opt filename.
+  Write("Dockerfile",
+        "# syntax=kiln/yaml-recipe:1\nstages:\n  a:\n    from: scratch\n"
+        "    steps:\n      - file: /f\n        content: forwarded\n");
+  BuildRun run = RunBuild(recipe::Build, {"cmdline=kiln/yaml-recipe:1"});
+  ASSERT_EQ(run.exit_code, 0) << run.result.error.ToString();
+  EXPECT_EQ(ResultFile(run, "/f"), "forwarded");
+
+  // Not forwarded: only recipe.yaml is read.
+  BuildRun direct = RunBuild(recipe::Build, {});
+  EXPECT_EQ(direct.result.error.code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace kiln::recipe::testing

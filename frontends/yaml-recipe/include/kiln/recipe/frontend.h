@@ -3,8 +3,12 @@
 //
 //  1. loads the recipe: opt `filename` (default "recipe.yaml") from the
 //     frontend input named by `dockerfilekey` when the engine passes one,
-//     else from `local://<dockerfilekey>` following only that file; the
-//     context's .dockerignore (if any) excludes files from the context;
+//     else from `local://<dockerfilekey>` following only that file (when
+//     forwarded to, with opt cmdline and no opt filename, as the Dockerfile
+//     frontend does for a "Dockerfile" whose first line is
+//     `# syntax=kiln/yaml-recipe:1`, a missing recipe.yaml falls back to
+//     "Dockerfile"); the context's .dockerignore (if any) excludes files
+//     from the context;
 //  2. without opt `cmdline`, forwards the build to the image named by
 //     build-arg:BUILDKIT_SYNTAX or a `# syntax=` first line when it is not
 //     this frontend (IsSelfReference), with a nested gateway.v0 solve that
