@@ -251,8 +251,8 @@ Result<Step> LoadStep(const Loader& l, const YamlNode& node, int index,
     std::vector<std::string> all = kPrimaryKinds;
     all.insert(all.end(), kContextKinds.begin(), kContextKinds.end());
     std::string hint;
-    if (!node.entries.empty() && node.entries[0].first.IsScalar()) {
-      hint = Suggestion(node.entries[0].first.scalar, all);
+    if (!node.entries.empty() && node.entries[0].key.IsScalar()) {
+      hint = Suggestion(node.entries[0].key.scalar, all);
     }
     return l.Error(node.mark, where +
                                   " has no kind: expected one of run, "

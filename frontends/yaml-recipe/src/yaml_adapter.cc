@@ -54,7 +54,7 @@ class Converter {
           KILN_RETURN_IF_ERROR(Convert(it->first, out->mark, depth + 1, &key));
           KILN_RETURN_IF_ERROR(
               Convert(it->second, key.mark, depth + 1, &value));
-          out->entries.emplace_back(std::move(key), std::move(value));
+          out->entries.push_back(YamlEntry{std::move(key), std::move(value)});
         }
         return Status::Ok();
     }

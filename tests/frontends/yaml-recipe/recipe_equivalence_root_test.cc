@@ -199,6 +199,10 @@ TEST_F(RecipeEquivalenceTest, ValidationErrorsReachTheEngineLocated) {
                 "\"from\"?)"),
             std::string::npos)
       << run.result.error.ToString();
+  ASSERT_FALSE(run.result.error.ranges().empty());
+  EXPECT_EQ(run.result.error.ranges()[0].file, "build.yaml");
+  EXPECT_EQ(run.result.error.ranges()[0].line, 3);
+  EXPECT_EQ(run.result.error.ranges()[0].column, 5);
 
   BuildRun missing = RunBuild(recipe::Build, {});
   EXPECT_EQ(missing.result.error.code(), StatusCode::kNotFound);

@@ -27,6 +27,8 @@ struct Mark {
   int column = 0;
 };
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { kNull, kScalar, kSequence, kMap };
 
@@ -37,12 +39,18 @@ struct YamlNode {
   std::vector<YamlNode> items;  // kSequence
   // kMap, in source order; keys are usually scalars. Duplicate keys are kept
   // (the loader reports them).
-  std::vector<std::pair<YamlNode, YamlNode>> entries;
+  std::vector<YamlEntry> entries;
 
   bool IsNull() const { return kind == Kind::kNull; }
   bool IsScalar() const { return kind == Kind::kScalar; }
   bool IsSequence() const { return kind == Kind::kSequence; }
   bool IsMap() const { return kind == Kind::kMap; }
+};
+
+// One key: value pair of a mapping.
+struct YamlEntry {
+  YamlNode key;
+  YamlNode value;
 };
 
 // Limits that keep hostile input bounded: nesting depth and the number of
