@@ -258,9 +258,19 @@ Result<Recipe> LoadRecipe(std::string_view text, const LoadOptions& options) {
     }
     names.push_back(k.scalar);
   }
+  if (names.size() > kMaxStages) {
+    return l.Error(stages->mark,
+                   "more than " + std::to_string(kMaxStages) + " stages");
+  }
   Recipe recipe;
+  size_t steps = 0;
   for (const auto& [k, v] : stages->entries) {
     KILN_ASSIGN_OR_RETURN(Stage stage, LoadStage(l, k, v, names));
+    steps += stage.steps.size();
+    if (steps > kMaxSteps) {
+      return l.Error(k.mark,
+                     "more than " + std::to_string(kMaxSteps) + " steps");
+    }
     recipe.stages.push_back(std::move(stage));
   }
   KILN_RETURN_IF_ERROR(CheckCycles(l, recipe));

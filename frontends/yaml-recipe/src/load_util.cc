@@ -250,6 +250,11 @@ Result<std::string> Loader::Substitute(const YamlNode& node,
                    "undefined arg " + Quote(name) + Suggestion(name, names));
     }
     out += it->second;
+    if (out.size() > kMaxValueSize) {
+      return Error(node.mark, "value longer than " +
+                                  std::to_string(kMaxValueSize) +
+                                  " bytes after substituting args");
+    }
     i = close;
   }
   return out;

@@ -250,6 +250,23 @@ TEST(RecipeErrors, UnknownImageKey) {
       3);
 }
 
+TEST(RecipeErrors, ValueTooLongAfterSubstitution) {
+  // Each arg doubles the previous one: B6 is 64 KiB, B7 too long.
+  std::string text = "args:\n  B0: " + std::string(1024, 'x') + "\n";
+  for (int i = 1; i <= 7; ++i) {
+    text += "  B" + std::to_string(i) + ": ${B" + std::to_string(i - 1) +
+            "}${B" + std::to_string(i - 1) + "}\n";
+  }
+  text += "stages:\n  a:\n    from: scratch\n";
+  EXPECT_LOAD_ERROR(
+      text, "value longer than 65536 bytes after substituting args", 9, 7);
+}
+
+TEST(RecipeErrors, NestingTooDeep) {
+  std::string text = std::string(70, '[') + std::string(70, ']');
+  EXPECT_LOAD_ERROR(text, "invalid yaml: nesting deeper than 64 levels", 1, 66);
+}
+
 TEST(RecipeErrors, BuildArgsOverrideDefaults) {
   LoadOptions options;
   options.build_args["TAG"] = "1.36";

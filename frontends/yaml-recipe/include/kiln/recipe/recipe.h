@@ -23,6 +23,7 @@
 #ifndef KILN_RECIPE_RECIPE_H_
 #define KILN_RECIPE_RECIPE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -157,6 +158,11 @@ struct Recipe {
   // The index of stage `name`, -1 if none.
   int FindStage(std::string_view name) const;
 };
+
+// Limits that keep a hostile recipe bounded (the loader's errors name them).
+inline constexpr size_t kMaxValueSize = 64 * 1024;  // a value after ${...}
+inline constexpr size_t kMaxStages = 1000;
+inline constexpr size_t kMaxSteps = 5000;  // in all stages together
 
 struct LoadOptions {
   std::string filename = "recipe.yaml";
