@@ -249,7 +249,8 @@ Result<ConvertResult> Convert(const Recipe& recipe,
   mo.platform = out.platform;
   mo.ignore_cache = options.no_cache;
   KILN_ASSIGN_OR_RETURN(result.definition, out.state.Marshal(mo));
-  result.image_config = out.image.dump();
+  result.image_config =
+      out.image.dump(-1, ' ', false, internal::Json::error_handler_t::replace);
   result.base_image_config = out.base_config;
   return result;
 }

@@ -90,7 +90,7 @@ Result<std::string> ApplyLabels(
   Json& cfg = image["config"];
   if (!cfg["Labels"].is_object()) cfg["Labels"] = Json::object();
   for (const auto& [k, v] : labels) cfg["Labels"][k] = v;
-  return image.dump();
+  return image.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Json PlatformJson(const llb::Platform& p) {

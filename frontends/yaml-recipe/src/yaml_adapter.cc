@@ -3,9 +3,13 @@
 // here and becomes a located Status.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "kiln/recipe/yaml_node.h"
 
@@ -79,10 +83,57 @@ class Converter {
   size_t nodes_ = 0;
 };
 
+// The position of the first byte of `text` that is not valid UTF-8 (an
+// overlong form, a surrogate or a code point above U+10FFFF included), or
+// nullopt. Recipe values end up in protobuf strings and JSON, which must be
+// UTF-8.
+std::optional<std::pair<Mark, unsigned char>> FindInvalidUtf8(
+    std::string_view text) {
+  Mark mark{1, 1};
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    bool ok = len != 0 && i + len <= text.size();
+    uint32_t cp = len == 1   ? c
+                  : len == 2 ? c & 0x1F
+                  : len == 3 ? c & 0x0F
+                             : c & 0x07;
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) {
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (!ok) return std::make_pair(mark, c);
+    if (c == '\n') {
+      ++mark.line;
+      mark.column = 1;
+    } else {
+      ++mark.column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<YamlNode> ParseYaml(std::string_view text, const std::string& filename) {
   Converter converter(filename);
+  if (auto bad = FindInvalidUtf8(text)) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", bad->second);
+    return converter.Error(std::string("invalid UTF-8 byte ") + hex,
+                           bad->first);
+  }
   try {
     YAML::Node doc = YAML::Load(std::string(text));
     YamlNode out;

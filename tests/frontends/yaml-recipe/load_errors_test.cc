@@ -262,6 +262,13 @@ TEST(RecipeErrors, ValueTooLongAfterSubstitution) {
       text, "value longer than 65536 bytes after substituting args", 9, 7);
 }
 
+TEST(RecipeErrors, InvalidUtf8) {
+  EXPECT_LOAD_ERROR("stages:\n  a:\n    from: sc\xffratch\n",
+                    "invalid yaml: invalid UTF-8 byte 0xff", 3, 13);
+  EXPECT_LOAD_ERROR("stages: {a: {from: \"\xc0\xaf\"}}\n",  // overlong
+                    "invalid yaml: invalid UTF-8 byte 0xc0", 1, 21);
+}
+
 TEST(RecipeErrors, NestingTooDeep) {
   std::string text = std::string(70, '[') + std::string(70, ']');
   EXPECT_LOAD_ERROR(text, "invalid yaml: nesting deeper than 64 levels", 1, 66);
