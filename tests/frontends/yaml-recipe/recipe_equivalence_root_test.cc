@@ -50,7 +50,10 @@ class RecipeEquivalenceTest : public RecipeFrontendTest {
         << "recipe: " << rc.Config() << "\ndockerfile: " << df.Config();
     EXPECT_EQ(df.result.metadata.contains("containerimage.base.config"),
               rc.result.metadata.contains("containerimage.base.config"));
+    last_recipe_run_ = std::move(rc);
   }
+
+  BuildRun last_recipe_run_;
 };
 
 TEST_F(RecipeEquivalenceTest, MultiStageTargetCopyFromStage) {
@@ -165,6 +168,31 @@ stages:
 )",
                    {"/greeting", "/etc/app/link", "/etc/app/conf"},
                    {"build-arg:NAME=kiln"});
+}
+
+TEST_F(RecipeEquivalenceTest, CopyOwnerModeAndExclude) {
+  Write("files/keep.txt", "keep");
+  Write("files/sub/deep.txt", "deep");
+  Write("files/skip.tmp", "skip");
+  ExpectEquivalent(R"(FROM busybox
+COPY --chown=65534:65534 --chmod=0640 --exclude=*.tmp files/ /dst/
+RUN cd /dst && stat -c '%n %a %u %g' * sub/* > /stat.txt
+)",
+                   R"(stages:
+  main:
+    from: busybox
+    steps:
+      - copy: files/
+        dest: /dst/
+        owner: "65534:65534"
+        mode: 0640
+        exclude: ["*.tmp"]
+      - run: cd /dst && stat -c '%n %a %u %g' * sub/* > /stat.txt
+)",
+                   {"/stat.txt", "/dst/keep.txt", "/dst/sub/deep.txt"});
+  std::string stat = ResultFile(last_recipe_run_, "/stat.txt");
+  EXPECT_NE(stat.find("keep.txt 640 65534 65534\n"), std::string::npos) << stat;
+  EXPECT_EQ(stat.find("skip.tmp"), std::string::npos) << stat;
 }
 
 TEST_F(RecipeEquivalenceTest, ResultsAreTheFilesExpected) {
