@@ -64,7 +64,7 @@ inline constexpr size_t kMaxYamlNodes = 100000;
 // larger than kMaxYamlNodes nodes.
 Result<YamlNode> ParseYaml(std::string_view text, const std::string& filename);
 
-// "a mapping", "a sequence", "a string" or "null": for type errors.
+// "a mapping", "a sequence", "a scalar" or "null": for type errors.
 std::string_view KindName(const YamlNode& node);
 
 }  // namespace kiln::recipe
