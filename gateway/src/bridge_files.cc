@@ -2,6 +2,7 @@
 // StatFile) over solved snapshots.
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,7 +16,9 @@
 namespace kiln::gateway {
 namespace {
 
-Result<std::string> MakeTempDir() {
+// A private mountpoint: <TMPDIR>/kiln-gateway-ref-XXXXXX (mode 0700, so no
+// other user can reach what is mounted below it) holding "root".
+Result<std::string> MakeMountpoint() {
   const char* tmp = getenv("TMPDIR");
   std::string pattern =
       std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
@@ -24,7 +27,18 @@ Result<std::string> MakeTempDir() {
     return InternalError("creating a mountpoint: " +
                          std::string(std::strerror(errno)));
   }
-  return pattern;
+  std::string root = pattern + "/root";
+  if (mkdir(root.c_str(), 0700) != 0) {
+    std::string err = std::strerror(errno);
+    rmdir(pattern.c_str());
+    return InternalError("creating a mountpoint: " + err);
+  }
+  return root;
+}
+
+void RemoveMountpoint(const std::string& root) {
+  rmdir(root.c_str());
+  rmdir(root.substr(0, root.rfind('/')).c_str());
 }
 
 }  // namespace
@@ -52,15 +66,17 @@ Result<std::string> BridgeServer::RefRoot(const std::string& id) {
     ref.root = m.source;
     return ref.root;
   }
-  KILN_ASSIGN_OR_RETURN(std::string dir, MakeTempDir());
+  KILN_ASSIGN_OR_RETURN(std::string dir, MakeMountpoint());
   std::string options;
   for (const std::string& o : m.options) {
     options += (options.empty() ? "" : ",") + o;
   }
-  if (mount(m.source.c_str(), dir.c_str(), m.type.c_str(), MS_RDONLY,
+  // Only read here: no setuid programs, devices or execution through it.
+  if (mount(m.source.c_str(), dir.c_str(), m.type.c_str(),
+            MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
             options.c_str()) != 0) {
     std::string err = std::strerror(errno);
-    rmdir(dir.c_str());
+    RemoveMountpoint(dir);
     return InternalError("ref " + id + ": mounting snapshot " + ref.snapshot +
                          " (" + m.type + "): " + err);
   }
@@ -73,7 +89,7 @@ BridgeServer::~BridgeServer() {
   for (auto& [id, ref] : refs_) {
     if (ref.mountpoint.empty()) continue;
     umount2(ref.mountpoint.c_str(), MNT_DETACH);
-    rmdir(ref.mountpoint.c_str());
+    RemoveMountpoint(ref.mountpoint);
   }
 }
 

@@ -7,10 +7,10 @@
 #include <utility>
 
 #include "grpc_status.h"
-#include "rpc_error.h"
 #include "kiln/llb/caps.h"
 #include "kiln/llb/definition.h"
 #include "kiln/solver/graph.h"
+#include "rpc_error.h"
 
 namespace kiln::gateway {
 namespace {
@@ -257,7 +257,7 @@ grpc::Status BridgeServer::Return(grpc::ServerContext*,
   std::lock_guard<std::mutex> lock(mu_);
   if (final_.has_value()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "a result was already returned");
+                        "gateway result is already set");
   }
   auto owned = [&](const std::string& id) -> Result<ResultRef> {
     if (id.empty()) return ResultRef{};

@@ -41,10 +41,6 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
-llb::Platform EffectivePlatform(const solver::SolveRequest& base) {
-  return base.platform.os.empty() ? llb::HostPlatform() : base.platform;
-}
-
 }  // namespace
 
 std::vector<std::string> WantedCaps(const FrontendRequest& request) {
@@ -78,7 +74,7 @@ void ReportVertex(solver::ProgressSink* sink, const std::string& name,
 
 Result<FrontendImage> PrepareFrontendImage(
     const FrontendRunnerOptions& options, const std::string& ref,
-    const std::vector<std::string>& caps_wanted,
+    const std::vector<std::string>& caps_wanted, bool installed_only,
     const solver::SolveRequest& base, std::stop_token stop) {
   if (options.images == nullptr || options.executor == nullptr) {
     return FailedPreconditionError(
@@ -91,9 +87,15 @@ Result<FrontendImage> PrepareFrontendImage(
   if (!decided.ok()) {
     ReportVertex(base.progress, "[frontend] resolve " + ref, {},
                  decided.status().message());
-    return decided.status().WithContext("frontend image " + ref);
+    return decided.status();  // it names the image already
   }
-  const PolicyDecision& decision = *decided;
+  PolicyDecision decision = *decided;
+  if (installed_only && !decision.installed_only) {
+    decision.installed_only = true;
+    decision.notes.push_back(decision.ref +
+                             " must be installed: dockerfile.v0 never pulls "
+                             "its frontend from a registry");
+  }
   if (!decision.notes.empty() || decision.ref != decision.requested) {
     ReportVertex(base.progress,
                  "[frontend] resolve " + decision.requested + " → " +
@@ -103,7 +105,8 @@ Result<FrontendImage> PrepareFrontendImage(
   }
 
   // 2. Resolve, pin, load.
-  const llb::Platform platform = EffectivePlatform(base);
+  // The frontend runs on this machine: its image is for the host platform.
+  const llb::Platform platform = llb::HostPlatform();
   Result<solver::ImageConfigResolution> resolved =
       options.images->ResolveImageConfig(decision.ref, platform,
                                          decision.installed_only

@@ -124,6 +124,38 @@ class Loader {
     return Status::Ok();
   }
 
+  // buildkitd.toml's [frontend."gateway.v0"] / [frontend."dockerfile.v0"].
+  Status BuildkitdTable(const toml::node& node, const std::string& name,
+                        FrontendPolicy& policy) const {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) return Error(node, name + " must be a table");
+    for (const auto& [k, v] : *table) {
+      std::string key(k.str());
+      if (key == "enabled") {
+        if (!v.is_boolean()) return Error(v, name + ".enabled must be a bool");
+        (name == "gateway.v0" ? policy.gateway_enabled
+                              : policy.dockerfile_enabled) = *v.value<bool>();
+      } else if (key == "allowedRepositories" && name == "gateway.v0") {
+        KILN_ASSIGN_OR_RETURN(std::vector<std::string> repos,
+                              Patterns(v, name + ".allowedRepositories"));
+        for (std::string& repo : repos) {
+          Result<llb::ImageReference> parsed = llb::ParseImageReference(repo);
+          if (!parsed.ok() || !parsed->tag.empty() || !parsed->digest.empty()) {
+            return Error(v, name + ".allowedRepositories: \"" + repo +
+                                "\" is not a repository name without a tag");
+          }
+          policy.allow.push_back(parsed->Name());
+        }
+      } else {
+        return Error(
+            v, "unknown key \"" + key + "\" in [frontend.\"" + name +
+                   "\"] (enabled" +
+                   (name == "gateway.v0" ? ", allowedRepositories" : "") + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status Pins(const toml::node& node, FrontendPolicy& policy) const {
     const toml::table* table = node.as_table();
     if (table == nullptr) {
@@ -192,12 +224,18 @@ Result<FrontendPolicy> ParseFrontendPolicy(std::string_view text,
       KILN_RETURN_IF_ERROR(loader.Remaps(v, policy));
     } else if (key == "pin") {
       KILN_RETURN_IF_ERROR(loader.Pins(v, policy));
+    } else if (key == "dockerfile_installed") {
+      if (!v.is_boolean()) {
+        return loader.Error(v, "dockerfile_installed must be a bool");
+      }
+      policy.dockerfile_installed = *v.value<bool>();
     } else if (key == "gateway.v0" || key == "dockerfile.v0") {
-      continue;  // buildkitd.toml's [frontend."NAME"] tables: not ours
+      KILN_RETURN_IF_ERROR(loader.BuildkitdTable(v, key, policy));
     } else {
-      return loader.Error(v, "unknown key \"" + key +
-                                 "\" (dockerfile, allow, deny, remap, pin, "
-                                 "default_remaps)");
+      return loader.Error(
+          v, "unknown key \"" + key +
+                 "\" (dockerfile, dockerfile_installed, allow, deny, "
+                 "remap, pin, default_remaps)");
     }
   }
   if (!defaults) {

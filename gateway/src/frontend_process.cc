@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -203,6 +204,9 @@ Result<int> RunHost(const ProcessSpec& spec, Fd& fd, StderrLog& log,
   return code;
 }
 
+// How long a frontend may linger after Return before it is killed.
+constexpr std::chrono::seconds kExitGrace{10};
+
 std::string Seconds(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
   char buf[32];
@@ -246,6 +250,7 @@ Result<FrontendOutput> RunFrontendProcess(const ProcessSpec& spec,
   std::stop_source kill;
   std::stop_callback on_stop(stop, [&kill] { kill.request_stop(); });
   std::atomic<bool> timed_out{false};
+  std::atomic<bool> lingered{false};
   std::mutex wd_mu;
   std::condition_variable_any wd_cv;
   std::jthread watchdog([&](std::stop_token wd_stop) {
@@ -255,8 +260,16 @@ Result<FrontendOutput> RunFrontendProcess(const ProcessSpec& spec,
       wd_cv.wait_for(lock, wd_stop, std::chrono::milliseconds(100),
                      [] { return false; });
       BridgeActivity a = bridge.activity();
-      if (a.in_progress == 0 &&
-          Clock::now() - a.last_call > spec.idle_timeout) {
+      if (a.in_progress != 0) continue;
+      Clock::duration idle = Clock::now() - a.last_call;
+      // After Return the frontend has nothing left to do but exit.
+      if (idle > std::min<Clock::duration>(kExitGrace, spec.idle_timeout) &&
+          bridge.result().has_value()) {
+        lingered = true;
+        kill.request_stop();
+        return;
+      }
+      if (idle > spec.idle_timeout) {
         timed_out = true;
         kill.request_stop();
         return;
@@ -292,6 +305,13 @@ Result<FrontendOutput> RunFrontendProcess(const ProcessSpec& spec,
   }
   if (final_result.has_value() && !final_result->error.ok()) {
     return finish(final_result->error);
+  }
+  if (lingered) {
+    return finish(DeadlineExceededError(
+        spec.display + " returned its result but did not exit within " +
+        Seconds(std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::min<Clock::duration>(kExitGrace, spec.idle_timeout))) +
+        " and was killed" + tail_note));
   }
   if (timed_out) {
     return finish(DeadlineExceededError(spec.display + " made no request for " +

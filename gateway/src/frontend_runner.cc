@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "frontend_runner_internal.h"
+#include "kiln/llb/reference.h"
 
 extern char** environ;
 
@@ -96,14 +97,27 @@ class NestedRun final : public NestedFrontends {
       const std::map<std::string, std::string>& opts,
       const std::map<std::string, pb::Definition>& inputs,
       std::stop_token stop) override {
-    return run_(FrontendRequest{frontend, opts, inputs}, *base_, stop,
-                depth_ + 1);
+    // Each nested frontend is a container: a frontend may not start an
+    // unbounded number of them at once.
+    if (in_flight_.fetch_add(1) >= kMaxConcurrentNested) {
+      in_flight_.fetch_sub(1);
+      return ResourceExhaustedError(
+          "nested frontend " + frontend + ": more than " +
+          std::to_string(kMaxConcurrentNested) +
+          " nested frontend solves at once from one frontend");
+    }
+    Result<FrontendOutput> out =
+        run_(FrontendRequest{frontend, opts, inputs}, *base_, stop, depth_ + 1);
+    in_flight_.fetch_sub(1);
+    return out;
   }
 
  private:
+  static constexpr int kMaxConcurrentNested = 8;
   RunFn run_;
   const solver::SolveRequest* base_;
   int depth_;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace
@@ -149,6 +163,34 @@ Result<FrontendOutput> FrontendRunner::Run(const FrontendRequest& request,
   return RunAt(request, base, stop, 0);
 }
 
+namespace {
+
+// BuildKit's named-context override of the frontend image (gateway.md §6.1
+// step 3): opt context:<source in familiar form, without :latest> (tried
+// with ::<platform> first) replaces the image. Only docker-image:// values
+// are supported; the replacement goes through the policy like any image.
+Result<std::string> NamedContextOverride(
+    const std::string& source, const std::map<std::string, std::string>& opts,
+    const llb::Platform& platform) {
+  Result<llb::ImageReference> parsed = llb::ParseImageReference(source);
+  if (!parsed.ok()) return source;  // the policy reports the bad reference
+  std::string name = parsed->FamiliarString();
+  if (name.ends_with(":latest")) name.resize(name.size() - 7);
+  std::string key = "context:" + name;
+  auto it = opts.find(key + "::" + llb::FormatPlatform(platform));
+  if (it == opts.end()) it = opts.find(key);
+  if (it == opts.end()) return source;
+  constexpr std::string_view kImage = "docker-image://";
+  if (!it->second.starts_with(kImage) || it->second.size() == kImage.size()) {
+    return UnimplementedError("frontend image override " + it->first + "=" +
+                              it->second +
+                              ": only docker-image://REF values are supported");
+  }
+  return it->second.substr(kImage.size());
+}
+
+}  // namespace
+
 Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
                                              const solver::SolveRequest& base,
                                              std::stop_token stop, int depth) {
@@ -156,19 +198,38 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     return FailedPreconditionError("frontend runner: no solver or snapshotter");
   }
   if (depth > options_.max_depth) {
+    auto source = request.opts.find("source");
     return FailedPreconditionError(
-        "frontend " + request.frontend + ": nested frontends deeper than " +
-        std::to_string(options_.max_depth) + " levels");
+        "frontend " + request.frontend +
+        (source != request.opts.end() ? " (" + source->second + ")" : "") +
+        ": frontends nested deeper than " + std::to_string(options_.max_depth) +
+        " levels (a frontend forwarding to itself?)");
   }
   std::string image_ref;
-  if (request.frontend == "gateway.v0") {
+  // BuildKit ≥ 0.30: a top-level gateway.v0 with source=dockerfile.v0 (and
+  // no named context overriding it) is the Dockerfile frontend.
+  const bool dockerfile_alias =
+      request.frontend == "dockerfile.v0" ||
+      (depth == 0 && request.frontend == "gateway.v0" &&
+       request.opts.contains("source") &&
+       request.opts.at("source") == "dockerfile.v0" &&
+       !request.opts.contains("context:dockerfile.v0"));
+  if (dockerfile_alias ? !options_.policy.dockerfile_enabled
+                       : request.frontend == "gateway.v0" &&
+                             !options_.policy.gateway_enabled) {
+    return PermissionDeniedError(
+        std::string("frontend ") +
+        (dockerfile_alias ? "dockerfile.v0" : "gateway.v0") +
+        " is disabled by the operator config (enabled = false)");
+  }
+  if (dockerfile_alias) {
+    image_ref = options_.policy.dockerfile;
+  } else if (request.frontend == "gateway.v0") {
     if (request.opts.contains("gateway-devel")) {
       return InvalidArgumentError("development gateway is no longer supported");
     }
     auto it = request.opts.find("source");
     if (it != request.opts.end()) image_ref = it->second;
-  } else if (request.frontend == "dockerfile.v0") {
-    image_ref = options_.policy.dockerfile;
   } else {
     return InvalidArgumentError("invalid frontend: " + request.frontend);
   }
@@ -179,6 +240,10 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
 
   const llb::Platform platform =
       base.platform.os.empty() ? llb::HostPlatform() : base.platform;
+  if (!exec_mode && !dockerfile_alias) {
+    KILN_ASSIGN_OR_RETURN(
+        image_ref, NamedContextOverride(image_ref, request.opts, platform));
+  }
   internal::ProcessSpec spec;
   spec.idle_timeout = options_.idle_timeout;
   spec.progress = base.progress;
@@ -198,7 +263,9 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     KILN_ASSIGN_OR_RETURN(
         internal::FrontendImage image,
         internal::PrepareFrontendImage(
-            options_, image_ref, internal::WantedCaps(request), base, stop));
+            options_, image_ref, internal::WantedCaps(request),
+            dockerfile_alias && options_.policy.dockerfile_installed, base,
+            stop));
     spec.display = "frontend " + image.name;
     spec.vertex_name = "[frontend] " + image.name;
     spec.executor = options_.executor;
@@ -211,8 +278,11 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
                                      platform);
 
     // The metadata mount: frontend.bin = the image's LLB definition.
-    std::string state_dir =
-        options_.state_dir.empty() ? "/tmp/kiln-frontends" : options_.state_dir;
+    if (options_.state_dir.empty() || options_.state_dir[0] != '/') {
+      return InvalidArgumentError(
+          "frontend runner: state_dir must be an absolute directory");
+    }
+    const std::string& state_dir = options_.state_dir;
     const std::string run_id = "frontend-" + Nonce();
     resources.dir = state_dir + "/" + run_id;
     std::error_code ec;
@@ -237,10 +307,11 @@ Result<FrontendOutput> FrontendRunner::RunAt(const FrontendRequest& request,
     // The rootfs: a throw-away active snapshot over the image, mounted
     // read-only by the runtime (writable underneath for mount stubs).
     KILN_RETURN_IF_ERROR(
-        options_.snapshots->Prepare("kiln-" + run_id, image.snapshot)
+        options_.snapshots->Prepare("kiln-work/" + run_id, image.snapshot)
             .status()
             .WithContext(spec.display + ": preparing its root filesystem"));
-    resources.snapshot = "kiln-" + run_id;
+    // Under kiln-work/: Solver::Open removes it after a crash.
+    resources.snapshot = "kiln-work/" + run_id;
     KILN_ASSIGN_OR_RETURN(spec.rootfs,
                           options_.snapshots->Mounts(resources.snapshot)
                               .WithContext(spec.display + ": rootfs mounts"));

@@ -33,10 +33,13 @@ struct FrontendImage {
 };
 
 // Policy → resolve → pin → load → caps (frontend_runner.h steps 1-3).
-// `caps_wanted` are the caps the request needs. Errors name the image.
+// `caps_wanted` are the caps the request needs; `installed_only` resolves
+// from the embedded store only, whatever the policy decided (dockerfile.v0).
+// The image is resolved and loaded for the engine's own platform, not the
+// build's target (a frontend runs here). Errors name the image.
 Result<FrontendImage> PrepareFrontendImage(
     const FrontendRunnerOptions& options, const std::string& ref,
-    const std::vector<std::string>& caps_wanted,
+    const std::vector<std::string>& caps_wanted, bool installed_only,
     const solver::SolveRequest& base, std::stop_token stop);
 
 // The caps a request needs: opt frontend.caps (suffixes cut) plus

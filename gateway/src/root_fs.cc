@@ -139,7 +139,10 @@ Result<std::string> ReadFileInRoot(const std::string& root,
     return InvalidArgumentError("read " + std::string(path) +
                                 ": negative range");
   }
-  KILN_ASSIGN_OR_RETURN(Fd fd, OpenInRoot(root, path, O_RDONLY | O_NOCTTY));
+  // O_NONBLOCK: opening a named pipe must not wait for a writer (it is
+  // refused below like any file that is not regular).
+  KILN_ASSIGN_OR_RETURN(
+      Fd fd, OpenInRoot(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK));
   struct stat st {};
   if (fstat(fd.get(), &st) != 0) return Errno(errno, "stat", path);
   if (!S_ISREG(st.st_mode)) {
@@ -148,7 +151,15 @@ Result<std::string> ReadFileInRoot(const std::string& root,
   }
   int64_t offset = range ? range->offset : 0;
   int64_t end = st.st_size;
-  if (range) end = std::min<int64_t>(end, offset + range->length);
+  if (range && range->length < end - offset) {
+    end = offset + range->length;  // no overflow: length < size - offset
+  }
+  if (end - offset > kMaxReadFileBytes) {
+    return ResourceExhaustedError(
+        "read " + std::string(path) + ": " + std::to_string(end - offset) +
+        " bytes exceed the " + std::to_string(kMaxReadFileBytes >> 20) +
+        " MiB a ReadFile answer may carry; read it in ranges");
+  }
   std::string data;
   if (end > offset) data.resize(static_cast<size_t>(end - offset));
   size_t done = 0;
@@ -167,6 +178,11 @@ Result<std::string> ReadFileInRoot(const std::string& root,
 Result<fsutil::types::Stat> StatInRoot(const std::string& root,
                                        std::string_view path) {
   auto [dir, base] = SplitPath(path);
+  if (base == "." || base == "..") {
+    // Resolved inside the root as a whole: ".." of the root is the root.
+    dir = std::string(path);
+    base.clear();
+  }
   KILN_ASSIGN_OR_RETURN(Fd dir_fd, OpenInRoot(root, dir, O_PATH | O_DIRECTORY));
   KILN_ASSIGN_OR_RETURN(fsutil::types::Stat st,
                         StatAt(dir_fd.get(), base, path));
@@ -178,7 +194,7 @@ Result<std::vector<fsutil::types::Stat>> ReadDirInRoot(
     const std::string& root, std::string_view path, std::string_view pattern) {
   KILN_ASSIGN_OR_RETURN(Fd fd, OpenInRoot(root, path, O_RDONLY | O_DIRECTORY));
   std::string pat(pattern);
-  int dup_fd = dup(fd.get());
+  int dup_fd = fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return Errno(errno, "read dir", path);
   DIR* d = fdopendir(dup_fd);
   if (d == nullptr) {

@@ -17,6 +17,10 @@
 
 namespace kiln::gateway {
 
+// The most a ReadFile answer carries: upstream's gRPC message limit (16 MiB)
+// less room for the envelope. Larger reads must use ranges.
+inline constexpr int64_t kMaxReadFileBytes = (16 << 20) - (64 << 10);
+
 struct ByteRange {
   int64_t offset = 0;
   int64_t length = 0;  // bytes at most from offset (0: none)

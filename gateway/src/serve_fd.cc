@@ -1,6 +1,7 @@
 #include "kiln/gateway/serve_fd.h"
 
 #include <fcntl.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_posix.h>
 #include <unistd.h>
@@ -25,6 +26,9 @@ Result<std::unique_ptr<grpc::Server>> ServeOnFd(grpc::Service* service,
     return InternalError("serve on fd " + std::to_string(fd) +
                          ": setting O_NONBLOCK: " + err);
   }
+  // grpc.health.v1.Health on the same connection, as upstream serves it
+  // (gateway.md §1); the flag is process-wide and read by BuildAndStart.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(64 << 20);

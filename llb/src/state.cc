@@ -309,6 +309,23 @@ Result<pb::Definition> State::Marshal(const MarshalOptions& options) const {
       continue;
     }
     if (!v->error().ok()) return v->error().WithContext(v->Describe());
+    if (const LoadedDefinition* pre = v->prebuilt()) {
+      // A received Definition: its ops byte for byte, terminal left out.
+      for (size_t i = 0; i + 1 < pre->ops.size(); ++i) {
+        const LoadedOp& lop = pre->ops[i];
+        if (const pb::OpMetadata* md = pre->Metadata(lop.digest)) {
+          auto [it, fresh] = metadata.try_emplace(lop.digest.str());
+          if (fresh) {
+            it->second = *md;
+          } else {
+            internal::MergeMetadata(&it->second, *md);
+          }
+        }
+        if (emitted.insert(lop.digest).second) def.add_def(lop.bytes);
+      }
+      ctx.SetDigest(v, *v->prebuilt_output());
+      continue;
+    }
 
     pb::Op op;
     std::set<std::string_view> caps;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/llb/definition.h"
 #include "kiln/llb/digest.h"
 #include "kiln/llb/state.h"
 
@@ -59,6 +60,11 @@ class Vertex {
   virtual std::string Describe() const = 0;
   // Op-specific metadata (e.g. exec resource limits).
   virtual void AddMetadata(pb::OpMetadata* /*md*/) const {}
+  // Ops marshaled already (State::FromDefinition): Marshal emits them as
+  // they are instead of calling Build(), and the vertex stands for the
+  // output `prebuilt_output()` names. Null for every other vertex.
+  virtual const LoadedDefinition* prebuilt() const { return nullptr; }
+  virtual const Digest* prebuilt_output() const { return nullptr; }
 
   const OpOptions& options() const { return options_; }
   // The op's platform: its own option, else the state's; unset = default.

@@ -147,6 +147,57 @@ TEST_F(BuildFrontendCliTest, PolicyRefusalsAreClearErrors) {
       << not_allowed.err;
 }
 
+TEST_F(BuildFrontendCliTest, NamedContextReplacesTheFrontendImage) {
+  // BuildKit's override: context:<source, familiar form> names the image.
+  CliRun r = Kiln(
+      "build --frontend gateway.v0 --opt source=example.com/absent:2 "
+      "--opt context:example.com/absent:2=docker-image://testfe:1 "
+      "--opt mode=ok --opt message=overridden --progress plain "
+      "--output type=local,dest=" +
+      Out());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Slurp(Out() + "/out.txt"), "overridden");
+  CliRun bad = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 "
+      "--opt context:testfe:1=local:ctx --opt mode=ok");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("frontend image override context:testfe:1=local:ctx: "
+                         "only docker-image://REF values are supported"),
+            std::string::npos)
+      << bad.err;
+}
+
+TEST_F(BuildFrontendCliTest, AFrontendThatDoesNotExitAfterReturnIsKilled) {
+  CliRun r = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=linger "
+      "--opt message=x --progress plain");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("returned its result but did not exit within 10 s and "
+                       "was killed"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(BuildFrontendCliTest, DockerfileAliasNeverPulls) {
+  // The default dockerfile.v0 image is not installed in this root: an error
+  // at once, no registry lookup of docker.io/kiln/dockerfile.
+  CliRun r = Kiln("build --frontend dockerfile.v0 --progress plain");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("docker.io/kiln/dockerfile:1 (installed frontends "
+                       "only)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("registry-1.docker.io"), std::string::npos) << r.err;
+  // The buildkitd spelling of the same switch-off.
+  UseConfig("[frontend.\"dockerfile.v0\"]\nenabled = false\n");
+  CliRun off = Kiln("build --frontend dockerfile.v0");
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_NE(off.err.find("frontend dockerfile.v0 is disabled by the operator "
+                         "config"),
+            std::string::npos)
+      << off.err;
+}
+
 TEST_F(BuildFrontendCliTest, AFailingFrontendFailsTheBuild) {
   CliRun r = Kiln(
       "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=crash "

@@ -63,12 +63,13 @@ class BridgeServerTest : public ::testing::Test {
     auto server = ServeOnFd(bridge_.get(), sv[0]);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
-    stub_ =
-        fe::LLBBridge::NewStub(grpc::CreateInsecureChannelFromFd("", sv[1]));
+    channel_ = grpc::CreateInsecureChannelFromFd("", sv[1]);
+    stub_ = fe::LLBBridge::NewStub(channel_);
   }
 
   void TearDown() override {
     stub_.reset();
+    channel_.reset();
     if (server_) server_->Shutdown();
     server_.reset();
     bridge_.reset();
@@ -143,6 +144,7 @@ class BridgeServerTest : public ::testing::Test {
   solver::SnapshotterKind kind_ = solver::SnapshotterKind::kCopy;
   std::unique_ptr<BridgeServer> bridge_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<fe::LLBBridge::Stub> stub_;
 };
 

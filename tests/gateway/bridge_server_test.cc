@@ -3,9 +3,11 @@
 // copy snapshotter (no executor, no root needed).
 #include "kiln/gateway/bridge_server.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <string>
 
 #include "bridge_fixture.h"
@@ -45,6 +47,29 @@ TEST_F(BridgeServerTest, PingAdvertisesImplementedCapsOnly) {
   ASSERT_EQ(resp.workers_size(), 1);
   EXPECT_EQ(resp.workers(0).platforms_size(), 1);
   EXPECT_FALSE(resp.workers(0).platforms(0).os().empty());
+}
+
+TEST_F(BridgeServerTest, HealthIsServedOnTheSameConnection) {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest; the answer
+  // HealthCheckResponse{status: SERVING (1)} is the two bytes 08 01.
+  grpc::GenericStub generic(channel_);
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty;
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                    &request, &response,
+                    [&done](grpc::Status s) { done.set_value(s); });
+  grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
 }
 
 TEST_F(BridgeServerTest, SolveThenReadFileAndRange) {

@@ -158,6 +158,35 @@ TEST(FrontendPolicyConfigTest, NoFrontendTableGivesDefaults) {
   EXPECT_TRUE(off->remaps.empty());
 }
 
+TEST(FrontendPolicyConfigTest, BuildkitdFrontendTablesAreHonoured) {
+  auto policy = ParseFrontendPolicy(
+      "[frontend.\"gateway.v0\"]\n"
+      "allowedRepositories = [\"team/fe\", \"127.0.0.1:5000/x\"]\n"
+      "[frontend.\"dockerfile.v0\"]\nenabled = false\n",
+      "buildkitd.toml");
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  EXPECT_TRUE(policy->gateway_enabled);
+  EXPECT_FALSE(policy->dockerfile_enabled);
+  EXPECT_EQ(policy->allow, (std::vector<std::string>{"docker.io/team/fe",
+                                                     "127.0.0.1:5000/x"}));
+  EXPECT_TRUE(ApplyFrontendPolicy(*policy, "team/fe:3").ok());
+  EXPECT_FALSE(ApplyFrontendPolicy(*policy, "team/other:3").ok());
+  auto tagged = ParseFrontendPolicy(
+      "[frontend.\"gateway.v0\"]\nallowedRepositories = [\"team/fe:1\"]\n",
+      "b.toml");
+  ASSERT_FALSE(tagged.ok());
+  EXPECT_NE(tagged.status().message().find(
+                "\"team/fe:1\" is not a repository name without a tag"),
+            std::string::npos);
+  auto unknown =
+      ParseFrontendPolicy("[frontend.\"dockerfile.v0\"]\nfoo = 1\n", "b.toml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find(
+                "unknown key \"foo\" in [frontend.\"dockerfile.v0\"]"),
+            std::string::npos)
+      << unknown.status().message();
+}
+
 TEST(FrontendPolicyConfigTest, ErrorsNameFileLineAndKey) {
   struct Case {
     const char* toml;

@@ -262,7 +262,7 @@ TEST_F(FrontendRunnerTest, NestedFrontendResultBecomesTheCallersRef) {
   FrontendRunner limited(shallow);
   auto deep = Run(limited, r);
   ASSERT_FALSE(deep.ok());
-  EXPECT_NE(deep.status().message().find("nested frontends deeper than 0"),
+  EXPECT_NE(deep.status().message().find("frontends nested deeper than 0 levels"),
             std::string::npos)
       << deep.status().ToString();
 }

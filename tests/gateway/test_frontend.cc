@@ -117,6 +117,14 @@ Result<BuildResult> Build(Client& client, const FrontendOptions& o) {
                                                 {"message", Opt(o, "message")}};
     return client.SolveFrontend("gateway.v0", inner);
   }
+  if (mode == "linger") {
+    // Returns a good result, then never exits.
+    KILN_ASSIGN_OR_RETURN(BuildResult result,
+                          FileResult(client, Opt(o, "message")));
+    KILN_RETURN_IF_ERROR(client.Return(result));
+    std::fprintf(stderr, "test frontend: lingering after Return\n");
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
   if (mode == "env") {
     std::string text;
     for (char** e = environ; *e != nullptr; ++e) {

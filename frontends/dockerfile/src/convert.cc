@@ -40,7 +40,11 @@ EnvLookup PairsLookup(
 std::vector<int> Deps(const Converter& c, const StageState& s) {
   std::vector<int> deps;
   if (s.base_stage >= 0) deps.push_back(s.base_stage);
-  for (const Command& cmd : s.stage->commands) {
+  std::vector<const Command*> all;
+  for (const Command& cmd : s.onbuild) all.push_back(&cmd);
+  for (const Command& cmd : s.stage->commands) all.push_back(&cmd);
+  for (const Command* cmd_ptr : all) {
+    const Command& cmd = *cmd_ptr;
     if (const auto* copy = std::get_if<CopyCommand>(&cmd)) {
       int d = c.FindStage(copy->from, s.index);
       if (d >= 0) deps.push_back(d);
@@ -55,6 +59,32 @@ std::vector<int> Deps(const Converter& c, const StageState& s) {
 }
 
 }  // namespace
+
+int Converter::Unregistered(const Command& cmd, int index) const {
+  int n = 0;
+  if (const auto* cp = std::get_if<CopyCommand>(&cmd)) {
+    if (!cp->from.empty() && FindStage(cp->from, index) < 0) n++;
+  }
+  if (const auto* r = std::get_if<RunCommand>(&cmd)) {
+    // Upstream's detectRunMount: a cache without `from` names scratch;
+    // tmpfs and context mounts name nothing.
+    for (const Mount& m : r->mounts) {
+      std::string from =
+          m.from.empty() && m.type == MountType::kCache ? "scratch" : m.from;
+      if (from.empty() || m.type == MountType::kTmpfs) continue;
+      if (FindStage(from, static_cast<int>(stages.size())) < 0) n++;
+    }
+  }
+  return n;
+}
+
+void Converter::AssignDisplayNames() {
+  if (stages.size() + unregistered <= 1) return;
+  for (StageState& s : stages) {
+    s.display_name = s.stage->name.empty() ? "stage-" + std::to_string(s.index)
+                                           : s.stage->name;
+  }
+}
 
 int Converter::FindStage(const std::string& name, int before) const {
   if (name.empty()) return -1;
@@ -139,14 +169,6 @@ Status Converter::DispatchFrom(StageState& s) {
     auto resolved = ImageState(s.base_ref, s.platform, name, &s.base_config);
     if (!resolved.ok()) return resolved.status().WithRange(s.stage->range);
     auto& pair = *resolved;
-    if (pair.second.contains("config") &&
-        pair.second["config"].contains("OnBuild") &&
-        pair.second["config"]["OnBuild"].is_array() &&
-        !pair.second["config"]["OnBuild"].empty()) {
-      return UnimplementedError("ONBUILD triggers of base image " + s.base_ref +
-                                " are not supported")
-          .WithRange(s.stage->range);
-    }
     st = pair.first.WithPlatform(s.platform);
     image = std::move(pair.second);
     const Json& cfg = image["config"];
@@ -176,6 +198,10 @@ Status Converter::DispatchFrom(StageState& s) {
     }
   }
   image.erase("rootfs");
+  // Triggers inherited from the base run now (InitOnbuild); the stage's
+  // own ONBUILD instructions start a fresh list.
+  if (image.contains("config") && image["config"].is_object())
+    image["config"].erase("OnBuild");
   s.state = st;
   s.image = std::move(image);
   return Status::Ok();
@@ -183,15 +209,28 @@ Status Converter::DispatchFrom(StageState& s) {
 
 Status Run(Converter& c, int target) {
   // Reachable stages from the target.
+  // Reachable stages, then the ONBUILD triggers of those (resolving base
+  // images in stage order); triggers' --from and mounts may reach more
+  // stages, so repeat until nothing new is reachable (upstream's loop).
   std::set<int> reachable;
-  std::function<void(int)> visit = [&](int i) {
-    if (!reachable.insert(i).second) return;
-    for (int d : Deps(c, c.stages[i])) visit(d);
-  };
-  visit(target);
+  while (true) {
+    std::set<int> seen;
+    std::function<void(int)> visit = [&](int i) {
+      if (!seen.insert(i).second) return;
+      for (int d : Deps(c, c.stages[i])) visit(d);
+    };
+    visit(target);
+    if (seen == reachable) break;
+    reachable = std::move(seen);
+    for (int i : reachable) KILN_RETURN_IF_ERROR(c.InitOnbuild(c.stages[i]));
+  }
+  c.AssignDisplayNames();  // triggers may name images too
   for (StageState& s : c.stages) {
     if (!reachable.count(s.index)) continue;
     KILN_RETURN_IF_ERROR(c.DispatchFrom(s));
+    for (const Command& cmd : s.onbuild) {
+      KILN_RETURN_IF_ERROR(c.Dispatch(s, cmd));
+    }
     for (const Command& cmd : s.stage->commands) {
       KILN_RETURN_IF_ERROR(c.Dispatch(s, cmd));
     }
@@ -279,32 +318,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
             std::holds_alternative<WorkdirCommand>(cmd)) {
           s.cmd_total++;
         }
-        if (const auto* cp = std::get_if<CopyCommand>(&cmd)) {
-          if (!cp->from.empty() && c.FindStage(cp->from, s.index) < 0)
-            c.unregistered++;
-        }
-        if (const auto* r = std::get_if<RunCommand>(&cmd)) {
-          // Upstream's detectRunMount: a cache without `from` names
-          // scratch; tmpfs and context mounts name nothing.
-          for (const Mount& m : r->mounts) {
-            std::string from = m.from.empty() && m.type == MountType::kCache
-                                   ? "scratch"
-                                   : m.from;
-            if (from.empty() || m.type == MountType::kTmpfs) continue;
-            if (c.FindStage(from, static_cast<int>(c.stages.size())) < 0)
-              c.unregistered++;
-          }
-        }
+        c.unregistered += c.Unregistered(cmd, s.index);
       }
     }
-    bool named = c.stages.size() + c.unregistered > 1;
-    for (StageState& s : c.stages) {
-      if (named) {
-        s.display_name = s.stage->name.empty()
-                             ? "stage-" + std::to_string(s.index)
-                             : s.stage->name;
-      }
-    }
+    c.AssignDisplayNames();
     return Status::Ok();
   };
 
@@ -325,7 +342,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
   // builds with the context source that follows only those.
   Converter first;
   KILN_RETURN_IF_ERROR(make(first));
-  first.context = llb::Local(options.context_name);
+  auto input = options.inputs.find(options.context_name);
+  const bool context_input = input != options.inputs.end();
+  first.context =
+      context_input ? input->second : llb::Local(options.context_name);
   KILN_RETURN_IF_ERROR(convert::Run(first, target));
   std::set<std::string> paths;
   for (const StageState& s : first.stages)
@@ -342,7 +362,8 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
     for (const std::string& p : paths) lo.follow_paths.push_back(p.substr(1));
     std::sort(lo.follow_paths.begin(), lo.follow_paths.end());
   }
-  c.context = llb::Local(options.context_name, lo);
+  c.context =
+      context_input ? input->second : llb::Local(options.context_name, lo);
   KILN_RETURN_IF_ERROR(convert::Run(c, target));
 
   StageState& out = c.stages[target];

@@ -103,9 +103,8 @@ Status Converter::Dispatch(StageState& s, const Command& cmd) {
   if (const auto* run = std::get_if<RunCommand>(&cmd))
     return DispatchRun(s, *run);
   if (const auto* c = std::get_if<CopyCommand>(&cmd)) {
-    if (c->parents) return Unimplemented(*c, "COPY --parents");
     return DispatchCopy(s, *c, c->files, c->from, c->chown, c->chmod, c->link,
-                        c->excludes, false, false, "", false);
+                        c->excludes, false, false, "", false, c->parents);
   }
   if (const auto* c = std::get_if<AddCommand>(&cmd)) {
     return DispatchCopy(s, *c, c->files, "", c->chown, c->chmod, c->link,

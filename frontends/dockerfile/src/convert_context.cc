@@ -1,5 +1,5 @@
 // Named contexts (upstream dockerui's NamedContext, reference
-// frontend-images.md §6): docker-image:// and local: values.
+// frontend-images.md §6): docker-image://, local: and input: values.
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::string_view kImagePrefix = "docker-image://";
 constexpr std::string_view kLocalPrefix = "local:";
+constexpr std::string_view kInputPrefix = "input:";
 
 }  // namespace
 
@@ -65,9 +66,19 @@ Result<std::pair<llb::State, Json>> Converter::NamedContext(
     if (raw_config != nullptr) raw_config->clear();
     return std::make_pair(llb::Local(local, lo).WithPlatform(p), EmptyImage(p));
   }
+  if (value.starts_with(kInputPrefix)) {
+    std::string input = value.substr(kInputPrefix.size());
+    auto it = options->inputs.find(input);
+    if (it == options->inputs.end()) {
+      return NotFoundError("named context " + ref + "=" + value +
+                           ": no frontend input " + input);
+    }
+    if (raw_config != nullptr) raw_config->clear();
+    return std::make_pair(it->second.WithPlatform(p), EmptyImage(p));
+  }
   return UnimplementedError("named context " + ref + "=" + value +
-                            " is not supported (only docker-image:// and "
-                            "local: values are)");
+                            " is not supported (only docker-image://, "
+                            "local: and input: values are)");
 }
 
 }  // namespace kiln::dockerfile::convert

@@ -48,7 +48,7 @@ Status Converter::DispatchCopy(
     StageState& s, const CommandBase& base, const SourcesAndDest& files,
     const std::string& from, const std::string& chown, const std::string& chmod,
     bool link, const std::vector<std::string>& excludes, bool is_add,
-    bool unpack, const std::string& checksum, bool keep_git_dir) {
+    bool unpack, const std::string& checksum, bool keep_git_dir, bool parents) {
   auto expand = [&](const std::string& w) -> Result<std::string> {
     auto r = Expand(s, w);
     if (!r.ok()) return r.status().WithRange(base.range);
@@ -115,6 +115,7 @@ Status Converter::DispatchCopy(
   }
 
   std::string commit = base.name;
+  if (parents) commit += " --parents";
   std::optional<llb::FileAction> action;
   for (const std::string& raw : files.source_paths) {
     KILN_ASSIGN_OR_RETURN(std::string src, expand(raw));
@@ -164,10 +165,25 @@ Status Converter::DispatchCopy(
     }
     if (!checksum.empty())
       return Invalid(base, "checksum can't be specified for non-HTTP sources");
-    std::string path = PathJoin("/", src);
-    if (from_context) s.ctx_paths.insert(path);
-    action = action ? action->Copy(source, path, dest, co)
-                    : llb::Copy(source, path, dest, co);
+    if (from_context) s.ctx_paths.insert(PathJoin("/", src));
+    std::string path = src;
+    llb::CopyOptions sc = co;
+    if (parents) {
+      // --parents: copy from the pivot (`/./`, else the root) keeping the
+      // matched paths below it (include pattern, wildcards allowed).
+      size_t pivot = src.find("/./");
+      std::string pattern = src;
+      path = "/";
+      if (pivot != std::string::npos) {
+        pattern = src.substr(pivot + 3);
+        path = src.substr(0, pivot);
+      }
+      pattern = PathJoin("/", pattern).substr(1);
+      sc.include_patterns = {pattern};
+    }
+    path = PathJoin("/", path);
+    action = action ? action->Copy(source, path, dest, sc)
+                    : llb::Copy(source, path, dest, sc);
   }
   for (const SourceContent& content : files.source_contents) {
     // A heredoc source: written to a scratch file, then copied (upstream's

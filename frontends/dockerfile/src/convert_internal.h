@@ -41,6 +41,9 @@ struct StageState {
   std::set<std::string> ctx_paths;
   int cmd_index = 0;
   int cmd_total = 0;
+  // The base's ONBUILD triggers (InitOnbuild), run right after FROM.
+  bool onbuild_init = false;
+  std::vector<Command> onbuild;
 };
 
 // The conversion of one Dockerfile; Run() may be called once per pass.
@@ -79,11 +82,22 @@ struct Converter {
                                                    const llb::Platform& p,
                                                    const std::string& name,
                                                    std::string* raw_config);
+  // The images (not stages) `cmd` of stage `index` reads through --from or
+  // mounts: extra states upstream creates, which make display names
+  // prefixed even for one stage.
+  int Unregistered(const Command& cmd, int index) const;
+  // "name"/"stage-N" display names when there is more than one state.
+  void AssignDisplayNames();
   // The stage a `--from`/mount `from` names (name or index), or -1.
   int FindStage(const std::string& name, int before) const;
   // True when `name` names a stage at or after index `index`.
   bool IsLaterStage(const std::string& name, int index) const;
 
+  // Parses the ONBUILD triggers of the stage's base into s.onbuild (once):
+  // the base stage's ONBUILD instructions, else the base image config's
+  // OnBuild (resolving the image). Errors: the resolver's, or
+  // InvalidArgument for a trigger that does not parse, located at FROM.
+  Status InitOnbuild(StageState& s);
   Status DispatchFrom(StageState& s);
   Status Dispatch(StageState& s, const Command& cmd);
   Status DispatchRun(StageState& s, const RunCommand& c);
@@ -92,7 +106,7 @@ struct Converter {
                       const std::string& chown, const std::string& chmod,
                       bool link, const std::vector<std::string>& excludes,
                       bool is_add, bool unpack, const std::string& checksum,
-                      bool keep_git_dir);
+                      bool keep_git_dir, bool parents = false);
   Status DispatchWorkdir(StageState& s, const WorkdirCommand& c);
   Status DispatchConfig(StageState& s, const Command& cmd);
 };

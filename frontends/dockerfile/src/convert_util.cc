@@ -9,7 +9,10 @@
 namespace kiln::dockerfile::convert {
 
 EnvLookup Converter::Lookup(const StageState& s) const {
-  return EnvFromList(s.state.Env());
+  // Read in place (a State is immutable and its env has unique keys): no
+  // copy of the whole env per expansion.
+  return
+      [state = s.state](std::string_view name) { return state.GetEnv(name); };
 }
 
 Result<std::string> Converter::Expand(const StageState& s,

@@ -148,10 +148,11 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
       sub != opts.opts.end() && !sub->second.empty()) {
     return UnimplementedError("opt contextsubdir is not supported");
   }
-  if (inputs.contains(opts.context_key)) {
-    return FailedPreconditionError(
-        "frontend input " + opts.context_key +
-        " is not supported: the build context must be a local directory");
+  // Inputs as states: "<contextkey>" replaces the local context, all are
+  // `input:NAME` named contexts (Convert).
+  std::map<std::string, llb::State> input_states;
+  for (const auto& [name, def] : inputs) {
+    KILN_ASSIGN_OR_RETURN(input_states[name], llb::State::FromDefinition(def));
   }
   KILN_ASSIGN_OR_RETURN(llb::ResolveMode resolve_mode,
                         ResolveModeOf(opts.image_resolve_mode));
@@ -181,6 +182,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
       }
     }
     co.local_excludes = local_excludes;
+    co.inputs = input_states;
     co.no_cache = opts.no_cache_all || !opts.no_cache_stages.empty();
     co.image_resolve_mode = resolve_mode;
     co.resolve_image = [&client](std::string_view ref,

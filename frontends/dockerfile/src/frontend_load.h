@@ -23,8 +23,8 @@ struct LoadedDockerfile {
 // Reads opts.filename from the input named opts.dockerfile_key when
 // `inputs` has it, else from local://<dockerfilekey> (following only the
 // file and <filename>.dockerignore). Excludes come from
-// <filename>.dockerignore, else from .dockerignore of the context (the
-// input named opts.context_key is not read: the caller rejects it). NotFound
+// <filename>.dockerignore, else from .dockerignore of the local context
+// (none when the input named opts.context_key replaces it). NotFound
 // "failed to read dockerfile ..." when the file is absent.
 Result<LoadedDockerfile> LoadDockerfile(
     sdk::Client& client, const sdk::FrontendOptions& opts,

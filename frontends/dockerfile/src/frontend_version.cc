@@ -14,10 +14,8 @@ namespace kiln::dockerfile {
 std::string_view FrontendVersion() { return KILN_DOCKERFILE_FRONTEND_VERSION; }
 
 const std::vector<std::string>& FrontendCaps() {
-  // Not moby.buildkit.frontend.inputs: a "context" input cannot be used
-  // (see frontend.h), so a client that needs it is told at once.
   static const std::vector<std::string> kCaps = {
-      "moby.buildkit.frontend.contexts"};
+      "moby.buildkit.frontend.inputs", "moby.buildkit.frontend.contexts"};
   return kCaps;
 }
 

@@ -220,7 +220,8 @@ TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
   for (const std::string& opt :
        {std::string("frontend.caps=moby.buildkit.frontend.subrequests"),
         // "+forward" defers the error, but nothing is forwarded here.
-        std::string("frontend.caps=moby.buildkit.frontend.inputs+forward"),
+        std::string(
+            "frontend.caps=moby.buildkit.frontend.gitquerystring+forward"),
         std::string("requestid=frontend.outline"),
         std::string("context=https://example.com/repo.git")}) {
     BuildRun run = RunBuild({opt});

@@ -88,6 +88,7 @@ class FrontendTest : public solver::testing::SolverTest {
     env.images = image_source_.get();
     env.base_request.locals = locals_;
     env.base_request.secrets = &secrets_;
+    env.inputs = inputs_;
     gateway::BridgeServer bridge(std::move(env));
     int sv[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -128,6 +129,7 @@ class FrontendTest : public solver::testing::SolverTest {
   std::vector<std::string> extra_dirs_;
   std::map<std::string, std::string> locals_;
   MapSecrets secrets_;
+  std::map<std::string, pb::Definition> inputs_;  // the Inputs RPC's answer
   std::unique_ptr<solver::ImageSource> image_source_;
 };
 

@@ -39,6 +39,7 @@
 //
 //   [frontend]
 //     dockerfile = "kiln/dockerfile:1"        # what dockerfile.v0 means
+//     dockerfile_installed = true             # ... from the store only
 //     allow = ["kiln/*", "127.0.0.1:5000/**"] # optional allow list
 //     deny = ["docker.io/evil/**"]
 //     default_remaps = true                   # keep the docker/dockerfile
@@ -49,6 +50,12 @@
 //     installed = true
 //   [frontend.pin]
 //     "kiln/dockerfile:1" = "sha256:…"
+//
+// buildkitd.toml's own tables are honoured too: [frontend."gateway.v0"]
+// `allowedRepositories = ["docker.io/team/fe", …]` adds each repository (all
+// its tags) to the allow list, and `enabled = false` in [frontend."gateway.v0"]
+// or [frontend."dockerfile.v0"] refuses that frontend. Other keys there are
+// errors (nothing is silently ignored).
 //
 // Operator rules come first; the default remap applies after them unless
 // default_remaps = false.
@@ -76,6 +83,13 @@ struct FrontendRemap {
 struct FrontendPolicy {
   // What `dockerfile.v0` runs (before remaps and pins apply to it).
   std::string dockerfile = "kiln/dockerfile:1";
+  // dockerfile.v0's image comes from the embedded store only (images/build
+  // installs it), never from a registry: a missing image is an error, not a
+  // pull of whatever docker.io serves under that name.
+  bool dockerfile_installed = true;
+  // buildkitd's [frontend."NAME"] enabled = false: the frontend is refused.
+  bool gateway_enabled = true;
+  bool dockerfile_enabled = true;
   std::vector<FrontendRemap> remaps;  // first match wins
   std::vector<std::string> allow;     // empty: everything not denied
   std::vector<std::string> deny;

@@ -4,9 +4,12 @@
 //
 // Frontend names:
 //   gateway.v0     opts["source"] names the image (required).
-//   dockerfile.v0  an alias: the image FrontendPolicy::dockerfile names; the
-//                  opts are passed on unchanged (no "source" added unless the
-//                  caller gave one).
+//   dockerfile.v0  an alias: the image FrontendPolicy::dockerfile names,
+//                  from the embedded store only (unless the policy's
+//                  dockerfile_installed is false); the opts are passed on
+//                  unchanged. A top-level gateway.v0 with source=dockerfile.v0
+//                  (and no context:dockerfile.v0 opt) means the same, as in
+//                  BuildKit ≥ 0.30.
 //   anything else  InvalidArgument "invalid frontend: NAME".
 // With RunnerOptions::exec_path set, the top-level request (not nested ones)
 // runs that host binary instead of an image (`kiln build --frontend-exec`,
@@ -16,11 +19,17 @@
 // outcome rules and idle timeout as for images; IMAGE in errors is the path.
 //
 // Running an image:
+//  0. A named context opt `context:<source in familiar form, without
+//     :latest>` (with `::<platform>` tried first) whose value is
+//     docker-image://REF replaces the image by REF (BuildKit's override);
+//     other context kinds are Unimplemented there.
 //  1. The reference goes through the frontend policy (frontend_policy.h);
 //     each decision is reported as a progress vertex
 //     "[frontend] resolve REF → REF2 (policy …)" with the notes as its log.
-//  2. The image is resolved (ImageSource::ResolveImageConfig; the embedded
-//     store only when the policy says installed), the pin checked, and the
+//  2. The image is resolved for the engine's own platform (the frontend runs
+//     here, whatever the build's target platform) with
+//     ImageSource::ResolveImageConfig (the embedded store only when the
+//     policy says installed), the pin checked, and the
 //     image loaded as a `docker-image://name@digest` source through the
 //     solver, so it is unpacked once and cached like any image.
 //  3. The image labels are checked: opt frontend.caps (comma list, "+suffix"
@@ -47,7 +56,11 @@
 //     IMAGE returned no result (exited without calling Return)". A crash is
 //     a non-zero exit. A protocol error (garbage on stdout) ends the
 //     connection: the build fails with the exit status and stderr tail.
-//  6. A hang: when the frontend has no RPC in progress and has made no call
+//  6. A frontend that has returned its result but has not exited after 10 s
+//     (or idle_timeout, if shorter) with no RPC in progress is killed:
+//     DeadlineExceeded "frontend IMAGE returned its result but did not exit
+//     within N s and was killed".
+//     A hang: when the frontend has no RPC in progress and has made no call
 //     for `idle_timeout`, it is killed and the build fails with
 //     DeadlineExceeded "frontend IMAGE made no request for N s and was
 //     killed" + stderr tail. Cancellation (`stop`) kills it too: Cancelled.
@@ -55,7 +68,8 @@
 //  the frontend itself (Return) are passed on unchanged.
 //
 // Nested solves (SolveRequest.Frontend inside a frontend) run through the
-// same runner, depth-limited (`max_depth`, FailedPrecondition beyond it);
+// same runner, depth-limited (`max_depth`, FailedPrecondition beyond it) and
+// at most 8 at once per calling frontend (ResourceExhausted beyond);
 // the nested result's refs become refs of the calling frontend.
 //
 // Thread safety: Run may be called concurrently; each run has its own
@@ -98,8 +112,9 @@ struct FrontendRunnerOptions {
   FrontendPolicy policy = FrontendPolicy::Default();
   // Host binary run for the top-level request instead of an image.
   std::string exec_path;
-  // Where per-run files (metadata mounts) are made; created if missing
-  // ("" = /tmp/kiln-frontends).
+  // Where per-run files (metadata mounts) are made; created if missing.
+  // Required for images (absolute; the CLI uses $KILN_ROOT/frontends): a
+  // shared default such as /tmp could be prepared by another user.
   std::string state_dir;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   int max_depth = 4;

@@ -16,6 +16,7 @@ namespace kiln::gateway {
 // socket `fd`. Sets O_NONBLOCK on `fd` (the sync server never serves a
 // blocking fd) and hands it to gRPC, which owns and closes it from then on,
 // on success and on failure alike. The receive limit is raised to 64 MiB.
+// grpc.health.v1.Health is served too, as upstream's bridge does.
 // Errors: InvalidArgument for a negative fd or null service; Internal when
 // fcntl fails or the server cannot start.
 // Thread-safety: the returned server is thread-safe (gRPC's contract);

@@ -127,6 +127,14 @@ class State {
   // The empty filesystem (scratch) with dir "/".
   State();
 
+  // The output a Definition's terminal op points at (Go's
+  // llb.NewDefinitionOp), e.g. a frontend input: building on it and
+  // marshaling emits the Definition's ops byte for byte with their metadata
+  // (source locations are not carried over). The process context is the
+  // default one. An empty Definition gives Scratch(). Errors:
+  // InvalidArgument when the Definition does not load (LoadDefinition).
+  static Result<State> FromDefinition(const pb::Definition& definition);
+
   // True for the empty filesystem.
   bool IsScratch() const { return vertex_ == nullptr; }
 

@@ -8,10 +8,15 @@
 // `docker-image://REF@DIGEST` through `resolve_image`, its config inherited) /
 // earlier stage; ARG, ENV, RUN (shell/exec form, SHELL, --mount of every
 // type, --network, --security), WORKDIR, USER, LABEL, EXPOSE, VOLUME, CMD,
-// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded);
+// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, ONBUILD (recorded
+// in the config; the base's triggers — base image config OnBuild, or the
+// base stage's ONBUILD instructions — run right after FROM, their --from and
+// mounts counting as stage dependencies, and are then cleared);
 // COPY/ADD from the build context (`local://<context_name>` with followpaths
 // and `excludes`) or `--from` a stage/image, with --chown, --chmod, --link,
-// --exclude, wildcards and ADD's archive unpacking; ADD of http(s) URLs
+// --exclude, --parents (COPY: source parents kept below the root or a `/./`
+// pivot, as a FileOp copy with include patterns), wildcards and ADD's
+// archive unpacking; ADD of http(s) URLs
 // (with --checksum), downloaded and copied without unpacking; ADD of git
 // repositories (URL#ref[:subdir], --keep-git-dir); heredocs in
 // RUN (lone body run by the shell, or as a script file when it starts with
@@ -20,11 +25,11 @@
 // Named contexts (reference frontend-images.md §6) replace an image that
 // FROM, COPY --from or RUN --mount=from names (not a stage name): values
 // docker-image://REF (resolved, its config applied; docker-image://scratch
-// is empty) and local:NAME (a client directory, empty config).
+// is empty), local:NAME (a client directory, empty config) and input:NAME
+// (a frontend input, empty config).
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// COPY --parents, executing ONBUILD triggers of a base
-// image, named contexts of other forms (git, http, oci-layout, input:) and
+// named contexts of other forms (git, http, oci-layout) and
 // named contexts that replace a whole stage by its name.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
@@ -79,6 +84,11 @@ struct ConvertOptions {
   // Exclude patterns for the local: named contexts, by local name (their
   // .dockerignore, which the caller reads).
   std::map<std::string, std::vector<std::string>> local_excludes;
+  // Frontend inputs (Client::Inputs(), as llb::State::FromDefinition), by
+  // name: the one named `context_name` replaces the local build context
+  // (no followpaths or excludes apply); every input is reachable as an
+  // `input:NAME` named context (with an empty image config).
+  std::map<std::string, llb::State> inputs;
   bool no_cache = false;  // ignore_cache on every op
   // image.resolvemode of the image source ops.
   llb::ResolveMode image_resolve_mode = llb::ResolveMode::kDefault;

@@ -21,10 +21,11 @@
 // Supported opts: filename, dockerfilekey, contextkey, target, build-arg:*,
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
-// with docker-image:// and local: values (a local's .dockerignore applies),
-// frontend.caps, cmdline. Not
-// supported: a frontend input "context" (FailedPrecondition: the LLB builder
-// cannot start a State from a Definition), subrequests (requestid),
+// with docker-image://, local: (a local's .dockerignore applies) and input:
+// values, frontend.caps, cmdline; frontend inputs (cap frontend.inputs):
+// "<dockerfilekey>" holds the Dockerfile, "<contextkey>" replaces the local
+// build context, any input is an `input:NAME` named context. Not
+// supported: subrequests (requestid),
 // remote build contexts (opt <contextkey> = URL) and contextsubdir (all
 // Unimplemented); attest:*, cache-imports, add-hosts, shm-size, ulimit and
 // the other RUN resource opts are ignored.
@@ -53,7 +54,8 @@ namespace kiln::dockerfile {
 std::string_view FrontendVersion();
 
 // The frontend caps this frontend implements (label
-// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.contexts.
+// moby.buildkit.frontend.caps of its image): moby.buildkit.frontend.inputs
+// and moby.buildkit.frontend.contexts.
 const std::vector<std::string>& FrontendCaps();
 
 // A `syntax` directive found by DetectSyntax.
