@@ -27,6 +27,15 @@ if(NOT TARGET antlr4::runtime)
   target_link_libraries(antlr4::runtime INTERFACE antlr4_shared)
 endif()
 find_program(ANTLR4_TOOL antlr4 REQUIRED)  # needs a Java runtime
+# yaml-cpp (the YAML recipe frontend's parser). Debian's yaml-cpp-config.cmake
+# links the shared library; the frontend program is fully static, so wrap the
+# static archive instead. Linked PRIVATE by kiln_recipe only: yaml-cpp types
+# never leave frontends/yaml-recipe/src/yaml_adapter.cc.
+find_path(KILN_YAML_CPP_INCLUDE_DIR yaml-cpp/yaml.h REQUIRED)
+find_library(KILN_YAML_CPP_STATIC_LIBRARY NAMES libyaml-cpp.a REQUIRED)
+add_library(kiln_yaml_cpp INTERFACE)
+target_include_directories(kiln_yaml_cpp SYSTEM INTERFACE ${KILN_YAML_CPP_INCLUDE_DIR})
+target_link_libraries(kiln_yaml_cpp INTERFACE ${KILN_YAML_CPP_STATIC_LIBRARY})
 
 if(KILN_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

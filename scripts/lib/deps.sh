@@ -10,6 +10,8 @@ KILN_APT_PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libssl-dev
   nlohmann-json3-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev
   libtomlplusplus-dev libsqlite3-dev
+  # the YAML recipe frontend's parser (its static archive is linked)
+  libyaml-cpp-dev
   # the Dockerfile grammar: ANTLR tool (runs on a JRE) and its C++ runtime
   antlr4 libantlr4-runtime-dev default-jre-headless
   # what images are made of, and the real peers integration tests talk to

@@ -1,0 +1,152 @@
+// Image config JSON of the recipe frontend, in the Dockerfile frontend's
+// shape, and path helpers.
+#include <string>
+#include <vector>
+
+#include "convert_internal.h"
+
+namespace kiln::recipe::internal {
+namespace {
+
+Json StringArray(const std::vector<std::string>& v) {
+  Json a = Json::array();
+  for (const std::string& s : v) a.push_back(s);
+  return a;
+}
+
+Json& ObjectField(Json& cfg, const char* key) {
+  if (!cfg.contains(key) || !cfg[key].is_object()) cfg[key] = Json::object();
+  return cfg[key];
+}
+
+}  // namespace
+
+Json EmptyImage(const llb::Platform& platform) {
+  Json image = Json::object();
+  image["architecture"] = platform.architecture;
+  image["os"] = platform.os;
+  if (!platform.variant.empty()) image["variant"] = platform.variant;
+  image["config"] = Json::object();
+  image["config"]["Env"] = Json::array(
+      {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
+  image["config"]["WorkingDir"] = "/";
+  return image;
+}
+
+Result<Json> ParseImageConfig(const std::string& text,
+                              const llb::Platform& platform) {
+  Json image = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (image.is_discarded() || !image.is_object()) {
+    return InvalidArgumentError("invalid base image config json");
+  }
+  if (!image.contains("config") || !image["config"].is_object()) {
+    image["config"] = Json::object();
+  }
+  if (!image.contains("architecture")) {
+    image["architecture"] = platform.architecture;
+  }
+  if (!image.contains("os")) image["os"] = platform.os;
+  return image;
+}
+
+void SetConfigEnv(Json& image, const std::string& key,
+                  const std::string& value) {
+  Json& cfg = image["config"];
+  if (!cfg.contains("Env") || !cfg["Env"].is_array()) {
+    cfg["Env"] = Json::array();
+  }
+  for (auto& e : cfg["Env"]) {
+    if (!e.is_string()) continue;
+    std::string kv = e.get<std::string>();
+    if (kv.substr(0, kv.find('=')) == key) {
+      e = key + "=" + value;
+      return;
+    }
+  }
+  cfg["Env"].push_back(key + "=" + value);
+}
+
+void AddHistory(Json& image, const std::string& created_by, bool empty_layer) {
+  Json h = Json::object();
+  h["created_by"] = created_by;
+  h["comment"] = "kiln.yaml-recipe.v1";
+  if (empty_layer) h["empty_layer"] = true;
+  if (!image.contains("history") || !image["history"].is_array()) {
+    image["history"] = Json::array();
+  }
+  image["history"].push_back(std::move(h));
+}
+
+void ApplyImageSection(const ImageSection& section, Json& image) {
+  Json& cfg = image["config"];
+  for (const auto& [k, v] : section.env) SetConfigEnv(image, k, v);
+  if (!section.labels.empty()) {
+    Json& labels = ObjectField(cfg, "Labels");
+    for (const auto& [k, v] : section.labels) labels[k] = v;
+  }
+  if (!section.ports.empty()) {
+    Json& ports = ObjectField(cfg, "ExposedPorts");
+    for (const std::string& p : section.ports) ports[p] = Json::object();
+  }
+  if (!section.volumes.empty()) {
+    Json& volumes = ObjectField(cfg, "Volumes");
+    for (const std::string& v : section.volumes) volumes[v] = Json::object();
+  }
+  if (section.user) cfg["User"] = *section.user;
+  if (section.workdir) {
+    cfg["WorkingDir"] = PathClean(PathJoin("/", *section.workdir));
+  }
+  // As the Dockerfile frontend: a new ENTRYPOINT drops an inherited CMD
+  // unless the recipe sets one too.
+  if (section.entrypoint) {
+    cfg["Entrypoint"] = StringArray(*section.entrypoint);
+    if (!section.cmd) cfg.erase("Cmd");
+  }
+  if (section.cmd) {
+    cfg["Cmd"] = StringArray(*section.cmd);
+    cfg["ArgsEscaped"] = true;
+  }
+  bool any = section.entrypoint || section.cmd || section.user ||
+             section.workdir || !section.env.empty() ||
+             !section.labels.empty() || !section.ports.empty() ||
+             !section.volumes.empty();
+  if (any) AddHistory(image, "image section", true);
+}
+
+std::string PathClean(std::string_view p) {
+  if (p.empty()) return ".";
+  bool rooted = p[0] == '/';
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string part(p.substr(i, j - i));
+    if (part.empty() || part == ".") {
+    } else if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!rooted) {
+        parts.push_back(part);
+      }
+    } else {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out = rooted ? "/" : "";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k) out += "/";
+    out += parts[k];
+  }
+  return out.empty() ? "." : out;
+}
+
+std::string PathJoin(std::string_view a, std::string_view b) {
+  if (a.empty()) return PathClean(b);
+  if (b.empty()) return PathClean(a);
+  if (!b.empty() && b[0] == '/') return PathClean(b);
+  return PathClean(std::string(a) + "/" + std::string(b));
+}
+
+}  // namespace kiln::recipe::internal
