@@ -16,6 +16,7 @@
 #include <string>
 
 #include "../../cmd/cli_run.h"
+#include "kiln/dockerfile/frontend.h"
 
 namespace kiln {
 namespace {
@@ -207,8 +208,12 @@ TEST_F(DockerfileImageCliTest, ImageDeclaresItsFrontendCaps) {
   Json image = Json::parse(r.out, nullptr, false);
   ASSERT_FALSE(image.is_discarded()) << r.out;
   const Json& labels = image["Config"]["config"]["Labels"];
-  EXPECT_EQ(labels.value("moby.buildkit.frontend.caps", ""),
-            "moby.buildkit.frontend.inputs,moby.buildkit.frontend.contexts");
+  // Exactly kiln::dockerfile::FrontendCaps(), joined.
+  std::string caps;
+  for (const std::string& cap : dockerfile::FrontendCaps()) {
+    caps += (caps.empty() ? "" : ",") + cap;
+  }
+  EXPECT_EQ(labels.value("moby.buildkit.frontend.caps", ""), caps);
   EXPECT_EQ(labels.value("moby.buildkit.frontend.network.none", ""), "true");
   EXPECT_EQ(image["Config"]["config"]["Entrypoint"],
             Json::array({"/bin/kiln-dockerfile-frontend"}));
