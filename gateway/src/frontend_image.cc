@@ -97,11 +97,10 @@ Result<FrontendImage> PrepareFrontendImage(
                              "its frontend from a registry");
   }
   if (!decision.notes.empty() || decision.ref != decision.requested) {
-    ReportVertex(base.progress,
-                 "[frontend] resolve " + decision.requested + " → " +
-                     decision.ref + " (policy" +
-                     (decision.installed_only ? ", installed" : "") + ")",
-                 decision.notes, "");
+    std::string name = "[frontend] resolve " + decision.requested;
+    if (decision.ref != decision.requested) name += " → " + decision.ref;
+    name += decision.installed_only ? " (policy, installed)" : " (policy)";
+    ReportVertex(base.progress, name, decision.notes, "");
   }
 
   // 2. Resolve, pin, load.
