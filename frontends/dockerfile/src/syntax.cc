@@ -1,6 +1,8 @@
 // `# syntax=` detection and the forwarding decision of the Dockerfile
 // frontend (upstream parser.DetectSyntax and builder.Build, reference
 // frontend-images.md §2, §3).
+#include "kiln/sdk/syntax.h"
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -8,7 +10,6 @@
 #include <string_view>
 
 #include "kiln/dockerfile/frontend.h"
-#include "kiln/llb/reference.h"
 
 namespace kiln::dockerfile {
 namespace {
@@ -82,17 +83,7 @@ std::optional<SyntaxDirective> DetectSyntax(std::string_view dockerfile) {
 }
 
 bool IsSelfReference(std::string_view ref, std::string_view version) {
-  Result<llb::ImageReference> parsed = llb::ParseImageReference(ref);
-  if (!parsed.ok()) return false;
-  if (parsed->Name() != "docker.io/kiln/dockerfile") return false;
-  if (!parsed->digest.empty() || parsed->tag.empty()) return false;
-  std::string full(version);
-  size_t dot1 = full.find('.');
-  size_t dot2 =
-      dot1 == std::string::npos ? std::string::npos : full.find('.', dot1 + 1);
-  const std::string& tag = parsed->tag;
-  return tag == full || tag == full.substr(0, dot1) ||
-         (dot2 != std::string::npos && tag == full.substr(0, dot2));
+  return sdk::IsFrontendVersionRef(ref, "docker.io/kiln/dockerfile", version);
 }
 
 SyntaxDecision DecideSyntax(const sdk::FrontendOptions& opts,

@@ -1,9 +1,10 @@
 // `# syntax=` detection and the forwarding decision (frontend.h), and the
 // version compiled in from CMake.
+#include "kiln/sdk/syntax.h"
+
 #include <string>
 #include <string_view>
 
-#include "kiln/llb/reference.h"
 #include "kiln/recipe/frontend.h"
 
 #ifndef KILN_YAML_RECIPE_FRONTEND_VERSION
@@ -39,17 +40,7 @@ std::optional<std::string> DetectSyntax(std::string_view recipe) {
 }
 
 bool IsSelfReference(std::string_view ref, std::string_view version) {
-  Result<llb::ImageReference> parsed = llb::ParseImageReference(ref);
-  if (!parsed.ok()) return false;
-  if (parsed->Name() != "docker.io/kiln/yaml-recipe") return false;
-  if (!parsed->digest.empty() || parsed->tag.empty()) return false;
-  std::string full(version);
-  size_t dot1 = full.find('.');
-  size_t dot2 =
-      dot1 == std::string::npos ? std::string::npos : full.find('.', dot1 + 1);
-  const std::string& tag = parsed->tag;
-  return tag == full || tag == full.substr(0, dot1) ||
-         (dot2 != std::string::npos && tag == full.substr(0, dot2));
+  return sdk::IsFrontendVersionRef(ref, "docker.io/kiln/yaml-recipe", version);
 }
 
 SyntaxDecision DecideSyntax(const sdk::FrontendOptions& opts,
