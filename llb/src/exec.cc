@@ -359,7 +359,11 @@ ExecState State::Run(RunOptions options) const {
   if (!error.ok()) vertex->set_error(std::move(error));
   // As in the Go client, a read-only root filesystem is not an output: the
   // result's root is the unchanged input root.
-  State root = readonly_root ? State(vertex_, index_, meta) : State(vertex, outputs["/"], meta);
+  // The run options shape this exec only: as in the Go client (Run returns
+  // s.WithOutput(...)), the result keeps the process context of the state it
+  // was run on — a RUN --network=host must not give the next RUN host
+  // network.
+  State root = readonly_root ? *this : State(vertex, outputs["/"], meta_);
   return ExecState(std::move(root), vertex, std::move(outputs));
 }
 

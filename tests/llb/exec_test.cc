@@ -43,19 +43,40 @@ TEST(Exec, ProcessContext) {
       g.HasCap(1, "exec.meta.setsdefaultpath"));  // no engine caps given
 }
 
-TEST(Exec, RunOptionsOverrideAndAreInherited) {
-  ExecState e = Base().AddEnv("A", "1").Dir("/x").Run({.args = {"true"},
-                                                       .env = {{"B", "2"}},
-                                                       .cwd = "y",
-                                                       .user = "u",
-                                                       .hostname = "h"});
-  EXPECT_EQ(e.GetEnv("B"), "2");
-  EXPECT_EQ(e.GetDir(), "/x/y");
-  EXPECT_EQ(e.GetUser(), "u");
+TEST(Exec, RunOptionsApplyToTheExecOnly) {
+  ExecState e = Base().AddEnv("A", "1").Dir("/x").Run(
+      {.args = {"true"},
+       .env = {{"B", "2"}},
+       .cwd = "y",
+       .user = "u",
+       .hostname = "h",
+       .network = NetMode::kHost,
+       .extra_hosts = {HostIP{"db", "10.0.0.2"}}});
   Graph g = MarshalOk(e);
   const pb::Meta& m = Exec(g).meta();
   EXPECT_EQ(m.env_size(), 2);
   EXPECT_EQ(m.cwd(), "/x/y");
+  EXPECT_EQ(m.user(), "u");
+  EXPECT_EQ(m.hostname(), "h");
+  EXPECT_EQ(m.extrahosts_size(), 1);
+  EXPECT_EQ(Exec(g).network(), pb::NetMode::HOST);
+  // As in the Go client, the result keeps the context of the state Run was
+  // called on: a later exec gets none of this one's options.
+  EXPECT_EQ(e.GetEnv("B"), std::nullopt);
+  EXPECT_EQ(e.GetEnv("A"), "1");
+  EXPECT_EQ(e.GetDir(), "/x");
+  EXPECT_EQ(e.GetUser(), "");
+  Graph next = MarshalOk(e.Run({.args = {"next"}}));
+  const pb::ExecOp* later = nullptr;
+  for (const pb::Op& op : next.ops) {
+    if (op.has_exec() && op.exec().meta().args(0) == "next") {
+      later = &op.exec();
+    }
+  }
+  ASSERT_NE(later, nullptr);
+  EXPECT_EQ(later->network(), pb::NetMode::UNSET);
+  EXPECT_EQ(later->meta().extrahosts_size(), 0);
+  EXPECT_EQ(later->meta().hostname(), "");
 }
 
 TEST(Exec, DefaultPathDependsOnEngineCaps) {

@@ -108,10 +108,19 @@ Status Converter::DispatchRun(StageState& s, const RunCommand& c) {
   if (args.empty()) return Invalid(c, "RUN has no command");
   EnvLookup env = Lookup(s);
   ro.args = args;
+  const ConvertOptions::RunDefaults& defaults = options->run;
+  ro.network = defaults.network;  // force-network-mode; --network wins
   if (c.network == "none") {
     ro.network = llb::NetMode::kNone;
   } else if (c.network == "host") {
     ro.network = llb::NetMode::kHost;
+  }
+  ro.extra_hosts = defaults.extra_hosts;
+  ro.hostname = defaults.hostname;
+  ro.ulimits = defaults.ulimits;
+  ro.cgroup_parent = defaults.cgroup_parent;
+  if (defaults.shm_size > 0) {
+    ro.mounts.push_back(llb::Mount::Tmpfs("/dev/shm", defaults.shm_size));
   }
   if (c.security == "insecure") ro.security = llb::SecurityMode::kInsecure;
   // Proxy build args reach RUN as proxy env (not in the cache key).

@@ -185,6 +185,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     co.local_excludes = local_excludes;
     co.inputs = input_states;
     co.no_cache = opts.no_cache_all || !opts.no_cache_stages.empty();
+    KILN_ASSIGN_OR_RETURN(co.run, ParseRunOpts(opts.opts));
     co.image_resolve_mode = resolve_mode;
     co.resolve_image = [&client](std::string_view ref,
                                  const llb::Platform& p) -> Result<ImageMeta> {

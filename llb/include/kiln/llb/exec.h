@@ -96,8 +96,9 @@ struct LinuxResources {
 
 struct RunOptions {
   std::vector<std::string> args;  // argv; required
-  // Process context: added to / overriding the state's, and inherited by the
-  // resulting state like the Go client's RunOptions.
+  // Process context of this exec only: added to / overriding the state's.
+  // As with the Go client's RunOptions, the resulting state keeps the
+  // process context of the state Run was called on.
   std::vector<std::pair<std::string, std::string>> env;
   std::optional<std::string> cwd;  // relative = joined to the state's dir
   std::optional<std::string> user;

@@ -43,6 +43,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,18 @@ struct ConvertOptions {
   // `input:NAME` named context (with an empty image config).
   std::map<std::string, llb::State> inputs;
   bool no_cache = false;  // ignore_cache on every op
+  // Settings of every RUN, from the frontend opts (ParseRunOpts): add-hosts,
+  // hostname, ulimit, shm-size (a tmpfs of that size on /dev/shm),
+  // force-network-mode (the network of a RUN without --network),
+  // cgroup-parent.
+  struct RunDefaults {
+    std::vector<llb::HostIP> extra_hosts;
+    std::optional<std::string> hostname;
+    std::vector<llb::Ulimit> ulimits;
+    int64_t shm_size = 0;
+    std::optional<llb::NetMode> network;
+    std::optional<std::string> cgroup_parent;
+  } run;
   // image.resolvemode of the image source ops.
   llb::ResolveMode image_resolve_mode = llb::ResolveMode::kDefault;
 };
@@ -105,6 +118,17 @@ struct ConvertResult {
 
 Result<ConvertResult> Convert(std::string_view dockerfile,
                               const ConvertOptions& options);
+
+// The RUN-wide settings of the frontend opts `opts` (upstream dockerui's
+// keys): add-hosts (CSV of host=ip), hostname (also
+// build-arg:BUILDKIT_SANDBOX_HOSTNAME), ulimit (CSV of name=soft[:hard]),
+// shm-size (bytes), force-network-mode (sandbox|host|none), cgroup-parent.
+// InvalidArgument naming the opt for a malformed value; Unimplemented for
+// the per-RUN resource opts (memory, memswap, cpushares, cpuperiod,
+// cpuquota, cpusetcpus, cpusetmems), which kiln does not apply yet, and for
+// attest:sbom (no SBOM scanner).
+Result<ConvertOptions::RunDefaults> ParseRunOpts(
+    const std::map<std::string, std::string>& opts);
 
 }  // namespace kiln::dockerfile
 

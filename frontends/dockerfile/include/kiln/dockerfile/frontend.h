@@ -28,11 +28,13 @@
 // "<dockerfilekey>" holds the Dockerfile, "<contextkey>" replaces the local
 // build context, any input is an `input:NAME` named context. Before
 // converting, the build checks run (kiln/dockerfile/checks.h): warnings go
-// to Client::Warn, and with `error=true` any warning fails the build. Not
-// supported: other subrequests,
-// remote build contexts (opt <contextkey> = URL) and contextsubdir (all
-// Unimplemented); attest:*, cache-imports, add-hosts, shm-size, ulimit and
-// the other RUN resource opts are ignored.
+// to Client::Warn, and with `error=true` any warning fails the build. RUN-wide
+// opts (ParseRunOpts in convert.h): add-hosts, hostname, ulimit, shm-size,
+// force-network-mode, cgroup-parent. Not supported (Unimplemented): other
+// subrequests, remote build contexts (opt <contextkey> = URL),
+// contextsubdir, the per-RUN resource opts (memory, cpu…), attest:sbom.
+// attest:provenance is the engine's business (accepted, nothing to do here);
+// cache-imports/cache-from are hints (results are the same without them).
 //
 // Errors: the converter's, with their Dockerfile ranges (file:line:column
 // and the offending line), so the engine shows where the Dockerfile is
