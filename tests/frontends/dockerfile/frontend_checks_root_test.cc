@@ -34,25 +34,13 @@ class FrontendChecksTest : public FrontendTest {
     env.snapshots = snapshots_.get();
     env.images = image_source_.get();
     env.base_request.locals = locals_;
-    gateway::BridgeServer bridge(std::move(env));
-    int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    auto server = gateway::ServeOnFd(&bridge, sv[0]);
-    EXPECT_TRUE(server.ok()) << server.status().ToString();
-    if (!server.ok()) return run;
-    std::vector<std::string> vars;
-    for (size_t i = 0; i < opts.size(); ++i) {
-      vars.push_back("BUILDKIT_FRONTEND_OPT_" + std::to_string(i) + "=" +
-                     opts[i]);
-    }
-    std::vector<char*> envp;
-    for (std::string& v : vars) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    run.exit_code =
-        sdk::internal::ServeOnFd(sv[1], envp.data(), dockerfile::Build);
-    (*server)->Shutdown();
-    if (auto final_result = bridge.result()) run.result = *final_result;
-    run.warnings = bridge.warnings();
+    gateway::testing::InProcessRun in_process =
+        gateway::testing::RunFrontendInProcess(std::move(env), opts,
+                                               dockerfile::Build);
+    EXPECT_TRUE(in_process.error.ok()) << in_process.error.ToString();
+    run.exit_code = in_process.exit_code;
+    if (in_process.result) run.result = std::move(*in_process.result);
+    run.warnings = std::move(in_process.warnings);
     return run;
   }
 };

@@ -23,6 +23,7 @@
 #include "kiln/sdk/serve.h"
 #include "kiln/solver/image_source.h"
 #include "kiln/solver/secrets.h"
+#include "support/frontend_harness.h"
 #include "support/solver_fixture.h"
 #include "support/test_util.h"
 
@@ -89,26 +90,14 @@ class FrontendTest : public solver::testing::SolverTest {
     env.base_request.locals = locals_;
     env.base_request.secrets = &secrets_;
     env.inputs = inputs_;
-    gateway::BridgeServer bridge(std::move(env));
-    int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    auto server = gateway::ServeOnFd(&bridge, sv[0]);
-    EXPECT_TRUE(server.ok()) << server.status().ToString();
-    if (!server.ok()) return run;
-    std::vector<std::string> vars;
-    for (size_t i = 0; i < opts.size(); ++i) {
-      vars.push_back("BUILDKIT_FRONTEND_OPT_" + std::to_string(i) + "=" +
-                     opts[i]);
-    }
-    std::vector<char*> envp;
-    for (std::string& v : vars) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    run.exit_code =
-        sdk::internal::ServeOnFd(sv[1], envp.data(), dockerfile::Build);
-    (*server)->Shutdown();
-    std::optional<gateway::FinalResult> final_result = bridge.result();
-    EXPECT_TRUE(final_result.has_value()) << "the frontend returned nothing";
-    if (final_result) run.result = std::move(*final_result);
+    gateway::testing::InProcessRun in_process =
+        gateway::testing::RunFrontendInProcess(std::move(env), opts,
+                                               dockerfile::Build);
+    EXPECT_TRUE(in_process.error.ok()) << in_process.error.ToString();
+    run.exit_code = in_process.exit_code;
+    EXPECT_TRUE(in_process.result.has_value())
+        << "the frontend returned nothing";
+    if (in_process.result) run.result = std::move(*in_process.result);
     return run;
   }
 

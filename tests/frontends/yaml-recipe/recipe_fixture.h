@@ -22,6 +22,7 @@
 #include "kiln/gateway/serve_fd.h"
 #include "kiln/sdk/serve.h"
 #include "kiln/solver/image_source.h"
+#include "support/frontend_harness.h"
 #include "support/solver_fixture.h"
 #include "support/test_util.h"
 
@@ -66,25 +67,13 @@ class RecipeFrontendTest : public solver::testing::SolverTest {
     env.snapshots = snapshots_.get();
     env.images = image_source_.get();
     env.base_request.locals = locals_;
-    gateway::BridgeServer bridge(std::move(env));
-    int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    auto server = gateway::ServeOnFd(&bridge, sv[0]);
-    EXPECT_TRUE(server.ok()) << server.status().ToString();
-    if (!server.ok()) return run;
-    std::vector<std::string> vars;
-    for (size_t i = 0; i < opts.size(); ++i) {
-      vars.push_back("BUILDKIT_FRONTEND_OPT_" + std::to_string(i) + "=" +
-                     opts[i]);
-    }
-    std::vector<char*> envp;
-    for (std::string& v : vars) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    run.exit_code = sdk::internal::ServeOnFd(sv[1], envp.data(), build);
-    (*server)->Shutdown();
-    std::optional<gateway::FinalResult> final_result = bridge.result();
-    EXPECT_TRUE(final_result.has_value()) << "the frontend returned nothing";
-    if (final_result) run.result = std::move(*final_result);
+    gateway::testing::InProcessRun in_process =
+        gateway::testing::RunFrontendInProcess(std::move(env), opts, build);
+    EXPECT_TRUE(in_process.error.ok()) << in_process.error.ToString();
+    run.exit_code = in_process.exit_code;
+    EXPECT_TRUE(in_process.result.has_value())
+        << "the frontend returned nothing";
+    if (in_process.result) run.result = std::move(*in_process.result);
     return run;
   }
 
