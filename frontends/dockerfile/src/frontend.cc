@@ -154,6 +154,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   for (const auto& [name, def] : inputs) {
     KILN_ASSIGN_OR_RETURN(input_states[name], llb::State::FromDefinition(def));
   }
+  KILN_ASSIGN_OR_RETURN(auto input_configs, internal::InputConfigs(opts));
   KILN_ASSIGN_OR_RETURN(llb::ResolveMode resolve_mode,
                         ResolveModeOf(opts.image_resolve_mode));
   KILN_RETURN_IF_ERROR(internal::ReportChecks(client, opts, dockerfile));
@@ -184,6 +185,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     }
     co.local_excludes = local_excludes;
     co.inputs = input_states;
+    co.input_configs = input_configs;
     co.no_cache = opts.no_cache_all || !opts.no_cache_stages.empty();
     co.image_resolve_mode = resolve_mode;
     co.resolve_image = [&client](std::string_view ref,

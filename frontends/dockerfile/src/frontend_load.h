@@ -40,6 +40,13 @@ Result<std::vector<std::string>> LoadLocalExcludes(
     sdk::Client& client, const sdk::FrontendOptions& opts,
     const std::string& name);
 
+// The image configs of frontend inputs, by input name, from the opts
+// input-metadata:<input> (a JSON map of base64 bytes, as Go marshals
+// map[string][]byte): each one's "containerimage.config". InvalidArgument for
+// malformed JSON or base64.
+Result<std::map<std::string, std::string>> InputConfigs(
+    const sdk::FrontendOptions& opts);
+
 }  // namespace kiln::dockerfile::internal
 
 #endif  // KILN_DOCKERFILE_SRC_FRONTEND_LOAD_H_
