@@ -39,6 +39,7 @@ EnvLookup PairsLookup(
 // an earlier stage.
 std::vector<int> Deps(const Converter& c, const StageState& s) {
   std::vector<int> deps;
+  if (s.named_context) return deps;  // replaced: its commands never run
   if (s.base_stage >= 0) deps.push_back(s.base_stage);
   std::vector<const Command*> all;
   for (const Command& cmd : s.onbuild) all.push_back(&cmd);
@@ -154,19 +155,25 @@ Result<std::pair<llb::State, Json>> Converter::ImageState(
 Status Converter::DispatchFrom(StageState& s) {
   Json image;
   llb::State st;
-  if (s.base_stage >= 0) {
+  if (!s.named_context && s.base_stage >= 0) {
     const StageState& base = stages[s.base_stage];
     st = base.state;
     image = base.image;
     s.base_config = base.base_config;
     s.build_args = base.build_args;
     s.platform = base.platform;
-  } else if (s.base_ref.empty()) {
+  } else if (!s.named_context && s.base_ref.empty()) {
     image = EmptyImage(s.platform);
     st = llb::Scratch().WithPlatform(s.platform);
   } else {
     std::string name = Prefix(s, "FROM ");
-    auto resolved = ImageState(s.base_ref, s.platform, name, &s.base_config);
+    // A named context for the stage's name replaces the whole stage
+    // (upstream's toDispatchState); else the FROM image.
+    auto resolved =
+        s.named_context
+            ? NamedContext(s.stage->name, *s.named_context, s.platform, name,
+                           &s.base_config)
+            : ImageState(s.base_ref, s.platform, name, &s.base_config);
     if (!resolved.ok()) return resolved.status().WithRange(s.stage->range);
     auto& pair = *resolved;
     st = pair.first.WithPlatform(s.platform);
@@ -190,7 +197,15 @@ Status Converter::DispatchFrom(StageState& s) {
         !cfg["User"].get<std::string>().empty()) {
       st = st.User(cfg["User"].get<std::string>());
     }
-    if (s.base_stage < 0) {
+    if (s.named_context) {
+      // Upstream takes the platform of the context's image config.
+      if (image.value("architecture", "") != "" &&
+          image.value("os", "") != "") {
+        s.platform.architecture = image["architecture"].get<std::string>();
+        s.platform.os = image["os"].get<std::string>();
+        s.platform.variant = image.value("variant", "");
+      }
+    } else if (s.base_stage < 0) {
       // Upstream drops the base image's own platform for the target's.
       image["architecture"] = s.platform.architecture;
       image["os"] = s.platform.os;
@@ -228,6 +243,11 @@ Status Run(Converter& c, int target) {
   for (StageState& s : c.stages) {
     if (!reachable.count(s.index)) continue;
     KILN_RETURN_IF_ERROR(c.DispatchFrom(s));
+    if (s.named_context) {
+      s.dispatched = true;
+      if (s.index == target) break;
+      continue;
+    }
     for (const Command& cmd : s.onbuild) {
       KILN_RETURN_IF_ERROR(c.Dispatch(s, cmd));
     }
@@ -306,6 +326,10 @@ Result<ConvertResult> Convert(std::string_view dockerfile,
       }
       s.base_stage = c.FindStage(*base, s.index);
       if (s.base_stage < 0 && *base != "scratch") s.base_ref = *base;
+      if (!st.name.empty()) {
+        s.named_context =
+            convert::FindNamedContext(options.named_contexts, st.name);
+      }
       c.stages.push_back(std::move(s));
     }
     // Display names and op counts, as upstream's prefixCommand.

@@ -13,21 +13,6 @@
 namespace kiln::dockerfile::convert {
 namespace {
 
-bool IsHttp(const std::string& src) {
-  return src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0;
-}
-
-// Git sources as upstream recognizes them (ADD only).
-bool IsGit(const std::string& src) {
-  if (src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0 ||
-      src.rfind("ssh://", 0) == 0) {
-    return true;
-  }
-  if (!IsHttp(src)) return false;
-  std::string path = src.substr(0, src.find('#'));
-  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".git") == 0;
-}
-
 // The file name of an http source: the URL path's base, else __unnamed__.
 std::string HttpFilename(const std::string& url) {
   size_t scheme = url.find("://");
@@ -120,16 +105,19 @@ Status Converter::DispatchCopy(
   for (const std::string& raw : files.source_paths) {
     KILN_ASSIGN_OR_RETURN(std::string src, expand(raw));
     commit += " " + src;
-    if (is_add && IsGit(src)) {
-      // A git repository: URL#ref[:subdir], copied from its root.
-      size_t hash = src.find('#');
+    if (is_add && IsGitUrl(src)) {
+      // A git repository: URL#ref[:subdir] or the query form, copied from
+      // its root.
+      Result<GitRef> git = ParseGitRef(src);
+      if (!git.ok()) return Invalid(base, git.status().message());
       llb::GitOptions go;
-      go.keep_git_dir = keep_git_dir;
+      go.keep_git_dir = git->keep_git_dir.value_or(keep_git_dir);
+      go.checksum = git->checksum;
+      go.skip_submodules = git->skip_submodules;
+      go.mtime = git->mtime;
       go.op.custom_name = "[internal] load git source " + src;
       go.op.ignore_cache = options->no_cache;
-      llb::State st =
-          llb::Git(src.substr(0, hash),
-                   hash == std::string::npos ? "" : src.substr(hash + 1), go);
+      llb::State st = llb::Git(git->remote, git->ref, go);
       llb::CopyOptions gc;
       gc.owner = co.owner;
       gc.mode = co.mode;
@@ -139,7 +127,7 @@ Status Converter::DispatchCopy(
                       : llb::Copy(st, "/", dest, gc);
       continue;
     }
-    if (IsHttp(src)) {
+    if (IsHttpUrl(src)) {
       if (!is_add) return Invalid(base, "source can't be a URL for COPY");
       // Remote files are not unpacked (upstream v0.11).
       std::string f = HttpFilename(src);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct StageState {
   // The base's ONBUILD triggers (InitOnbuild), run right after FROM.
   bool onbuild_init = false;
   std::vector<Command> onbuild;
+  // The named context that replaces this whole stage (by its name), if any.
+  std::optional<std::string> named_context;
 };
 
 // The conversion of one Dockerfile; Run() may be called once per pass.
@@ -75,8 +78,9 @@ struct Converter {
   Result<std::pair<llb::State, Json>> ImageState(
       const std::string& ref, const llb::Platform& p, const std::string& name,
       std::string* raw_config = nullptr);
-  // The named context `value` (docker-image://REF or local:NAME) for `ref`.
-  // Unimplemented for other forms.
+  // The named context `value` for `ref` (reference frontend-images.md §6:
+  // docker-image://, git, http(s), oci-layout://, local:, input:).
+  // InvalidArgument for a malformed value, Unimplemented for other forms.
   Result<std::pair<llb::State, Json>> NamedContext(const std::string& ref,
                                                    const std::string& value,
                                                    const llb::Platform& p,
@@ -133,6 +137,25 @@ Result<Json> ParseImageConfig(const std::string& text,
 // as written. nullopt when there is none.
 std::optional<std::string> FindNamedContext(
     const std::map<std::string, std::string>& contexts, const std::string& ref);
+// True for an http:// or https:// URL.
+bool IsHttpUrl(std::string_view src);
+// Git sources as upstream recognizes them: git@, git://, ssh:// and http(s)
+// URLs whose path (before any query or fragment) ends in ".git".
+bool IsGitUrl(std::string_view src);
+// A git source parsed from Dockerfile git-ref syntax: REMOTE#ref[:subdir] or
+// the query form REMOTE?ref=|tag=|branch=…&subdir=…&checksum=|commit=…
+// &keep-git-dir[=bool]&submodules[=bool]&mtime=checkout|commit.
+struct GitRef {
+  std::string remote;                // the URL without query and fragment
+  std::string ref;                   // "ref[:subdir]" for llb::Git
+  std::optional<bool> keep_git_dir;  // from the query, when given
+  std::string checksum;
+  bool skip_submodules = false;
+  std::string mtime;
+};
+// InvalidArgument for an unknown query key, a bad bool, or ref/subdir given
+// both in the query and the fragment.
+Result<GitRef> ParseGitRef(std::string_view src);
 // Joins like Go's path.Join; Clean("") = ".".
 std::string PathJoin(std::string_view a, std::string_view b);
 std::string PathClean(std::string_view p);

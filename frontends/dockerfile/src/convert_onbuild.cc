@@ -49,6 +49,7 @@ Result<Command> ParseTrigger(const std::string& trigger,
 Status Converter::InitOnbuild(StageState& s) {
   if (s.onbuild_init) return Status::Ok();
   s.onbuild_init = true;
+  if (s.named_context) return Status::Ok();  // the stage is replaced
   std::vector<std::string> triggers;
   if (s.base_stage >= 0) {
     for (const Command& cmd : stages[s.base_stage].stage->commands) {

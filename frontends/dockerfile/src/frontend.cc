@@ -6,6 +6,7 @@
 #include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,8 +127,26 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   if (caps.HasFrontendCap("frontend.inputs")) {
     KILN_ASSIGN_OR_RETURN(inputs, client.Inputs());
   }
-  KILN_ASSIGN_OR_RETURN(internal::LoadedDockerfile dockerfile,
-                        internal::LoadDockerfile(client, opts, inputs));
+  // A remote context (opt <contextkey> = URL) replaces the local context
+  // and, unless opt dockerfilekey or a Dockerfile input says otherwise,
+  // holds the Dockerfile.
+  KILN_ASSIGN_OR_RETURN(std::optional<internal::RemoteContext> remote,
+                        internal::DetectRemoteContext(client, opts));
+  sdk::FrontendOptions effective = opts;
+  std::map<std::string, pb::Definition> load_inputs = inputs;
+  if (remote) {
+    KILN_ASSIGN_OR_RETURN(load_inputs[opts.context_key],
+                          remote->context.Marshal());
+    if (!opts.opts.contains("dockerfilekey") &&
+        !inputs.contains(opts.dockerfile_key)) {
+      KILN_ASSIGN_OR_RETURN(load_inputs[opts.dockerfile_key],
+                            remote->dockerfile.Marshal());
+      if (!remote->filename.empty()) effective.filename = remote->filename;
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(
+      internal::LoadedDockerfile dockerfile,
+      internal::LoadDockerfile(client, effective, load_inputs));
 
   SyntaxDecision decision =
       DecideSyntax(opts, dockerfile.text, FrontendVersion());
@@ -135,18 +154,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   KILN_RETURN_IF_ERROR(deferred);
 
   if (!opts.request_id.empty()) {
-    return internal::HandleSubrequest(client, opts, dockerfile);
-  }
-  if (auto remote = opts.opts.find(opts.context_key);
-      remote != opts.opts.end() &&
-      (remote->second.find("://") != std::string::npos ||
-       remote->second.starts_with("git@"))) {
-    return UnimplementedError("remote build context " + remote->second +
-                              " is not supported");
-  }
-  if (auto sub = opts.opts.find("contextsubdir");
-      sub != opts.opts.end() && !sub->second.empty()) {
-    return UnimplementedError("opt contextsubdir is not supported");
+    return internal::HandleSubrequest(client, effective, dockerfile);
   }
   // Inputs as states: "<contextkey>" replaces the local context, all are
   // `input:NAME` named contexts (Convert).
@@ -154,9 +162,20 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
   for (const auto& [name, def] : inputs) {
     KILN_ASSIGN_OR_RETURN(input_states[name], llb::State::FromDefinition(def));
   }
+  if (remote) input_states[opts.context_key] = remote->context;
+  // contextsubdir scopes a remote or input context, as upstream (a local
+  // context is left whole).
+  if (auto sub = opts.opts.find("contextsubdir");
+      sub != opts.opts.end() && !sub->second.empty()) {
+    if (auto ctx = input_states.find(opts.context_key);
+        ctx != input_states.end()) {
+      ctx->second = internal::ScopeToSubdir(ctx->second, sub->second);
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(auto input_configs, internal::InputConfigs(opts));
   KILN_ASSIGN_OR_RETURN(llb::ResolveMode resolve_mode,
                         ResolveModeOf(opts.image_resolve_mode));
-  KILN_RETURN_IF_ERROR(internal::ReportChecks(client, opts, dockerfile));
+  KILN_RETURN_IF_ERROR(internal::ReportChecks(client, effective, dockerfile));
 
   std::vector<llb::Platform> platforms = opts.platforms;
   if (platforms.empty()) platforms.push_back(llb::Platform());
@@ -171,7 +190,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     co.target_platform = platform;
     co.context_name = opts.context_key;
     co.excludes = dockerfile.excludes;
-    co.filename = opts.filename;
+    co.filename = effective.filename;
     co.named_contexts =
         ContextsFor(opts, platform.os.empty() ? llb::HostPlatform() : platform);
     for (const auto& [name, value] : co.named_contexts) {
@@ -184,6 +203,7 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     }
     co.local_excludes = local_excludes;
     co.inputs = input_states;
+    co.input_configs = input_configs;
     co.no_cache = opts.no_cache_all || !opts.no_cache_stages.empty();
     KILN_ASSIGN_OR_RETURN(co.run, ParseRunOpts(opts.opts));
     co.image_resolve_mode = resolve_mode;

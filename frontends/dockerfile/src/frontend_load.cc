@@ -1,7 +1,10 @@
 #include "frontend_load.h"
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kiln/dockerfile/frontend.h"
 #include "kiln/llb/digest.h"
@@ -12,6 +15,39 @@ namespace kiln::dockerfile::internal {
 namespace {
 
 constexpr char kDockerignore[] = ".dockerignore";
+constexpr std::string_view kInputMetadata = "input-metadata:";
+
+// Standard base64 (padding optional); nullopt on a bad character.
+std::optional<std::string> DecodeBase64(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else if (c == '=') {
+      break;
+    } else {
+      return std::nullopt;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
 
 // The digest of the op producing `def`'s result: the one before the
 // terminal op (the last entry), or the only op.
@@ -104,6 +140,32 @@ Result<std::vector<std::string>> LoadLocalExcludes(
                         ReadOptional(client, ref, kDockerignore));
   if (!ignore) return std::vector<std::string>();
   return ParseDockerignore(*ignore);
+}
+
+Result<std::map<std::string, std::string>> InputConfigs(
+    const sdk::FrontendOptions& opts) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : opts.opts) {
+    if (!key.starts_with(kInputMetadata)) continue;
+    std::string input = key.substr(kInputMetadata.size());
+    nlohmann::json meta = nlohmann::json::parse(value, nullptr, false);
+    if (meta.is_discarded() || !meta.is_object()) {
+      return InvalidArgumentError("opt " + key + " is not a JSON object");
+    }
+    auto cfg = meta.find("containerimage.config");
+    if (cfg == meta.end() || cfg->is_null()) continue;
+    if (!cfg->is_string()) {
+      return InvalidArgumentError("opt " + key +
+                                  ": containerimage.config is not a string");
+    }
+    std::optional<std::string> decoded = DecodeBase64(cfg->get<std::string>());
+    if (!decoded) {
+      return InvalidArgumentError("opt " + key +
+                                  ": containerimage.config is not base64");
+    }
+    out[input] = std::move(*decoded);
+  }
+  return out;
 }
 
 }  // namespace kiln::dockerfile::internal

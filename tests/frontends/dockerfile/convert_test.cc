@@ -169,10 +169,10 @@ struct UnsupportedCase {
 };
 
 TEST(Convert, UnsupportedFeaturesFailWithLocation) {
-  // Named contexts other than docker-image:// and local: (tested in
+  // Named contexts of an unknown form (the supported ones are tested in
   // convert_context_test.cc).
   ConvertOptions o = Options();
-  o.named_contexts = {{"ctx", "git://example.com/x.git"}};
+  o.named_contexts = {{"ctx", "ftp://example.com/x"}};
   auto r = Convert("FROM base\nCOPY --from=ctx a /a\n", o);
   EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
   EXPECT_NE(r.status().ToString().find("Dockerfile:2:1"), std::string::npos)

@@ -121,8 +121,8 @@ RUN cat /named.txt > /copied.txt
   EXPECT_EQ(ResultFile(run, "/all/f.txt"), "from a named local");
   EXPECT_EQ(ResultFile(run, "/all/skip.txt"), "<missing>");
 
-  // Other forms are not supported, and say so.
-  BuildRun git = RunBuild({"context:mybox=git://example.com/x.git"});
+  // Unknown forms are not supported, and say so.
+  BuildRun git = RunBuild({"context:mybox=ftp://example.com/x"});
   EXPECT_NE(git.exit_code, 0);
   EXPECT_EQ(git.result.error.code(), StatusCode::kUnimplemented);
   EXPECT_NE(git.result.error.message().find("named context mybox"),
@@ -222,8 +222,7 @@ TEST_F(FrontendTest, CapsAndUnsupportedOpts) {
         // "+forward" defers the error, but nothing is forwarded here.
         std::string(
             "frontend.caps=moby.buildkit.frontend.gitquerystring+forward"),
-        std::string("requestid=frontend.convertllb"),
-        std::string("context=https://example.com/repo.git")}) {
+        std::string("requestid=frontend.convertllb")}) {
     BuildRun run = RunBuild({opt});
     EXPECT_EQ(run.exit_code, 1) << opt;
     EXPECT_EQ(run.result.error.code(), StatusCode::kUnimplemented)

@@ -49,5 +49,27 @@ TEST_F(FrontendTest, InputNamedContext) {
       << bad.result.error.ToString();
 }
 
+TEST_F(FrontendTest, InputMetadataConfigAppliesToInputContext) {
+  Write("Dockerfile", "FROM base\nENV B=1\n");
+  inputs_["built"] = FileInput("/data.txt", "built input");
+  // {"containerimage.config": base64 of a config with Env and WorkingDir},
+  // as Go marshals map[string][]byte.
+  BuildRun run = RunBuild(
+      {"context:base=input:built",
+       R"(input-metadata:built={"containerimage.config": "eyJhcmNoaXRlY3R1cmUiOiJhbWQ2NCIsIm9zIjoibGludXgiLCJjb25maWciOnsiRW52IjpbIkZST01fSU5QVVQ9MSJdLCJXb3JraW5nRGlyIjoiL3cifX0="})"});
+  ASSERT_EQ(run.exit_code, 0) << run.result.error.ToString();
+  EXPECT_EQ(ResultFile(run, "/data.txt"), "built input");
+  EXPECT_NE(run.Config().find("FROM_INPUT=1"), std::string::npos)
+      << run.Config();
+  EXPECT_NE(run.Config().find("\"WorkingDir\":\"/w\""), std::string::npos)
+      << run.Config();
+
+  BuildRun bad =
+      RunBuild({"context:base=input:built", "input-metadata:built=[1]"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.result.error.code(), StatusCode::kInvalidArgument)
+      << bad.result.error.ToString();
+}
+
 }  // namespace
 }  // namespace kiln::dockerfile::testing

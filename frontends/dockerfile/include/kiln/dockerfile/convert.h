@@ -18,19 +18,23 @@
 // pivot, as a FileOp copy with include patterns), wildcards and ADD's
 // archive unpacking; ADD of http(s) URLs
 // (with --checksum), downloaded and copied without unpacking; ADD of git
-// repositories (URL#ref[:subdir], --keep-git-dir); heredocs in
-// RUN (lone body run by the shell, or as a script file when it starts with
+// repositories (URL#ref[:subdir] or the query form, --keep-git-dir); heredocs
+// in RUN (lone body run by the shell, or as a script file when it starts with
 // #!) and COPY/ADD (inline files).
 //
 // Named contexts (reference frontend-images.md §6) replace an image that
-// FROM, COPY --from or RUN --mount=from names (not a stage name): values
+// FROM, COPY --from or RUN --mount=from names, or a whole stage by its name
+// (the stage's base and instructions are then not converted): values
 // docker-image://REF (resolved, its config applied; docker-image://scratch
-// is empty), local:NAME (a client directory, empty config) and input:NAME
-// (a frontend input, empty config).
+// is empty), git (git://, git@, ssh://, http(s)://….git; #ref[:subdir] or
+// the query form; .git kept unless ?keep-git-dir=false), http(s):// (one
+// file named `context`), oci-layout://STORE@sha256:… (oci.store=STORE; its
+// config cannot be resolved through the SDK, so it is empty), local:NAME (a
+// client directory, empty config) and input:NAME (a frontend input, config
+// from `input_configs`, else empty).
 //
 // Not supported (Unimplemented, naming the instruction and file:line:column):
-// named contexts of other forms (git, http, oci-layout) and
-// named contexts that replace a whole stage by its name.
+// named contexts of other forms.
 //
 // Errors: InvalidArgument for malformed Dockerfiles (parse/instruction
 // errors keep their ranges) and bad values; NotFound for an unknown target
@@ -79,8 +83,8 @@ struct ConvertOptions {
   std::vector<std::string> excludes;  // .dockerignore patterns
   std::string filename = "Dockerfile";
   // Named contexts for this platform: name (familiar form without
-  // ":latest", e.g. "busybox", "base") -> value ("docker-image://…",
-  // "local:NAME").
+  // ":latest", e.g. "busybox", "base") or stage name -> value
+  // ("docker-image://…", "local:NAME", …; see above).
   std::map<std::string, std::string> named_contexts;
   // Exclude patterns for the local: named contexts, by local name (their
   // .dockerignore, which the caller reads).
@@ -90,6 +94,10 @@ struct ConvertOptions {
   // (no followpaths or excludes apply); every input is reachable as an
   // `input:NAME` named context (with an empty image config).
   std::map<std::string, llb::State> inputs;
+  // The image config JSON of an input (opt input-metadata:NAME's
+  // containerimage.config), by input name: applied as the image config of
+  // an `input:NAME` named context.
+  std::map<std::string, std::string> input_configs;
   bool no_cache = false;  // ignore_cache on every op
   // Settings of every RUN, from the frontend opts (ParseRunOpts): add-hosts,
   // hostname, ulimit, shm-size (a tmpfs of that size on /dev/shm),

@@ -21,18 +21,25 @@
 // Supported opts: filename, dockerfilekey, contextkey, target, build-arg:*,
 // label:*, platform, multi-platform, no-cache (a stage list ignores the cache
 // of the whole build), image-resolve-mode (on the image ops), context:NAME
-// with docker-image://, local: (a local's .dockerignore applies) and input:
-// values, frontend.caps, cmdline, requestid (subrequests: frontend.lint,
-// frontend.outline, frontend.targets, frontend.subrequests.describe;
-// kiln/dockerfile/subrequests.h); frontend inputs (cap frontend.inputs):
+// with docker-image://, git, http(s), oci-layout://, local: (a local's
+// .dockerignore applies) and input: values (NAME an image or a stage name),
+// input-metadata:NAME (an input context's containerimage.config), a remote
+// build context (opt <contextkey> = a git URL: its checkout, .git kept with
+// build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR; or an http(s) URL: a tarball is
+// unpacked, any other file is the Dockerfile; the Dockerfile is read from the
+// remote context unless opt dockerfilekey or a Dockerfile input is given),
+// contextsubdir (scopes a remote or input context; a local context is left
+// whole, as upstream), frontend.caps, cmdline, requestid (subrequests:
+// frontend.lint, frontend.outline, frontend.targets,
+// frontend.subrequests.describe; kiln/dockerfile/subrequests.h); frontend
+// inputs (cap frontend.inputs):
 // "<dockerfilekey>" holds the Dockerfile, "<contextkey>" replaces the local
 // build context, any input is an `input:NAME` named context. Before
 // converting, the build checks run (kiln/dockerfile/checks.h): warnings go
 // to Client::Warn, and with `error=true` any warning fails the build. RUN-wide
 // opts (ParseRunOpts in convert.h): add-hosts, hostname, ulimit, shm-size,
 // force-network-mode, cgroup-parent. Not supported (Unimplemented): other
-// subrequests, remote build contexts (opt <contextkey> = URL),
-// contextsubdir, the per-RUN resource opts (memory, cpu…), attest:sbom.
+// subrequests, the per-RUN resource opts (memory, cpu…), attest:sbom.
 // attest:provenance is the engine's business (accepted, nothing to do here);
 // cache-imports/cache-from are hints (results are the same without them).
 //
