@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "kiln/llb/path.h"
 #include "vertex.h"
 
 namespace kiln::llb {
@@ -396,5 +397,9 @@ Result<pb::Definition> State::Marshal(const MarshalOptions& options) const {
 }
 
 std::string SerializeDefinition(const pb::Definition& def) { return SerializeDeterministic(def); }
+
+std::string CleanPath(std::string_view path) { return internal::CleanPath(path); }
+
+std::string JoinPath(std::string_view a, std::string_view b) { return internal::JoinPath(a, b); }
 
 }  // namespace kiln::llb

@@ -14,6 +14,7 @@
 #include "kiln/dockerfile/convert.h"
 #include "kiln/dockerfile/instructions.h"
 #include "kiln/dockerfile/shell_lex.h"
+#include "kiln/llb/path.h"
 #include "kiln/llb/state.h"
 
 namespace kiln::dockerfile::convert {
@@ -158,7 +159,9 @@ struct GitRef {
 Result<GitRef> ParseGitRef(std::string_view src);
 // Joins like Go's path.Join; Clean("") = ".".
 std::string PathJoin(std::string_view a, std::string_view b);
-std::string PathClean(std::string_view p);
+inline std::string PathClean(std::string_view path) {
+  return llb::CleanPath(path);
+}
 
 }  // namespace kiln::dockerfile::convert
 

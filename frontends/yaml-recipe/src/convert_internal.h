@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/llb/path.h"
 #include "kiln/llb/state.h"
 #include "kiln/recipe/convert.h"
 #include "kiln/recipe/recipe.h"
@@ -34,7 +35,9 @@ void ApplyImageSection(const ImageSection& section, Json& image);
 
 // Go's path.Clean; PathJoin(a, b) is b when b is absolute, else the
 // cleaned a/b.
-std::string PathClean(std::string_view path);
+inline std::string PathClean(std::string_view path) {
+  return llb::CleanPath(path);
+}
 std::string PathJoin(std::string_view a, std::string_view b);
 
 // --- conversion (convert.cc, convert_steps.cc) -----------------------------

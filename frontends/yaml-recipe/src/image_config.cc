@@ -113,35 +113,6 @@ void ApplyImageSection(const ImageSection& section, Json& image) {
   if (any) AddHistory(image, "image section", true);
 }
 
-std::string PathClean(std::string_view p) {
-  if (p.empty()) return ".";
-  bool rooted = p[0] == '/';
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string part(p.substr(i, j - i));
-    if (part.empty() || part == ".") {
-    } else if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(part);
-      }
-    } else {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += "/";
-    out += parts[k];
-  }
-  return out.empty() ? "." : out;
-}
-
 std::string PathJoin(std::string_view a, std::string_view b) {
   if (a.empty()) return PathClean(b);
   if (b.empty()) return PathClean(a);
