@@ -1,6 +1,7 @@
 #include "build_frontend.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <utility>
 
@@ -61,6 +62,15 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
     return e.status().WithContext("frontend images run in containers");
   }
   KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy, OperatorPolicy());
+  // Per-run metadata dirs a killed predecessor left: this process holds the
+  // root (the snapshotter's lock), so whatever is there is stale.
+  const std::string state_dir = root.dir() + "/frontends";
+  std::error_code ec;
+  std::filesystem::remove_all(state_dir, ec);
+  if (ec) {
+    return InternalError("removing stale frontend state " + state_dir + ": " +
+                         ec.message());
+  }
   solver::ImageSource image_source(images, registry, snapshots,
                                    {.oci_layouts = flags.oci_layouts});
   gateway::FrontendRunner runner({.solver = solver,
@@ -69,7 +79,7 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
                                   .executor = executor,
                                   .policy = std::move(policy),
                                   .exec_path = flags.frontend_exec,
-                                  .state_dir = root.dir() + "/frontends",
+                                  .state_dir = state_dir,
                                   .session_id = RandomSessionId()});
   gateway::FrontendRequest frontend{
       .frontend = flags.frontend, .opts = flags.opts, .inputs = {}};

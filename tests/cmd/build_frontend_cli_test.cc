@@ -78,6 +78,18 @@ TEST_F(BuildFrontendCliTest, GatewayImageFromTheStoreRunsSandboxed) {
       << r.err;
 }
 
+TEST_F(BuildFrontendCliTest, StaleFrontendStateOfAKilledBuildIsRemoved) {
+  fs::create_directories(dir_ / "root/frontends/frontend-stale/metadata");
+  CliRun r = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=ok "
+      "--opt message=x --progress quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "root/frontends/frontend-stale"));
+  // And nothing of this run is left behind either.
+  EXPECT_TRUE(!fs::exists(dir_ / "root/frontends") ||
+              fs::is_empty(dir_ / "root/frontends"));
+}
+
 TEST_F(BuildFrontendCliTest, FrontendExecRunsAHostProgram) {
   CliRun r = Kiln(std::string("build --frontend-exec ") + KILN_TEST_FRONTEND +
                   " --opt mode=ok --opt nocheck=1 --opt message=host "
