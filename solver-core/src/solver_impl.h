@@ -37,6 +37,9 @@ class SolverImpl final : public Solver {
   Result<SolveResult> Solve(const Graph& graph, const SolveRequest& request,
                             std::stop_token stop) override;
   LayerCache& layers() override { return *index_; }
+  Result<std::vector<UsageRecord>> DiskUsage(
+      const std::vector<std::string>& filters) override;
+  Result<std::vector<UsageRecord>> Prune(const PruneOptions& options) override;
 
   const SolverOptions& options() const { return options_; }
   const SolverDirs& dirs() const { return dirs_; }

@@ -46,13 +46,16 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/executor.h"
+#include "kiln/solver/gc.h"
 #include "kiln/solver/graph.h"
 #include "kiln/solver/image_store.h"
 #include "kiln/solver/layer.h"
+#include "kiln/solver/local_source.h"
 #include "kiln/solver/progress.h"
 #include "kiln/solver/registry.h"
 #include "kiln/solver/secrets.h"
@@ -72,11 +75,37 @@ struct SolverOptions {
   // Vertices run at once, per Solver (shared by concurrent solves). 0: the
   // number of CPUs, at least 2.
   int parallelism = 0;
+  // Automatic garbage collection after solves, applied in order (empty: no
+  // automatic GC). See gc.h.
+  std::vector<PruneOptions> gc_policies;
+};
+
+// Where local:// sources that are not in SolveRequest::locals come from: a
+// client session (kilnd). Sync makes `dest_dir` hold exactly the entries the
+// options select from the client's directory `name` of session
+// `session_id` (the op's local.session attribute; "" when absent),
+// transferring only what differs from what `dest_dir` already holds.
+// `dest_dir` persists between builds of the same (shared key, name).
+// Thread safety: implementations must allow concurrent calls.
+class LocalProvider {
+ public:
+  virtual ~LocalProvider() = default;
+  virtual Result<LocalSyncStats> Sync(const std::string& session_id,
+                                      const std::string& name,
+                                      const LocalSyncOptions& options,
+                                      const std::string& dest_dir,
+                                      std::stop_token stop) = 0;
+  // Scopes reuse of synced trees: builds whose provider returns the same
+  // key for (session, name) share one tree (BuildKit's session shared key).
+  virtual std::string SharedKey(const std::string& session_id,
+                                const std::string& name) = 0;
 };
 
 struct SolveRequest {
   // local:// name → host directory (the CLI's --local name=dir).
   std::map<std::string, std::string> locals;
+  // Names not in `locals` are asked of this provider; may be null.
+  LocalProvider* local_provider = nullptr;
   // oci-layout store id → OCI layout directory.
   std::map<std::string, std::string> oci_layouts;
   SecretProvider* secrets = nullptr;  // may be null: secret mounts fail
@@ -124,6 +153,14 @@ class Solver {
   virtual Result<SolveResult> Solve(const Graph& graph,
                                     const SolveRequest& request,
                                     std::stop_token stop) = 0;
+
+  // The cache's usage records matching `filters` (gc.h syntax).
+  virtual Result<std::vector<UsageRecord>> DiskUsage(
+      const std::vector<std::string>& filters) = 0;
+  // Removes what `options` selects (records in use are kept) and returns
+  // the removed records.
+  virtual Result<std::vector<UsageRecord>> Prune(
+      const PruneOptions& options) = 0;
 
   // Layer blobs of snapshots, for exporters (backed by the cache index).
   virtual LayerCache& layers() = 0;

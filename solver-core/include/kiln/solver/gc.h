@@ -1,0 +1,55 @@
+// Disk usage and garbage collection of the engine's cache, as BuildKit's
+// `buildctl du` / `buildctl prune` and buildkitd's GC policies.
+//
+// A usage record is one thing the cache holds that can be removed on its
+// own: a committed snapshot recorded in the cache index (type "regular"; its
+// layer blob with it), a cache mount ("exec.cachemount"), a synced local
+// source tree ("source.local"), a git checkout cache ("source.git.checkout"),
+// an unpacked frontend root ("frontend"), an HTTP download cache ("regular").
+// Images named in the image store are not cache records: `kiln image rm`
+// removes them (their blobs stay while an image names them).
+//
+// Records in use by a running solve (or parents of a record in use) are
+// reported with in_use and never removed; removing a snapshot also forgets
+// its cache index entries, so a later build runs the op again (it never sees
+// a half-removed record).
+#ifndef KILN_SOLVER_GC_H_
+#define KILN_SOLVER_GC_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::solver {
+
+struct UsageRecord {
+  std::string id;           // stable while the record exists
+  std::string type;         // see the file comment
+  std::string description;  // e.g. the op that made it
+  int64_t size = 0;         // bytes on disk this record alone frees
+  int64_t created_at_ns = 0;    // Unix time
+  int64_t last_used_at_ns = 0;  // Unix time; 0 when never used since made
+  int64_t usage_count = 0;
+  bool in_use = false;
+  bool is_mutable = false;  // cache mounts, local trees
+  bool shared = false;      // its bytes are also held by another record
+  std::vector<std::string> parents;  // ids of the records it builds on
+};
+
+// One pruning pass; also one GC policy entry (buildkitd.toml
+// [[worker.oci.gcpolicy]]). Durations in nanoseconds, sizes in bytes; 0
+// means "not set".
+struct PruneOptions {
+  // containerd-style filters: "type==regular", "type==exec.cachemount",
+  // "id==…", "description~=…" (a regex), "until=24h"; all must match.
+  std::vector<std::string> filters;
+  bool all = false;  // also records used recently / shared
+  int64_t keep_duration_ns = 0;  // keep records used within this long
+  int64_t reserved_space = 0;    // keep at least this many bytes (keepBytes)
+  int64_t max_used_space = 0;    // prune down to at most this many bytes
+  int64_t min_free_space = 0;    // prune until the disk has this much free
+};
+
+}  // namespace kiln::solver
+
+#endif  // KILN_SOLVER_GC_H_
