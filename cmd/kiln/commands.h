@@ -1,6 +1,6 @@
 // Subcommands of the kiln CLI. Each takes the arguments after its name and
 // returns the process exit code: 0 success, 1 failure (message on stderr),
-// 2 usage error.
+// 2 usage error, 130 a cancelled build.
 #ifndef KILN_CMD_KILN_COMMANDS_H_
 #define KILN_CMD_KILN_COMMANDS_H_
 
@@ -12,6 +12,8 @@ namespace kiln::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+// A build cancelled by SIGINT or SIGTERM (128 + SIGINT, as shells report).
+inline constexpr int kExitCancelled = 130;
 
 class Root;
 
