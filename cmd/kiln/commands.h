@@ -5,6 +5,7 @@
 #define KILN_CMD_KILN_COMMANDS_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln::cli {
@@ -15,12 +16,19 @@ inline constexpr int kExitUsage = 2;
 // A build cancelled by SIGINT or SIGTERM (128 + SIGINT, as shells report).
 inline constexpr int kExitCancelled = 130;
 
+// `kiln --version`, `kiln debug info`.
+inline constexpr std::string_view kKilnVersion = "0.1.0";
+
 class Root;
 
 int RunDumpLlb(const std::vector<std::string>& args);
 int RunImage(Root& root, const std::vector<std::string>& args);
 // kiln build (build_cmd.cc).
 int RunBuild(Root& root, const std::vector<std::string>& args);
+// kiln run (run_cmd.cc): the container's exit code, or 1/2/130.
+int RunRun(Root& root, const std::vector<std::string>& args);
+// kiln debug dump-llb|workers|info (debug_cmd.cc).
+int RunDebug(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 
