@@ -45,14 +45,16 @@ std::string RandomId() {
 }
 
 // SIGINT/SIGTERM while the container runs stop it (the executor kills and
-// deletes it); construct before other threads start (they inherit the
-// mask).
+// deletes it), and so does SIGHUP (the terminal went away), instead of
+// killing kiln and leaving the container behind. Construct before other
+// threads start (they inherit the mask).
 class SignalsStop {
  public:
   explicit SignalsStop(std::stop_source stop) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);
     sigaddset(&set_, SIGUSR1);  // ends the thread
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
     thread_ = std::thread([this, stop]() mutable {
@@ -174,13 +176,8 @@ int RunRun(Root& root, const std::vector<std::string>& args) {
   if (!parsed.ok()) return UsageError(RunUsage(), "kiln run: " + parsed.error);
   const RunFlags& flags = parsed.flags;
   if (flags.help) return PrintUsage(RunUsage());
-  if (flags.tty) {
-    if (isatty(STDIN_FILENO) != 1) {
-      return RunError("-t: the input device is not a terminal");
-    }
-    return RunError(
-        "-t is not supported yet: kiln's executor gives containers no "
-        "terminal; use -i to attach stdin");
+  if (flags.tty && isatty(STDIN_FILENO) != 1) {
+    return RunError("-t: the input device is not a terminal");
   }
 
   auto ref = llb::ParseImageReference(flags.image);
@@ -238,7 +235,12 @@ int RunRun(Root& root, const std::vector<std::string>& args) {
     internal::WriteAll(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, data);
   };
   StdinPump pump;
-  if (flags.interactive) {
+  if (flags.tty) {
+    // runc makes the container's terminal and relays it to ours (in raw
+    // mode while it runs); our terminal is read-write on stdin.
+    spec->terminal = true;
+    spec->stdio_fd = STDIN_FILENO;
+  } else if (flags.interactive) {
     if (Status s = pump.Start(); !s.ok()) return RunError(s.message());
     spec->stdio_fd = pump.container_fd();
   }

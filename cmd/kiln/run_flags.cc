@@ -21,7 +21,8 @@ Options:
   --rm                  Remove the container when it exits (always done:
                         kiln keeps no containers)
   -i, --interactive     Attach stdin (otherwise it is /dev/null)
-  -t, --tty             Allocate a terminal: not supported yet (exit code 1)
+  -t, --tty             Give the container a terminal, relayed to ours
+                        (stdin must be a terminal; implies -i)
   -e, --env KEY=VALUE   Set an environment variable (repeatable); KEY alone
                         takes $KEY
   -w, --workdir DIR     Working directory (absolute) inside the container

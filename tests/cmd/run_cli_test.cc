@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "cli_engine.h"
 #include "cli_run.h"
@@ -95,7 +98,9 @@ TEST_F(RunCliTest, ClearErrors) {
       << missing.err;
   CliRun tty = Kiln("run -it busybox sh");
   EXPECT_EQ(tty.exit_code, 1);
-  EXPECT_NE(tty.err.find("-t"), std::string::npos) << tty.err;
+  EXPECT_NE(tty.err.find("-t: the input device is not a terminal"),
+            std::string::npos)
+      << tty.err;
   CliRun usage = Kiln("run --bogus busybox");
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("unknown flag --bogus"), std::string::npos);
@@ -106,6 +111,65 @@ TEST_F(RunCliTest, ClearErrors) {
   EXPECT_EQ(no_runtime.exit_code, 1);
   EXPECT_NE(no_runtime.err.find("no container runtime"), std::string::npos)
       << no_runtime.err;
+}
+
+// -it in a real terminal (a detached tmux session): the shell in the
+// container has a terminal, reads what is typed, and its exit code is
+// kiln's.
+TEST_F(RunCliTest, TerminalWithTmux) {
+  if (std::system("command -v tmux >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "tmux is not installed";
+  }
+  const std::string session = "kiln-run-tty-" + std::to_string(getpid());
+  const fs::path script = dir_ / "tty.sh";
+  std::ofstream(script) << KILN_BINARY << " --root " << Root()
+                        << " run -it busybox sh\necho KILN-EXIT=$?\n"
+                           "sleep 600\n";
+  ASSERT_EQ(std::system(("tmux new-session -d -s " + session +
+                         " -x 100 -y 30 'sh " + script.string() + "'")
+                            .c_str()),
+            0);
+  // Ends the session however the test ends (SIGHUP stops kiln run, which
+  // stops the container).
+  struct KillSession {
+    std::string name;
+    ~KillSession() {
+      std::system(("tmux kill-session -t " + name + " 2>/dev/null").c_str());
+    }
+  } kill_session{session};
+  auto capture = [&] {
+    std::string out;
+    std::string cmd = "tmux capture-pane -p -t " + session;
+    if (std::FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+      pclose(p);
+    }
+    return out;
+  };
+  auto wait_for = [&](const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::string screen;
+    while (std::chrono::steady_clock::now() < deadline) {
+      screen = capture();
+      if (screen.find(text) != std::string::npos) return screen;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "no \"" << text << "\" on the screen:\n" << screen;
+    return screen;
+  };
+  auto send = [&](const std::string& keys) {
+    std::system(
+        ("tmux send-keys -t " + session + " '" + keys + "' Enter").c_str());
+  };
+  wait_for("/ #");  // the prompt: sh is interactive, on a terminal
+  send("tty; echo on-$((6*7))");
+  std::string screen = wait_for("on-42");
+  EXPECT_NE(screen.find("/dev/pts/"), std::string::npos) << screen;
+  send("exit 3");
+  screen = wait_for("KILN-EXIT=");
+  EXPECT_NE(screen.find("KILN-EXIT=3"), std::string::npos) << screen;
 }
 
 }  // namespace
