@@ -22,7 +22,8 @@ Commands:
                     source or an LLB Definition, and export the result
   run               Run a command in a container made from a stored image
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
-  debug             dump-llb (print an LLB Definition's ops), workers, info
+  debug             Look inside: debug dump-llb (an LLB Definition's ops),
+                    debug workers (the engine's worker), debug info
 
 Global options:
   --root DIR        State directory (default: $KILN_ROOT, else /var/lib/kiln as
