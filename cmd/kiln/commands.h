@@ -19,6 +19,8 @@ int RunDumpLlb(const std::vector<std::string>& args);
 int RunImage(Root& root, const std::vector<std::string>& args);
 // kiln build (build_cmd.cc).
 int RunBuild(Root& root, const std::vector<std::string>& args);
+// kiln frontend ls|pin|unpin (frontend_cmd.cc).
+int RunFrontend(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

@@ -22,6 +22,7 @@ kiln is a container image build engine that speaks BuildKit's LLB.
 Commands:
   build             Build an LLB Definition and export the result
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
+  frontend          Frontend images and their policy: ls, pin, unpin
   debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
 
 Global options:
@@ -84,6 +85,11 @@ int Main(int argc, char** argv) {
     Root root(root_dir);
     return RunBuild(root,
                     std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "frontend") {
+    Root root(root_dir);
+    return RunFrontend(root,
+                       std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);
