@@ -5,6 +5,7 @@
 #include <random>
 #include <utility>
 
+#include "frontend_pins.h"
 #include "kiln/gateway/frontend_policy.h"
 #include "kiln/gateway/frontend_runner.h"
 #include "kiln/solver/image_source.h"
@@ -18,12 +19,6 @@ std::string RandomSessionId() {
   std::string id;
   for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
   return id;
-}
-
-Result<gateway::FrontendPolicy> OperatorPolicy() {
-  std::string path = ConfigPath();
-  if (path.empty()) return gateway::FrontendPolicy::Default();
-  return gateway::LoadFrontendPolicy(path);
 }
 
 void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
@@ -61,7 +56,8 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
   } else if (flags.frontend_exec.empty()) {
     return e.status().WithContext("frontend images run in containers");
   }
-  KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy, OperatorPolicy());
+  KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy,
+                        LoadOperatorPolicy(root.dir()));
   // Per-run metadata dirs a killed predecessor left: this process holds the
   // root (the snapshotter's lock), so whatever is there is stale.
   const std::string state_dir = root.dir() + "/frontends";

@@ -29,6 +29,8 @@ int RunBuild(Root& root, const std::vector<std::string>& args);
 int RunRun(Root& root, const std::vector<std::string>& args);
 // kiln debug dump-llb|workers|info (debug_cmd.cc).
 int RunDebug(Root& root, const std::vector<std::string>& args);
+// kiln frontend ls|pin|unpin (frontend_cmd.cc).
+int RunFrontend(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 
