@@ -50,7 +50,9 @@ class SessionImpl final : public Session {
   Status Ping(std::chrono::milliseconds timeout) override {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    grpc::ByteBuffer request;  // HealthCheckRequest{} encodes to no bytes
+    // HealthCheckRequest{} encodes to no bytes (but must be a real buffer).
+    grpc::Slice empty("", 0);
+    grpc::ByteBuffer request(&empty, 1);
     grpc::ByteBuffer response;
     grpc::internal::RpcMethod method(kMethodHealthCheck,
                                      grpc::internal::RpcMethod::NORMAL_RPC);
