@@ -193,6 +193,9 @@ grpc::Status SessionManager::Serve(grpc::ServerContext* context,
 
 Result<std::shared_ptr<Session>> SessionManager::Get(const std::string& id,
                                                      std::stop_token stop) {
+  if (id.empty()) {
+    return NotFoundError("no session: the build names no client session");
+  }
   std::unique_lock lock(impl_->mu);
   auto deadline =
       std::chrono::steady_clock::now() + impl_->options.connect_wait;
