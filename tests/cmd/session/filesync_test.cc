@@ -37,6 +37,10 @@ void MakeTree(const std::string& root) {
   symlink("/etc/passwd", (root + "/abs-link").c_str());
   symlink("missing", (root + "/dangling").c_str());
   mkfifo((root + "/fifo").c_str(), 0640);
+  if (geteuid() == 0) {
+    lchown((root + "/src/main.go").c_str(), 1000, 1001);
+    lchown((root + "/link").c_str(), 1002, 1003);
+  }
   std::string big(300000, 'x');
   for (size_t i = 0; i < big.size(); i += 7)
     big[i] = static_cast<char>('a' + i % 26);
@@ -108,6 +112,14 @@ TEST_F(FileSyncTest, ReceivedTreeEqualsSyncLocal) {
   struct stat st {};
   ASSERT_EQ(lstat((got + "/exec.sh").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04755u);
+  if (geteuid() == 0) {  // owners are kept when the daemon runs as root
+    ASSERT_EQ(lstat((got + "/src/main.go").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_gid, 1001u);
+    ASSERT_EQ(lstat((got + "/link").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1002u);
+    EXPECT_EQ(st.st_gid, 1003u);
+  }
   ASSERT_EQ(lstat((got + "/fifo").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
   EXPECT_EQ(ReadFile(got + "/big.bin"), ReadFile(src_ + "/big.bin"));
