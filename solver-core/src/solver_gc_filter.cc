@@ -55,6 +55,10 @@ Result<int64_t> ParseGcDuration(std::string_view text) {
   return static_cast<int64_t>(total);
 }
 
+Status CheckGcFilters(const std::vector<std::string>& filters) {
+  return internal::GcFilter::Parse(filters).status();
+}
+
 namespace internal {
 
 Result<GcFilter> GcFilter::Parse(const std::vector<std::string>& filters) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -38,10 +37,13 @@ bool HasSizeLimit(const PruneOptions& o) {
 
 // BuildKit's calculateKeepBytes: the cache total to prune down to.
 int64_t KeepBytes(int64_t total, int64_t free, const PruneOptions& o) {
-  int64_t keep = o.max_used_space > 0 ? o.max_used_space
-                                      : std::numeric_limits<int64_t>::max();
-  if (o.min_free_space > 0 && free >= 0 && o.min_free_space > free) {
-    keep = std::min(keep, total - (o.min_free_space - free));
+  int64_t keep = o.max_used_space;  // 0: no cap
+  const int64_t excess =
+      o.min_free_space > 0 && free >= 0 ? o.min_free_space - free : 0;
+  if (excess > 0) {
+    keep = keep == 0 ? total - excess : std::min(keep, total - excess);
+  } else if (keep == 0 && o.reserved_space == 0) {
+    return total;  // only min_free_space, and the disk has it free
   }
   return std::max(keep, o.reserved_space);
 }

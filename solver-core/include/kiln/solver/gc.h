@@ -44,6 +44,10 @@ struct UsageRecord {
 // InvalidArgument naming the text for anything else, or a negative one.
 Result<int64_t> ParseGcDuration(std::string_view text);
 
+// Checks filters (PruneOptions::filters syntax) without using them:
+// InvalidArgument naming the first bad one.
+Status CheckGcFilters(const std::vector<std::string>& filters);
+
 // One pruning pass; also one GC policy entry (buildkitd.toml
 // [[worker.oci.gcpolicy]]). Durations in nanoseconds, sizes in bytes; 0
 // means "not set".
