@@ -17,6 +17,19 @@ namespace {
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 
+// buildkitd's other [worker.oci] settings: accepted so that a buildkitd.toml
+// works as kiln.toml, and ignored (kiln's engine has no use for them).
+bool IsOtherBuildkitdKey(std::string_view key) {
+  for (std::string_view k :
+       {"enabled", "labels", "platforms", "snapshotter", "rootless",
+        "noProcessSandbox", "binary", "proxySnapshotterPath",
+        "apparmor-profile", "selinux", "max-parallelism", "cniPoolSize",
+        "defaultCgroupParent", "stargzSnapshotter"}) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
 class Loader {
  public:
   Loader(std::string_view source, int64_t disk_bytes)
@@ -132,6 +145,8 @@ class Loader {
           KILN_ASSIGN_OR_RETURN(solver::PruneOptions p, Policy(item));
           policies.push_back(std::move(p));
         }
+      } else if (IsOtherBuildkitdKey(key)) {
+        continue;  // a buildkitd.toml used as is: not GC's business
       } else {
         return Error(v, "unknown key \"" + key +
                             "\" in [worker.oci] (gc, gckeepstorage, "

@@ -41,7 +41,9 @@ std::vector<solver::PruneOptions> DefaultGcPolicies(int64_t reserved,
 // reserved 10% of the disk (at most 10GB), max used 80% (at most 100GB)
 // and min free 20%. InvalidArgument "<source>:<line>:<col>: gc config:
 // ..." naming the key for unknown keys, wrong types and bad sizes or
-// durations; other tables of the file are not looked at.
+// durations. buildkitd's other [worker.oci] keys (platforms,
+// max-parallelism, snapshotter, ...) are accepted and ignored, so that a
+// buildkitd.toml works; other tables of the file are not looked at.
 Result<std::vector<solver::PruneOptions>> ParseGcConfig(
     std::string_view text, std::string_view source_name, int64_t disk_bytes);
 

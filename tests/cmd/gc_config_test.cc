@@ -54,6 +54,15 @@ TEST(GcConfigTest, DefaultsLikeBuildkitd) {
   }
 }
 
+TEST(GcConfigTest, BuildkitdsOtherWorkerKeysAreIgnored) {
+  auto policies = Parse(
+      "[worker.oci]\nmax-parallelism = 4\nplatforms = [\"linux/amd64\"]\n"
+      "gckeepstorage = \"2GB\"\n");
+  ASSERT_TRUE(policies.ok()) << policies.status().ToString();
+  ASSERT_EQ(policies->size(), 4u);
+  EXPECT_EQ((*policies)[2].reserved_space, 2 * kGiB);
+}
+
 TEST(GcConfigTest, GcOffAndKeepStorage) {
   auto off = Parse("[worker.oci]\ngc = false\ngckeepstorage = \"1GB\"\n");
   ASSERT_TRUE(off.ok());
