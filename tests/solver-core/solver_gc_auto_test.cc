@@ -1,5 +1,9 @@
 // Automatic GC policies (SolverOptions::gc_policies), layer blobs and image
 // blobs, crash leftovers, and pruning concurrently with solves.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -163,6 +167,51 @@ TEST_F(GcTest, SolvesRacingPrunesNeverSeeHalfRemovedRecords) {
   done = true;
   pruner.join();
   EXPECT_GT(pruned.load(), 0);
+}
+
+TEST_F(GcTest, GitMirrorsAndHttpDownloadsAreRecords) {
+  const std::string git = root_.path() + "/solver/git/git";
+  const std::string mirror =
+      git + "/" + std::string(Digest::FromBytes("r").hex());
+  testing::WriteFile(mirror + "/config",
+                     "[remote \"origin\"]\n\turl = file:///srv/repo\n");
+  testing::WriteFile(mirror + "/objects/pack/p", Data(kMiB, 1));
+  const std::string http = root_.path() + "/solver/http/http";
+  const Digest body = Digest::FromBytes(Data(kMiB, 2));
+  testing::WriteFile(http + "/blobs/" + std::string(body.hex()), Data(kMiB, 2));
+  testing::WriteFile(http + "/urls/u.json",
+                     R"({"etag":"","last_modified":"",)"
+                     R"("disposition_filename":"tool.tgz","content":")" +
+                         body.str() + R"("})");
+
+  auto records = Records();
+  UsageRecord m = Find(records, "git mirror file:///srv/repo");
+  EXPECT_EQ(m.type, "source.git.checkout");
+  EXPECT_GE(m.size, kMiB);
+  UsageRecord h = Find(records, "http download tool.tgz");
+  EXPECT_EQ(h.type, "regular");
+  EXPECT_GE(h.size, kMiB);
+
+  {
+    // A fetch holds the mirror's lock: in use, and kept.
+    testing::WriteFile(mirror + ".lock", "");
+    int fd = open((mirror + ".lock").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_SH), 0);
+    EXPECT_TRUE(Find(Records(), "git mirror file:///srv/repo").in_use);
+    auto removed = solver_->Prune({.all = true});
+    ASSERT_TRUE(removed.ok());
+    ASSERT_EQ(removed->size(), 1u);
+    EXPECT_EQ((*removed)[0].description, "http download tool.tgz");
+    close(fd);
+  }
+  EXPECT_FALSE(testing::Exists(http + "/urls/u.json"));
+  auto removed = solver_->Prune({.filters = {"type==source.git.checkout"}});
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->size(), 1u);
+  EXPECT_FALSE(testing::Exists(mirror));
+  EXPECT_TRUE(Records().empty());
+  EXPECT_LT(MeasuredCache(), 64 << 10);
 }
 
 }  // namespace

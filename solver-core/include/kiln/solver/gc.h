@@ -2,17 +2,22 @@
 // `buildctl du` / `buildctl prune` and buildkitd's GC policies.
 //
 // A usage record is one thing the cache holds that can be removed on its
-// own: a committed snapshot recorded in the cache index (type "regular"; its
-// layer blob with it), a cache mount ("exec.cachemount"), a synced local
-// source tree ("source.local"), a git checkout cache ("source.git.checkout"),
-// an unpacked frontend root ("frontend"), an HTTP download cache ("regular").
-// Images named in the image store are not cache records: `kiln image rm`
-// removes them (their blobs stay while an image names them).
+// own: a snapshot (type "regular": an op's output recorded in the cache
+// index, an unpacked image layer, a running op's work snapshot; its packed
+// layer blob with it unless an image or another record needs the blob), a
+// snapshot copy of a local directory or a synced local source tree
+// ("source.local"), a cache mount ("exec.cachemount"), a git mirror
+// ("source.git.checkout"), an HTTP download ("regular"). Unpacked frontend
+// roots ("frontend") are the gateway's and not listed here yet. Images
+// named in the image store are not cache records: `kiln image rm` removes
+// them (their blobs stay while an image names them). docs/gc.md has the
+// details.
 //
 // Records in use by a running solve (or parents of a record in use) are
 // reported with in_use and never removed; removing a snapshot also forgets
 // its cache index entries, so a later build runs the op again (it never sees
-// a half-removed record).
+// a half-removed record). Sizes are bytes on disk (allocated blocks), each
+// byte counted in one record only.
 #ifndef KILN_SOLVER_GC_H_
 #define KILN_SOLVER_GC_H_
 
