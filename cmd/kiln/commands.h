@@ -31,6 +31,9 @@ int RunRun(Root& root, const std::vector<std::string>& args);
 int RunDebug(Root& root, const std::vector<std::string>& args);
 // kiln frontend ls|pin|unpin (frontend_cmd.cc).
 int RunFrontend(Root& root, const std::vector<std::string>& args);
+// kiln du, kiln prune (du_cmd.cc, prune_cmd.cc).
+int RunDu(Root& root, const std::vector<std::string>& args);
+int RunPrune(Root& root, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

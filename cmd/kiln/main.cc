@@ -22,6 +22,8 @@ Commands:
                     source or an LLB Definition, and export the result
   run               Run a command in a container made from a stored image
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
+  du                Show the disk usage of the build cache
+  prune             Remove build cache
   frontend          Frontend images and their policy: ls, pin, unpin
   debug             Look inside: debug dump-llb (an LLB Definition's ops),
                     debug workers (the engine's worker), debug info
@@ -85,6 +87,11 @@ int Main(int argc, char** argv) {
     Root root(root_dir);
     return RunFrontend(root,
                        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "du" || args[0] == "prune") {
+    Root root(root_dir);
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    return args[0] == "du" ? RunDu(root, rest) : RunPrune(root, rest);
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "gc_config.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -45,13 +46,17 @@ Result<solver::Solver*> Root::Solver() {
       }
       parallelism = static_cast<int>(n);
     }
+    // Automatic GC as kiln.toml's [worker.oci] says (buildkitd's defaults).
+    KILN_ASSIGN_OR_RETURN(std::vector<solver::PruneOptions> gc,
+                          LoadGcPolicies(ConfigPath(), dir_));
     KILN_ASSIGN_OR_RETURN(solver_,
                           solver::Solver::Open({.root = dir_,
                                                 .images = images,
                                                 .registry = registry,
                                                 .snapshots = snapshots,
                                                 .executor = executor,
-                                                .parallelism = parallelism}));
+                                                .parallelism = parallelism,
+                                                .gc_policies = std::move(gc)}));
   }
   return solver_.get();
 }

@@ -32,7 +32,13 @@ const std::vector<std::string> kCommands = {"",
                                             "debug",
                                             "debug dump-llb",
                                             "debug workers",
-                                            "debug info"};
+                                            "debug info",
+                                            "frontend",
+                                            "frontend ls",
+                                            "frontend pin",
+                                            "frontend unpin",
+                                            "du",
+                                            "prune"};
 
 class HelpCliTest : public ::testing::Test {
  protected:
