@@ -17,14 +17,16 @@ namespace {
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 
-// buildkitd's other [worker.oci] settings: accepted so that a buildkitd.toml
-// works as kiln.toml, and ignored (kiln's engine has no use for them).
-bool IsOtherBuildkitdKey(std::string_view key) {
+// buildkitd's [worker.oci] settings that are not GC's: max-parallelism is
+// read by the engine's own config (kilnd); `enabled = true` says what is
+// true anyway. The rest (platforms, snapshotter, rootless, apparmor, …) are
+// refused rather than ignored: kiln does not do what they ask.
+bool IsEngineKey(std::string_view key) { return key == "max-parallelism"; }
+bool IsUnsupportedBuildkitdKey(std::string_view key) {
   for (std::string_view k :
-       {"enabled", "labels", "platforms", "snapshotter", "rootless",
-        "noProcessSandbox", "binary", "proxySnapshotterPath",
-        "apparmor-profile", "selinux", "max-parallelism", "cniPoolSize",
-        "defaultCgroupParent", "stargzSnapshotter"}) {
+       {"labels", "platforms", "snapshotter", "rootless", "noProcessSandbox",
+        "binary", "proxySnapshotterPath", "apparmor-profile", "selinux",
+        "cniPoolSize", "defaultCgroupParent", "stargzSnapshotter"}) {
     if (key == k) return true;
   }
   return false;
@@ -145,8 +147,17 @@ class Loader {
           KILN_ASSIGN_OR_RETURN(solver::PruneOptions p, Policy(item));
           policies.push_back(std::move(p));
         }
-      } else if (IsOtherBuildkitdKey(key)) {
-        continue;  // a buildkitd.toml used as is: not GC's business
+      } else if (IsEngineKey(key)) {
+        continue;  // not GC's business
+      } else if (key == "enabled") {
+        if (!v.is_boolean() || !v.as_boolean()->get()) {
+          return Error(v,
+                       "[worker.oci] enabled must be true: kiln's engine is "
+                       "its only worker");
+        }
+      } else if (IsUnsupportedBuildkitdKey(key)) {
+        return Error(v, "buildkitd's [worker.oci] " + key +
+                            " is not supported by kiln (remove it)");
       } else {
         return Error(v, "unknown key \"" + key +
                             "\" in [worker.oci] (gc, gckeepstorage, "

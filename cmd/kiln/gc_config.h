@@ -41,9 +41,10 @@ std::vector<solver::PruneOptions> DefaultGcPolicies(int64_t reserved,
 // reserved 10% of the disk (at most 10GB), max used 80% (at most 100GB)
 // and min free 20%. InvalidArgument "<source>:<line>:<col>: gc config:
 // ..." naming the key for unknown keys, wrong types and bad sizes or
-// durations. buildkitd's other [worker.oci] keys (platforms,
-// max-parallelism, snapshotter, ...) are accepted and ignored, so that a
-// buildkitd.toml works; other tables of the file are not looked at.
+// durations. Of buildkitd's other [worker.oci] keys, max-parallelism is left
+// to the engine config and `enabled = true` is accepted; the others
+// (platforms, snapshotter, rootless, …) are errors saying kiln does not
+// support them. Other tables of the file are not looked at.
 Result<std::vector<solver::PruneOptions>> ParseGcConfig(
     std::string_view text, std::string_view source_name, int64_t disk_bytes);
 

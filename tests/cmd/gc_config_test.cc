@@ -54,13 +54,21 @@ TEST(GcConfigTest, DefaultsLikeBuildkitd) {
   }
 }
 
-TEST(GcConfigTest, BuildkitdsOtherWorkerKeysAreIgnored) {
+TEST(GcConfigTest, BuildkitdsOtherWorkerKeys) {
   auto policies = Parse(
-      "[worker.oci]\nmax-parallelism = 4\nplatforms = [\"linux/amd64\"]\n"
+      "[worker.oci]\nmax-parallelism = 4\nenabled = true\n"
       "gckeepstorage = \"2GB\"\n");
   ASSERT_TRUE(policies.ok()) << policies.status().ToString();
   ASSERT_EQ(policies->size(), 4u);
   EXPECT_EQ((*policies)[2].reserved_space, 2 * kGiB);
+  // What kiln does not do is refused, never silently ignored.
+  auto platforms = Parse("[worker.oci]\nplatforms = [\"linux/arm64\"]\n");
+  ASSERT_FALSE(platforms.ok());
+  EXPECT_NE(platforms.status().message().find(
+                "[worker.oci] platforms is not supported by kiln"),
+            std::string::npos)
+      << platforms.status().ToString();
+  EXPECT_FALSE(Parse("[worker.oci]\nenabled = false\n").ok());
 }
 
 TEST(GcConfigTest, GcOffAndKeepStorage) {
