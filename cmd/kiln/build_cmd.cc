@@ -138,48 +138,17 @@ int PrintCallResult(const std::string& call, const BuildOutput& output) {
   return 0;
 }
 
-int Export(Root& root, solver::Solver& solver,
-           const std::vector<solver::ExportRequest>& outputs,
+int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
            const BuildOutput& result) {
-  if (outputs.empty()) return kExitOk;
-  auto content = root.Content();
-  if (!content.ok()) return Error(content.status());
-  auto images = root.Images();
-  if (!images.ok()) return Error(images.status());
-  auto registry = root.Registry();
-  if (!registry.ok()) return Error(registry.status());
-  auto snapshots = root.Snapshots();
-  if (!snapshots.ok()) return Error(snapshots.status());
-  std::error_code ec;
-  std::string tmp = root.dir() + "/tmp";
-  std::filesystem::create_directories(tmp, ec);
-  std::string work = tmp + "/export-XXXXXX";
-  if (ec || mkdtemp(work.data()) == nullptr) {
-    return Error(
-        InternalError("creating a work directory under " + tmp + " failed"));
-  }
-  solver::ExportSource source{.snapshot = result.snapshot,
-                              .platform = result.platform,
-                              .image_config = result.image_config,
-                              .created_by = result.created_by};
-  solver::ExportEnv env{.snapshots = *snapshots,
-                        .content = *content,
-                        .images = *images,
-                        .registry = *registry,
-                        .layers = &solver.layers(),
-                        .work_dir = work};
-  int code = kExitOk;
   for (const solver::ExportRequest& request : outputs) {
-    auto response = solver::Export(request, source, env);
+    auto response = ExportBuildOutput(root, request, result);
     if (!response.ok()) {
-      code =
-          Error(response.status().WithContext("exporting to " + request.type));
-      break;
+      return Error(
+          response.status().WithContext("exporting to " + request.type));
     }
     PrintResponse(request, *response);
   }
-  std::filesystem::remove_all(work, ec);
-  return code;
+  return kExitOk;
 }
 
 }  // namespace
@@ -229,21 +198,18 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
       .entitlements = flags.entitlements,
       .progress = printer->get(),
       .platform = flags.platform.value_or(llb::HostPlatform())};
-  Result<BuildOutput> result = InternalError("no build ran");
-  if (graph) {
-    auto solved = (*solver)->Solve(*graph, request, stop.get_token());
-    if (solved.ok()) {
-      result = BuildOutput{.snapshot = solved->snapshot,
-                           .platform = solved->platform,
-                           .image_config = "",
-                           .created_by = solved->created_by};
-    } else {
-      result = solved.status();
-    }
-  } else {
-    result = BuildWithFrontend(root, flags, request, stop.get_token());
-  }
+  Result<BuildOutput> result =
+      graph ? SolveGraph(root, *graph, request, stop.get_token())
+            : BuildWithFrontend(root,
+                                {.frontend = flags.frontend,
+                                 .opts = flags.opts,
+                                 .inputs = {},
+                                 .exec_path = flags.frontend_exec,
+                                 .oci_layouts = flags.oci_layouts,
+                                 .session_id = ""},
+                                request, stop.get_token());
   (*printer)->Finish();
+  if (result.ok()) PrintWarnings(result->warnings);
   if (!result.ok()) {
     std::string logs = (*printer)->ErrorLogs();
     std::fputs(logs.c_str(), stderr);
@@ -254,7 +220,7 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
     return Error(result.status());
   }
   if (!flags.call.empty()) return PrintCallResult(flags.call, *result);
-  return Export(root, **solver, outputs, *result);
+  return Export(root, outputs, *result);
 }
 
 }  // namespace kiln::cli

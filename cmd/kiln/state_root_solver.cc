@@ -16,6 +16,7 @@ std::string Env(const char* name) {
 }  // namespace
 
 Result<solver::Executor*> Root::Executor() {
+  std::lock_guard lock(mu_);
   if (!executor_) {
     KILN_ASSIGN_OR_RETURN(executor_, solver::RuncExecutor::Create(
                                          {.state_dir = dir_ + "/executor",
@@ -25,6 +26,7 @@ Result<solver::Executor*> Root::Executor() {
 }
 
 Result<solver::Solver*> Root::Solver() {
+  std::lock_guard lock(mu_);
   if (!solver_) {
     KILN_ASSIGN_OR_RETURN(solver::ImageStore * images, Images());
     KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, Snapshots());
@@ -35,8 +37,9 @@ Result<solver::Solver*> Root::Solver() {
     } else {
       executor_error_ = e.status().message();
     }
-    int parallelism = 0;
-    if (std::string p = Env("KILN_PARALLELISM"); !p.empty()) {
+    int parallelism = parallelism_;
+    if (std::string p = Env("KILN_PARALLELISM");
+        parallelism == 0 && !p.empty()) {
       char* end = nullptr;
       long n = std::strtol(p.c_str(), &end, 10);
       if (*end != '\0' || n < 1 || n > 1024) {
@@ -51,7 +54,8 @@ Result<solver::Solver*> Root::Solver() {
                                                 .registry = registry,
                                                 .snapshots = snapshots,
                                                 .executor = executor,
-                                                .parallelism = parallelism}));
+                                                .parallelism = parallelism,
+                                                .gc_policies = gc_policies_}));
   }
   return solver_.get();
 }
