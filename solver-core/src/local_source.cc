@@ -106,11 +106,9 @@ class Planner {
   PatternMatcher exclude_;
 };
 
-}  // namespace
-
-Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
-                                 const std::string& dest_dir,
-                                 const LocalSyncOptions& options) {
+// Checks `src_dir` and walks it into `plan` under `options`.
+Status PlanLocal(const std::string& src_dir, const LocalSyncOptions& options,
+                 std::map<std::string, internal::SourceEntry>& plan) {
   struct stat st {};
   if (stat(src_dir.c_str(), &st) != 0) {
     if (errno == ENOENT) {
@@ -132,10 +130,56 @@ Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
                         PatternMatcher::Create(includes));
   KILN_ASSIGN_OR_RETURN(PatternMatcher exclude,
                         PatternMatcher::Create(options.exclude_patterns));
-  std::map<std::string, internal::SourceEntry> plan;
   Planner planner(src_dir, std::move(include), std::move(exclude));
   KILN_ASSIGN_OR_RETURN(bool any, planner.Walk("", plan));
   (void)any;
+  return Status::Ok();
+}
+
+// Walk order: '/' sorts before every other byte, so "a/b" precedes "a.b".
+bool WalkOrderLess(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+}  // namespace
+
+Result<std::vector<LocalEntry>> ListLocal(const std::string& src_dir,
+                                          const LocalSyncOptions& options) {
+  std::map<std::string, internal::SourceEntry> plan;
+  KILN_RETURN_IF_ERROR(PlanLocal(src_dir, options, plan));
+  std::vector<LocalEntry> out;
+  out.reserve(plan.size());
+  for (auto& [path, e] : plan) {
+    LocalEntry entry;
+    entry.path = path;
+    entry.mode = e.st.st_mode;
+    entry.uid = e.st.st_uid;
+    entry.gid = e.st.st_gid;
+    entry.size = e.st.st_size;
+    entry.mtime_ns = static_cast<int64_t>(e.st.st_mtim.tv_sec) * 1000000000 +
+                     e.st.st_mtim.tv_nsec;
+    entry.link_target = std::move(e.link_target);
+    out.push_back(std::move(entry));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LocalEntry& a, const LocalEntry& b) {
+              return WalkOrderLess(a.path, b.path);
+            });
+  return out;
+}
+
+Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
+                                 const std::string& dest_dir,
+                                 const LocalSyncOptions& options) {
+  std::map<std::string, internal::SourceEntry> plan;
+  KILN_RETURN_IF_ERROR(PlanLocal(src_dir, options, plan));
   KILN_RETURN_IF_ERROR(
       internal::MakeDirs(dest_dir, "local source destination " + dest_dir));
   internal::SyncState previous;

@@ -70,6 +70,24 @@ Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
                                  const std::string& dest_dir,
                                  const LocalSyncOptions& options = {});
 
+// One entry SyncLocal would copy, with the source's lstat metadata.
+struct LocalEntry {
+  std::string path;  // relative to src_dir, slash-separated, no "." or ".."
+  uint32_t mode = 0;  // st_mode (type and permission bits)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;      // Unix nanoseconds
+  std::string link_target;   // symlinks: the target, verbatim
+};
+
+// The entries SyncLocal(src_dir, …, options) would copy (state_file is
+// ignored), in fsutil's walk order: depth first, the names of a directory
+// sorted bytewise, a directory before what it holds — the order a session's
+// DiffCopy sender lists them in. Errors as SyncLocal's (before it writes).
+Result<std::vector<LocalEntry>> ListLocal(const std::string& src_dir,
+                                          const LocalSyncOptions& options);
+
 }  // namespace kiln::solver
 
 #endif  // KILN_SOLVER_LOCAL_SOURCE_H_

@@ -1,0 +1,103 @@
+// The client side of a BuildKit session (control-api.md §3–4): what
+// `kiln build --addr …` runs next to its Solve call.
+//
+// ClientSession::Start opens Control.Session on the daemon's channel with the
+// X-Docker-Expose-Session-* metadata (a random id, the shared key and every
+// method served), and serves over that tunnel, as the gRPC server:
+//   grpc.health.v1.Health
+//   moby.filesync.v1.FileSync/DiffCopy   the `dirs` (local sources), honouring
+//        the daemon's include-patterns / exclude-patterns / followpaths
+//        metadata as solver::SyncLocal does
+//   moby.filesync.v1.FileSend/DiffCopy   exporter output into `exports`
+//   moby.buildkit.secrets.v1.Secrets     from `secrets` (if set)
+//   moby.sshforward.v1.SSH               relaying to `ssh_agents` sockets
+// Only the services with something to serve are registered and announced.
+//
+// Thread safety: methods may be called from any thread; Close() once.
+#ifndef KILN_SESSION_CLIENT_SESSION_H_
+#define KILN_SESSION_CLIENT_SESSION_H_
+
+#include <grpcpp/channel.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "kiln/llb/status.h"
+#include "kiln/session/transfer_stats.h"
+#include "kiln/solver/secrets.h"
+
+namespace kiln::session {
+
+// Where the output of one exporter goes (FileSend, selected by the
+// buildkit-attachable-exporter-id metadata).
+struct ExportTarget {
+  enum class Kind {
+    kDirectory,  // `path` receives the tree (local exporter), merged into
+                 // what is there; a new directory appears only when complete
+    kFile,       // `path` receives the bytes (tar, oci, docker exporters);
+                 // written to a temporary file and renamed when complete
+    kStdout,     // the bytes go to fd 1
+  };
+  Kind kind = Kind::kDirectory;
+  std::string path;
+};
+
+struct ClientSessionOptions {
+  std::string name;        // optional session name
+  std::string shared_key;  // "" = a random one (no reuse across clients)
+  // local source name → directory (the CLI's --local name=dir).
+  std::map<std::string, std::string> dirs;
+  // Borrowed; must outlive the session. Null: Secrets is not served.
+  solver::SecretProvider* secrets = nullptr;
+  // ssh id ("default" …) → agent socket path (the CLI's --ssh).
+  std::map<std::string, std::string> ssh_agents;
+  // exporter id (BuildKit: the exporter's index, "0", "1"…) → target.
+  std::map<std::string, ExportTarget> exports;
+  int max_message_bytes = 64 << 20;
+};
+
+class ClientSession {
+ public:
+  // Opens the session on `channel` (kilnd's Control service) and starts
+  // serving. Returns once the call is started; the daemon registers it
+  // concurrently (its Get() waits for it). Errors: InvalidArgument for a dir
+  // or agent socket that does not exist, Internal when the local server
+  // cannot start, Unavailable when the call cannot be opened.
+  static Result<std::unique_ptr<ClientSession>> Start(
+      std::shared_ptr<grpc::Channel> channel, ClientSessionOptions options);
+
+  // Close()s if still open.
+  ~ClientSession();
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  // Put this in SolveRequest.Session.
+  const std::string& id() const { return id_; }
+  const std::string& shared_key() const { return shared_key_; }
+
+  // Ends the Control.Session call and stops serving (in-flight attachable
+  // calls are cancelled). Returns the call's status: OK when it ended
+  // cleanly. Further calls return the same status.
+  Status Close();
+
+  // Whether the daemon ended the call (or it broke) before Close().
+  bool done() const;
+
+  // What the FileSync sender sent and the FileSend receiver wrote so far.
+  TransferStats sent_stats() const;
+  TransferStats export_stats() const;
+
+  class Impl;
+
+ private:
+  ClientSession(std::string id, std::string shared_key,
+                std::unique_ptr<Impl> impl);
+  std::string id_;
+  std::string shared_key_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln::session
+
+#endif  // KILN_SESSION_CLIENT_SESSION_H_

@@ -1,0 +1,537 @@
+// The receiving half of DiffCopy: the protocol loop and the entry decisions.
+// Writing goes through fs_at.h (directory fds, no symlink following).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "diff_copy.h"
+#include "fs_at.h"
+#include "go_mode.h"
+
+namespace kiln::session::internal {
+namespace {
+
+using fsutil::types::Stat;
+
+timespec Nanos(int64_t ns) {
+  timespec ts{};
+  ts.tv_sec = ns / 1000000000;
+  ts.tv_nsec = ns % 1000000000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+         st.st_mtim.tv_nsec;
+}
+
+// Packets to send, sent by one thread so that reading never waits on
+// writing (the peer may be sending DATA while we request more).
+class Outbox {
+ public:
+  explicit Outbox(PacketStream& stream) : stream_(stream) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Outbox() { Close(std::chrono::seconds(2)); }
+
+  void Push(Packet p) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(p));
+    }
+    cv_.notify_all();
+  }
+  uint64_t sent() const { return sent_; }
+
+  // Sends what is queued (waiting at most `grace`, then cancelling the
+  // stream) and stops the thread.
+  void Close(std::chrono::milliseconds grace) {
+    if (!thread_.joinable()) return;
+    std::unique_lock lock(mu_);
+    closing_ = true;
+    cv_.notify_all();
+    if (!cv_.wait_for(lock, grace, [&] { return stopped_; })) {
+      lock.unlock();
+      stream_.Cancel();
+    } else {
+      lock.unlock();
+    }
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) break;
+      Packet p = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      bool ok = !failed_ && stream_.Send(p);
+      lock.lock();
+      if (ok) ++sent_;
+      if (!ok) failed_ = true;
+    }
+    stopped_ = true;
+    cv_.notify_all();
+  }
+
+  PacketStream& stream_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Packet> queue_;
+  bool closing_ = false;
+  bool stopped_ = false;
+  bool failed_ = false;
+  uint64_t sent_ = 0;
+  std::thread thread_;
+};
+
+class Receiver {
+ public:
+  Receiver(PacketStream& stream, const std::string& dest,
+           const ReceiveOptions& options, ReceiveResult& result)
+      : stream_(stream),
+        dest_(dest),
+        options_(options),
+        result_(result),
+        stats_(result.stats),
+        chown_(options.keep_owner && geteuid() == 0) {}
+
+  Status Run() {
+    root_ = Fd(open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_.valid()) return ErrnoError("opening " + dest_, errno);
+    KILN_ASSIGN_OR_RETURN(Fd root_dup, OpenDirBelow(root_.get(), ""));
+    stack_.push_back({"", std::move(root_dup)});
+    Status status;
+    {
+      Outbox outbox(stream_);
+      outbox_ = &outbox;
+      status = Loop();
+      if (!status.ok() && !peer_failed_) {
+        Packet err;
+        err.set_type(fsutil::types::PACKET_ERR);
+        err.set_data(status.message());
+        outbox.Push(std::move(err));
+      }
+      outbox.Close(std::chrono::seconds(2));
+      stats_.packets_sent += outbox.sent();
+      outbox_ = nullptr;
+    }
+    if (!status.ok()) {
+      stream_.Cancel();
+      DropTemps();
+    }
+    return status;
+  }
+
+ private:
+  struct Frame {
+    std::string path;
+    Fd fd;
+  };
+  struct Pending {
+    std::string path;
+    Stat stat;
+    Fd parent;
+    Fd file;
+    std::string temp;
+  };
+
+  Status Loop() {
+    Packet p;
+    bool finished = false;
+    while (true) {
+      p.Clear();
+      if (!stream_.Receive(&p)) {
+        if (next_id_ == 0 && !listing_done_) result_.closed_early = true;
+        return UnavailableError(
+            "diffcopy: the stream ended before the transfer finished");
+      }
+      ++stats_.packets_received;
+      switch (p.type()) {
+        case fsutil::types::PACKET_STAT:
+          if (listing_done_) {
+            return InvalidArgumentError("diffcopy: entry after the listing");
+          }
+          if (!p.has_stat()) {
+            listing_done_ = true;
+            KILN_RETURN_IF_ERROR(EndListing());
+          } else {
+            KILN_RETURN_IF_ERROR(HandleEntry(p.stat()));
+          }
+          break;
+        case fsutil::types::PACKET_DATA:
+          KILN_RETURN_IF_ERROR(HandleData(p.id(), p.data()));
+          break;
+        case fsutil::types::PACKET_FIN:
+          if (!finished) {
+            return InvalidArgumentError(
+                "diffcopy: the sender finished before the transfer did");
+          }
+          return Status::Ok();
+        case fsutil::types::PACKET_ERR:
+          peer_failed_ = true;
+          return UnknownError("sender: " + p.data());
+        default:
+          return InvalidArgumentError("diffcopy: unexpected packet type " +
+                                      std::to_string(p.type()));
+      }
+      if (listing_done_ && pending_.empty() && !finished) {
+        KILN_RETURN_IF_ERROR(Finish());
+        finished = true;
+        Packet fin;
+        fin.set_type(fsutil::types::PACKET_FIN);
+        outbox_->Push(std::move(fin));
+      }
+    }
+  }
+
+  Status Invalid(const std::string& path, const std::string& why) {
+    return InvalidArgumentError("diffcopy: invalid entry \"" + path +
+                                "\": " + why);
+  }
+
+  bool Unchanged(const struct stat& cur, const Stat& st, uint32_t mode) const {
+    if ((cur.st_mode & 07777) != (mode & 07777)) return false;
+    if (chown_ && (cur.st_uid != st.uid() || cur.st_gid != st.gid())) {
+      return false;
+    }
+    return true;
+  }
+
+  Status HandleEntry(const Stat& st) {
+    const uint32_t id = next_id_++;
+    const std::string& path = st.path();
+    if (!IsCleanRelative(path))
+      return Invalid(path, "not a clean relative path");
+    if (!last_path_.empty() && !WalkOrderLess(last_path_, path)) {
+      return Invalid(path, "out of order or repeated");
+    }
+    last_path_ = path;
+    auto [parent, name] = SplitParent(path);
+    if (IsTempName(name)) return Invalid(path, "reserved name");
+    while (stack_.size() > 1 && stack_.back().path != parent) stack_.pop_back();
+    if (stack_.back().path != parent) {
+      return Invalid(path, "not inside a listed directory");
+    }
+    const uint32_t mode = StModeFromGoMode(st.mode());
+    if (mode == 0) return Invalid(path, "unsupported file mode");
+    ++stats_.entries_listed;
+    const int pfd = stack_.back().fd.get();
+    struct stat cur {};
+    bool exists = fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT)
+      return ErrnoError("inspecting " + path, errno);
+    const std::string where = dest_ + "/" + path;
+    if (exists && S_ISDIR(cur.st_mode) && !S_ISDIR(mode)) {
+      KILN_RETURN_IF_ERROR(RemoveAllAt(pfd, name, where));
+      exists = false;
+    }
+    switch (mode & S_IFMT) {
+      case S_IFDIR: {
+        listed_[path] = 'd';
+        if (exists && !S_ISDIR(cur.st_mode)) {
+          if (unlinkat(pfd, name.c_str(), 0) != 0) {
+            return ErrnoError("replacing " + where, errno);
+          }
+          exists = false;
+        }
+        if (!exists && mkdirat(pfd, name.c_str(), 0700) != 0) {
+          return ErrnoError("creating directory " + where, errno);
+        }
+        Fd fd(openat(pfd, name.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd.valid()) return ErrnoError("opening " + where, errno);
+        stack_.push_back({path, std::move(fd)});
+        dirs_.push_back(st);
+        ++result_.dirs;
+        return Status::Ok();
+      }
+      case S_IFREG:
+        listed_[path] = 'f';
+        if (!st.linkname().empty()) {
+          auto it = listed_.find(st.linkname());
+          if (it == listed_.end() || it->second != 'f' ||
+              st.linkname() == path) {
+            return Invalid(path, "hard link to an unlisted file");
+          }
+          hardlinks_.push_back(st);
+          return Status::Ok();
+        }
+        if (exists && S_ISREG(cur.st_mode) && cur.st_size == st.size() &&
+            MtimeNs(cur) == st.modtime() && Unchanged(cur, st, mode)) {
+          ++stats_.files_unchanged;
+          return Status::Ok();
+        }
+        {
+          Pending& pend = pending_[id];
+          pend.path = path;
+          pend.stat = st;
+        }
+        {
+          Packet req;
+          req.set_type(fsutil::types::PACKET_REQ);
+          req.set_id(id);
+          outbox_->Push(std::move(req));
+        }
+        ++stats_.files_requested;
+        return Status::Ok();
+      case S_IFLNK:
+        listed_[path] = 'o';
+        if (exists && S_ISLNK(cur.st_mode) && Unchanged(cur, st, cur.st_mode)) {
+          std::string target(static_cast<size_t>(cur.st_size) + 1, '\0');
+          ssize_t n =
+              readlinkat(pfd, name.c_str(), target.data(), target.size());
+          if (n >= 0 && static_cast<size_t>(n) < target.size()) {
+            target.resize(static_cast<size_t>(n));
+            if (target == st.linkname()) {
+              ++stats_.files_unchanged;
+              return Status::Ok();
+            }
+          }
+        }
+        return Replace(pfd, name, st, mode, where);
+      case S_IFSOCK:
+        listed_[path] = 'o';  // not recreated (nothing can use it)
+        return Status::Ok();
+      default:  // fifos and devices
+        listed_[path] = 'o';
+        if (exists && (cur.st_mode & S_IFMT) == (mode & S_IFMT) &&
+            cur.st_rdev == makedev(st.devmajor(), st.devminor()) &&
+            Unchanged(cur, st, mode)) {
+          ++stats_.files_unchanged;
+          return Status::Ok();
+        }
+        return Replace(pfd, name, st, mode, where);
+    }
+  }
+
+  // Makes a symlink, fifo or device node under a temporary name and renames
+  // it over `name`.
+  Status Replace(int pfd, const std::string& name, const Stat& st,
+                 uint32_t mode, const std::string& where) {
+    std::string tmp = TempName(name);
+    if (S_ISLNK(mode)) {
+      if (symlinkat(st.linkname().c_str(), pfd, tmp.c_str()) != 0) {
+        return ErrnoError("creating symlink " + where, errno);
+      }
+    } else if (mknodat(pfd, tmp.c_str(), mode,
+                       makedev(st.devmajor(), st.devminor())) != 0) {
+      return ErrnoError("creating " + where, errno);
+    }
+    Status s = SetAttrsAt(pfd, tmp, st, mode, where);
+    if (s.ok() && renameat(pfd, tmp.c_str(), pfd, name.c_str()) != 0) {
+      s = ErrnoError("renaming into " + where, errno);
+    }
+    if (!s.ok()) {
+      unlinkat(pfd, tmp.c_str(), 0);
+      return s;
+    }
+    ++stats_.files_written;
+    return Status::Ok();
+  }
+
+  Status SetAttrsAt(int pfd, const std::string& name, const Stat& st,
+                    uint32_t mode, const std::string& where) {
+    if (chown_ && fchownat(pfd, name.c_str(), st.uid(), st.gid(),
+                           AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoError("setting the owner of " + where, errno);
+    }
+    if (!S_ISLNK(mode) && fchmodat(pfd, name.c_str(), mode & 07777, 0) != 0) {
+      return ErrnoError("setting the mode of " + where, errno);
+    }
+    timespec times[2] = {{0, UTIME_OMIT}, Nanos(st.modtime())};
+    if (utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoError("setting the mtime of " + where, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status HandleData(uint32_t id, const std::string& data) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) {
+      return InvalidArgumentError("diffcopy: data for file id " +
+                                  std::to_string(id) +
+                                  ", which was not requested");
+    }
+    Pending& f = it->second;
+    const std::string where = dest_ + "/" + f.path;
+    auto [parent, name] = SplitParent(f.path);
+    if (!f.file.valid()) {
+      KILN_ASSIGN_OR_RETURN(f.parent, OpenDirBelow(root_.get(), parent));
+      f.temp = TempName(name);
+      f.file = Fd(openat(f.parent.get(), f.temp.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         0600));
+      if (!f.file.valid()) return ErrnoError("writing " + where, errno);
+      temps_.insert(parent.empty() ? f.temp : parent + "/" + f.temp);
+    }
+    if (!data.empty()) {
+      size_t off = 0;
+      while (off < data.size()) {
+        ssize_t n = write(f.file.get(), data.data() + off, data.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return ErrnoError("writing " + where, errno);
+        off += static_cast<size_t>(n);
+      }
+      stats_.data_bytes += data.size();
+      return Status::Ok();
+    }
+    // End of this file: attributes, then rename into place.
+    const Stat& st = f.stat;
+    uint32_t mode = StModeFromGoMode(st.mode());
+    if (chown_ && fchown(f.file.get(), st.uid(), st.gid()) != 0) {
+      return ErrnoError("setting the owner of " + where, errno);
+    }
+    if (fchmod(f.file.get(), mode & 07777) != 0) {
+      return ErrnoError("setting the mode of " + where, errno);
+    }
+    timespec times[2] = {{0, UTIME_OMIT}, Nanos(st.modtime())};
+    if (futimens(f.file.get(), times) != 0) {
+      return ErrnoError("setting the mtime of " + where, errno);
+    }
+    f.file.Reset();
+    if (renameat(f.parent.get(), f.temp.c_str(), f.parent.get(),
+                 name.c_str()) != 0) {
+      return ErrnoError("renaming into " + where, errno);
+    }
+    temps_.erase(parent.empty() ? f.temp : parent + "/" + f.temp);
+    ++stats_.files_written;
+    pending_.erase(it);
+    return Status::Ok();
+  }
+
+  Status EndListing() {
+    stack_.resize(1);
+    if (options_.merge) return Status::Ok();
+    return DeleteUnlisted("", stack_[0].fd.get());
+  }
+
+  Status DeleteUnlisted(const std::string& rel, int dir_fd) {
+    KILN_ASSIGN_OR_RETURN(
+        auto names, ListDirFd(dir_fd, rel.empty() ? dest_ : dest_ + "/" + rel));
+    for (const auto& n : names) {
+      std::string child = rel.empty() ? n : rel + "/" + n;
+      if (IsTempName(n) && temps_.contains(child)) continue;
+      auto it = listed_.find(child);
+      if (it == listed_.end()) {
+        KILN_RETURN_IF_ERROR(RemoveAllAt(dir_fd, n, dest_ + "/" + child));
+        ++stats_.entries_deleted;
+        continue;
+      }
+      if (it->second != 'd') continue;
+      Fd sub(openat(dir_fd, n.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub.valid())
+        return ErrnoError("opening " + dest_ + "/" + child, errno);
+      KILN_RETURN_IF_ERROR(DeleteUnlisted(child, sub.get()));
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() {
+    for (const Stat& st : hardlinks_) {
+      KILN_RETURN_IF_ERROR(Link(st));
+    }
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+      const Stat& st = *it;
+      const std::string where = dest_ + "/" + st.path();
+      KILN_ASSIGN_OR_RETURN(Fd fd, OpenDirBelow(root_.get(), st.path()));
+      if (chown_ && fchown(fd.get(), st.uid(), st.gid()) != 0) {
+        return ErrnoError("setting the owner of " + where, errno);
+      }
+      if (fchmod(fd.get(), StModeFromGoMode(st.mode()) & 07777) != 0) {
+        return ErrnoError("setting the mode of " + where, errno);
+      }
+      timespec times[2] = {{0, UTIME_OMIT}, Nanos(st.modtime())};
+      if (futimens(fd.get(), times) != 0) {
+        return ErrnoError("setting the mtime of " + where, errno);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Link(const Stat& st) {
+    const std::string where = dest_ + "/" + st.path();
+    auto [parent, name] = SplitParent(st.path());
+    auto [tparent, tname] = SplitParent(st.linkname());
+    KILN_ASSIGN_OR_RETURN(Fd pfd, OpenDirBelow(root_.get(), parent));
+    KILN_ASSIGN_OR_RETURN(Fd tfd, OpenDirBelow(root_.get(), tparent));
+    struct stat cur {};
+    struct stat target {};
+    if (fstatat(tfd.get(), tname.c_str(), &target, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(target.st_mode)) {
+      return Invalid(st.path(), "hard link target is not a file");
+    }
+    if (fstatat(pfd.get(), name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+        cur.st_ino == target.st_ino && cur.st_dev == target.st_dev) {
+      ++stats_.files_unchanged;
+      return Status::Ok();
+    }
+    std::string tmp = TempName(name);
+    if (linkat(tfd.get(), tname.c_str(), pfd.get(), tmp.c_str(), 0) != 0) {
+      return ErrnoError("linking " + where, errno);
+    }
+    if (renameat(pfd.get(), tmp.c_str(), pfd.get(), name.c_str()) != 0) {
+      int err = errno;
+      unlinkat(pfd.get(), tmp.c_str(), 0);
+      return ErrnoError("renaming into " + where, err);
+    }
+    ++stats_.files_written;
+    return Status::Ok();
+  }
+
+  void DropTemps() {
+    for (auto& [id, f] : pending_) {
+      if (f.parent.valid() && !f.temp.empty()) {
+        unlinkat(f.parent.get(), f.temp.c_str(), 0);
+      }
+    }
+  }
+
+  PacketStream& stream_;
+  const std::string& dest_;
+  const ReceiveOptions& options_;
+  ReceiveResult& result_;
+  TransferStats& stats_;
+  const bool chown_;
+  Outbox* outbox_ = nullptr;
+  Fd root_;
+  std::vector<Frame> stack_;
+  uint32_t next_id_ = 0;
+  std::string last_path_;
+  bool listing_done_ = false;
+  bool peer_failed_ = false;
+  std::unordered_map<std::string, char> listed_;  // 'd' dir, 'f' file, 'o'
+  std::vector<Stat> dirs_;
+  std::vector<Stat> hardlinks_;
+  std::unordered_map<uint32_t, Pending> pending_;
+  std::unordered_set<std::string> temps_;  // temporary files being written
+};
+
+}  // namespace
+
+Status ReceiveDiffCopy(PacketStream& stream, const std::string& dest,
+                       const ReceiveOptions& options, ReceiveResult& result) {
+  return Receiver(stream, dest, options, result).Run();
+}
+
+}  // namespace kiln::session::internal
