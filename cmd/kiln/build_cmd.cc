@@ -15,6 +15,7 @@
 
 #include "build_flags.h"
 #include "build_frontend.h"
+#include "build_report.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "kiln/llb/definition.h"
@@ -28,20 +29,7 @@
 namespace kiln::cli {
 namespace {
 
-// "error: [file:line:col: ]message" on stderr (a frontend's located error,
-// e.g. a Dockerfile line); returns kExitFailure.
-int Error(const Status& status) {
-  std::string where;
-  if (!status.ranges().empty()) {
-    const SourceRange& r = status.ranges().front();
-    where.append(r.file).append(":").append(std::to_string(r.line));
-    if (r.column > 0) where.append(":").append(std::to_string(r.column));
-    where.append(": ");
-  }
-  std::fprintf(stderr, "error: %s%s\n", where.c_str(),
-               status.message().c_str());
-  return kExitFailure;
-}
+int Error(const Status& status) { return ReportError(status); }
 
 int Usage(const std::string& error) {
   return UsageError(BuildUsage(), "kiln build: " + error);
@@ -56,39 +44,6 @@ Result<std::string> ReadDefinition(const std::string& path) {
   if (std::ferror(stdin)) return InternalError("reading stdin failed");
   return bytes;
 }
-
-// While alive, SIGINT and SIGTERM request `stop` instead of killing the
-// process, so that running execs are killed and nothing half-done remains.
-// Construct it before any other thread starts (they inherit the mask).
-class InterruptToStop {
- public:
-  explicit InterruptToStop(std::stop_source stop) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);  // our own wake-up to end the thread
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, stop]() mutable {
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-        if (!stop.stop_requested()) {
-          std::fputs("\ncancelling the build…\n", stderr);
-        }
-        stop.request_stop();
-      }
-    });
-  }
-  ~InterruptToStop() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_, old_;
-  std::thread thread_;
-};
 
 struct Providers {
   solver::MapSecretProvider secrets;
@@ -114,30 +69,6 @@ int LoadProviders(const BuildFlags& flags, Providers& providers) {
   return -1;
 }
 
-// The exporter's response keys worth showing (the descriptor is a base64
-// blob of what the digest already says).
-void PrintResponse(const solver::ExportRequest& request,
-                   const std::map<std::string, std::string>& response) {
-  std::fprintf(stderr, "exported type=%s\n", request.type.c_str());
-  for (const auto& [key, value] : response) {
-    if (key == "containerimage.descriptor") continue;
-    std::fprintf(stderr, "  %s: %s\n", key.c_str(), value.c_str());
-  }
-}
-
-// --call: the subrequest's result.txt on stdout; for check, exit code 1
-// when result.statuscode says the checks warned.
-int PrintCallResult(const std::string& call, const BuildOutput& output) {
-  auto text = output.metadata.find("result.txt");
-  if (text != output.metadata.end()) std::fputs(text->second.c_str(), stdout);
-  std::fflush(stdout);
-  auto code = output.metadata.find("result.statuscode");
-  if (call == "check" && code != output.metadata.end() && code->second != "0") {
-    return 1;
-  }
-  return 0;
-}
-
 int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
            const BuildOutput& result) {
   for (const solver::ExportRequest& request : outputs) {
@@ -146,7 +77,7 @@ int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
       return Error(
           response.status().WithContext("exporting to " + request.type));
     }
-    PrintResponse(request, *response);
+    PrintExportResponse(request.type, *response);
   }
   return kExitOk;
 }
@@ -219,7 +150,9 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
     }
     return Error(result.status());
   }
-  if (!flags.call.empty()) return PrintCallResult(flags.call, *result);
+  if (!flags.call.empty()) {
+    return PrintCallResult(flags.call, result->metadata);
+  }
   return Export(root, outputs, *result);
 }
 

@@ -7,6 +7,7 @@
 #include "build_flags.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "remote.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -27,6 +28,11 @@ Commands:
 Global options:
   --root DIR        State directory (default: $KILN_ROOT, else /var/lib/kiln as
                     root, else $XDG_DATA_HOME/kiln or ~/.local/share/kiln)
+  --addr ADDR       Build with kilnd at ADDR (unix:///PATH or tcp://HOST:PORT)
+                    instead of the embedded engine (default: $KILN_HOST)
+  --tlscacert FILE, --tlscert FILE, --tlskey FILE
+                    Mutual TLS for a tcp:// address (default:
+                    $KILN_TLS_CACERT, $KILN_TLS_CERT, $KILN_TLS_KEY)
 
 Run 'kiln COMMAND --help' for more about a command.
 
@@ -45,8 +51,14 @@ Commands:
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string root_dir = DefaultRootDir();
-  while (!args.empty() &&
-         (args[0] == "--root" || args[0].rfind("--root=", 0) == 0)) {
+  RemoteOptions remote = RemoteOptionsFromEnv();
+  for (std::string error; !args.empty();) {
+    if (TakeRemoteFlag(args, remote, error)) {
+      if (error.empty()) continue;
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return kExitUsage;
+    }
+    if (args[0] != "--root" && args[0].rfind("--root=", 0) != 0) break;
     if (args[0] == "--root") {
       if (args.size() < 2) {
         std::fputs("kiln: --root needs a directory\n", stderr);
@@ -78,6 +90,19 @@ int Main(int argc, char** argv) {
     }
     std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s",
                  args[1].c_str(), kDebugUsage.data());
+    return kExitUsage;
+  }
+  if (args[0] == "build" && !remote.addr.empty()) {
+    return RunRemoteBuild(
+        remote, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  // KILN_HOST selects the daemon for builds; an explicit --addr for a
+  // command that only works locally is a mistake worth saying.
+  if (remote.addr_flag && args[0] != "debug") {
+    std::fprintf(stderr,
+                 "kiln %s: works on the local state root only; --addr is not "
+                 "supported for it\n",
+                 args[0].c_str());
     return kExitUsage;
   }
   if (args[0] == "build") {

@@ -1,0 +1,110 @@
+// `kiln --addr unix://… build`: the CLI's remote mode against a real kilnd,
+// with a session carrying the local context and the outputs.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kiln/llb/definition.h"
+#include "kiln/llb/file.h"
+#include "kiln/llb/source.h"
+#include "kilnd_fixture.h"
+
+namespace kiln::kilnd_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class KilndCliTest : public KilndTest {
+ protected:
+  // `kiln ARGS` with `input` on stdin (a Definition), files under dir_.
+  CliRun Kiln(const std::string& args, const std::string& input,
+              const std::string& env = "") {
+    { std::ofstream(dir_ + "/in", std::ios::binary) << input; }
+    std::string cmd = env + " " + std::string(KILN_BINARY) + " " + args + " <" +
+                      dir_ + "/in >" + dir_ + "/out 2>" + dir_ + "/err";
+    int status = std::system(cmd.c_str());
+    CliRun r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(dir_ + "/out");
+    r.err = Slurp(dir_ + "/err");
+    return r;
+  }
+  std::string Serialized(const llb::State& state) {
+    return llb::SerializeDefinition(Definition(state));
+  }
+  std::string Addr() const { return "--addr unix://" + socket_; }
+};
+
+TEST_F(KilndCliTest, BuildsALocalContextIntoADirectory) {
+  StartDaemon();
+  fs::create_directories(dir_ + "/ctx/sub");
+  { std::ofstream(dir_ + "/ctx/sub/in.txt") << "from the client\n"; }
+  llb::State state =
+      llb::Scratch()
+          .File(llb::Mkfile("/hello", 0644, "hi\n"))
+          .File(llb::Copy(llb::Local("context"), "/sub/in.txt", "/copied.txt"));
+  CliRun r =
+      Kiln(Addr() + " build --llb - --progress plain --local context=" + dir_ +
+               "/ctx -o type=local,dest=" + dir_ + "/result",
+           Serialized(state));
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DaemonLog();
+  EXPECT_EQ(Slurp(dir_ + "/result/hello"), "hi\n");
+  EXPECT_EQ(Slurp(dir_ + "/result/copied.txt"), "from the client\n");
+  // The same plain progress as an embedded build.
+  EXPECT_NE(r.err.find("#1 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" DONE "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("exported type=local"), std::string::npos) << r.err;
+}
+
+TEST_F(KilndCliTest, TarToStdoutThroughKilnHost) {
+  StartDaemon();
+  llb::State state = llb::Scratch().File(llb::Mkfile("/t.txt", 0644, "tar me"));
+  CliRun r = Kiln("build --llb - --progress quiet -o type=tar,dest=-",
+                  Serialized(state), "KILN_HOST=unix://" + socket_);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DaemonLog();
+  EXPECT_NE(r.out.find("t.txt"), std::string::npos);
+  EXPECT_NE(r.out.find("tar me"), std::string::npos);
+  EXPECT_NE(r.out.find("ustar"), std::string::npos);
+}
+
+TEST_F(KilndCliTest, AFailingStepShowsItsLogTailAndExitsOne) {
+  StartDaemon();
+  llb::State state =
+      llb::Image("busybox:latest")
+          .Run({.args = {"/bin/sh", "-c", "echo remote-oops; exit 3"}})
+          .Root();
+  CliRun r =
+      Kiln(Addr() + " build --llb - --progress plain", Serialized(state));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("remote-oops"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("------"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\nerror: "), std::string::npos) << r.err;
+}
+
+TEST_F(KilndCliTest, NoDaemonIsAClearError) {
+  llb::State state = llb::Scratch().File(llb::Mkfile("/x", 0644, "x"));
+  CliRun r = Kiln("--addr unix://" + dir_ + "/none.sock build --llb -",
+                  Serialized(state));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+  r = Kiln("--addr ftp://x build --llb -", Serialized(state));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+}  // namespace
+}  // namespace kiln::kilnd_test
