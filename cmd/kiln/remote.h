@@ -11,8 +11,9 @@
 namespace kiln::cli {
 
 struct RemoteOptions {
-  std::string addr;       // "" = embedded engine
-  control::TlsFiles tls;  // for tcp:// addresses
+  std::string addr;        // "" = embedded engine
+  control::TlsFiles tls;   // for tcp:// addresses
+  bool addr_flag = false;  // addr came from --addr (not KILN_HOST)
 };
 
 // Defaults from the environment: KILN_HOST, KILN_TLS_CACERT, KILN_TLS_CERT,

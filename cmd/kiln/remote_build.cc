@@ -207,21 +207,28 @@ int RunRemoteBuild(const RemoteOptions& options,
   if (!channel.ok()) return ReportError(channel.status());
   auto printer = MakeProgressPrinter(flags.progress, STDERR_FILENO);
   if (!printer.ok()) return Usage(printer.status().message());
-  auto session = session::ClientSession::Start(
-      *channel, {.name = "kiln",
-                 .shared_key = SharedKey(flags.locals),
-                 .dirs = flags.locals,
-                 .secrets = flags.secrets.empty() ? nullptr : &secrets,
-                 .ssh_agents = ssh_agents,
-                 .exports = outputs->targets});
-  if (!session.ok()) {
-    return ReportError(
-        session.status().WithContext("kilnd at " + options.addr));
+  // A session only when it has something to serve (a build without one
+  // needs nothing from this machine).
+  std::unique_ptr<session::ClientSession> session;
+  if (!flags.locals.empty() || !flags.secrets.empty() || !ssh_agents.empty() ||
+      !outputs->targets.empty()) {
+    auto started = session::ClientSession::Start(
+        *channel, {.name = "kiln",
+                   .shared_key = SharedKey(flags.locals),
+                   .dirs = flags.locals,
+                   .secrets = flags.secrets.empty() ? nullptr : &secrets,
+                   .ssh_agents = ssh_agents,
+                   .exports = outputs->targets});
+    if (!started.ok()) {
+      return ReportError(
+          started.status().WithContext("kilnd at " + options.addr));
+    }
+    session = *std::move(started);
+    request.set_session(session->id());
   }
 
   const std::string ref = RandomRef();
   request.set_ref(ref);
-  request.set_session((*session)->id());
   request.set_frontend(flags.frontend);
   request.mutable_frontendattrs()->insert(flags.opts.begin(), flags.opts.end());
   for (const std::string& e : flags.entitlements) request.add_entitlements(e);
@@ -241,7 +248,7 @@ int RunRemoteBuild(const RemoteOptions& options,
   std::vector<gateway::Warning> warnings =
       status.Finish(std::chrono::seconds(solved.ok() ? 10 : 2));
   (*printer)->Finish();
-  Status closed = (*session)->Close();
+  Status closed = session ? session->Close() : Status::Ok();
   if (!solved.ok()) {
     std::string logs = (*printer)->ErrorLogs();
     std::fputs(logs.c_str(), stderr);

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "kiln/llb/exec.h"
 #include "kiln/llb/source.h"
 #include "kilnd_fixture.h"
 
@@ -20,7 +21,8 @@ std::string Nonce() {
 }
 
 llb::State Sh(const llb::State& base, const std::string& script) {
-  return base.Run({.args = {"/bin/sh", "-c", script}}).Root();
+  return base.Run({.args = std::vector<std::string>{"/bin/sh", "-c", script}})
+      .Root();
 }
 
 wire::SolveRequest DefinitionRequest(const pb::Definition& def,

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kiln/llb/definition.h"
+#include "kiln/llb/exec.h"
 #include "kiln/llb/file.h"
 #include "kiln/llb/source.h"
 #include "kilnd_fixture.h"
@@ -49,6 +50,28 @@ class KilndCliTest : public KilndTest {
   }
   std::string Addr() const { return "--addr unix://" + socket_; }
 };
+
+TEST_F(KilndCliTest, ExportsToAClientDirectoryWithPlainProgress) {
+  StartDaemon();
+  llb::State state = llb::Scratch()
+                         .File(llb::Mkfile("/hello", 0644, "hi\n"))
+                         .File(llb::Mkdir("/dir", 0755))
+                         .File(llb::Mkfile("/dir/nested", 0600, "deep"));
+  CliRun r = Kiln(
+      Addr() + " build --llb - --progress plain -o type=local,dest=" + dir_ +
+          "/result",
+      Serialized(state));
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DaemonLog();
+  EXPECT_EQ(Slurp(dir_ + "/result/hello"), "hi\n");
+  EXPECT_EQ(Slurp(dir_ + "/result/dir/nested"), "deep");
+  EXPECT_EQ(
+      fs::status(dir_ + "/result/dir/nested").permissions() & fs::perms::all,
+      fs::perms::owner_read | fs::perms::owner_write);
+  // The same plain progress as an embedded build.
+  EXPECT_NE(r.err.find("#1 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" DONE "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("exported type=local"), std::string::npos) << r.err;
+}
 
 TEST_F(KilndCliTest, BuildsALocalContextIntoADirectory) {
   StartDaemon();

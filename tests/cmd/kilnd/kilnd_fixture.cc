@@ -1,5 +1,6 @@
 #include "kilnd_fixture.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -105,7 +106,7 @@ void KilndTest::StartDaemon(const std::vector<std::string>& extra_args,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/kilnd.log").c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   int rc =
       posix_spawn(&pid_, KILND_BINARY, &actions, nullptr, argv.data(), environ);
