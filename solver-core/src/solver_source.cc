@@ -78,13 +78,7 @@ Result<SourceOutcome> LoadImage(SourceEnv& env, const pb::SourceOp& op) {
   return out;
 }
 
-Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
-  std::string name = op.identifier().substr(std::string("local://").size());
-  auto it = env.op->request->locals.find(name);
-  if (it == env.op->request->locals.end()) {
-    return NotFoundError("local source \"" + name +
-                         "\" was not provided (--local " + name + "=DIR)");
-  }
+Result<LocalSyncOptions> LocalSelection(const pb::SourceOp& op) {
   LocalSyncOptions options;
   KILN_ASSIGN_OR_RETURN(options.include_patterns,
                         JsonList(op, "local.includepattern"));
@@ -96,20 +90,69 @@ Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
                         JsonList(op, "local.excludepatterns"));
   KILN_ASSIGN_OR_RETURN(options.follow_paths,
                         JsonList(op, "local.followpaths"));
+  return options;
+}
+
+// The tree of a session's local: keyed by the provider's shared key and the
+// selection only, never by the session id or local.unique, so another
+// session of the same client reuses it and transfers only changes.
+std::string SessionTreeId(const std::string& shared_key, const pb::SourceOp& op,
+                          const LocalSyncOptions& options) {
+  nlohmann::json j = {{"key", shared_key},
+                      {"hint", Attr(op, "local.sharedkeyhint")},
+                      {"include", options.include_patterns},
+                      {"exclude", options.exclude_patterns},
+                      {"follow", options.follow_paths}};
+  std::string id = "s";
+  id.append(
+      Digest::FromBytes("session-local\n" + j.dump()).hex().substr(0, 31));
+  return id;
+}
+
+// The vertex without the attrs that only name a session (local.session,
+// local.unique): the content checksum stands for what it holds.
+Vertex SessionNeutralVertex(const Vertex& vertex) {
+  Vertex v = vertex;
+  auto* attrs = v.op.mutable_source()->mutable_attrs();
+  attrs->erase("local.session");
+  attrs->erase("local.unique");
+  return v;
+}
+
+Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
+  std::string name = op.identifier().substr(std::string("local://").size());
+  const SolveRequest& request = *env.op->request;
+  auto it = request.locals.find(name);
+  LocalProvider* provider = request.local_provider;
+  if (it == request.locals.end() && provider == nullptr) {
+    return NotFoundError("local source \"" + name +
+                         "\" was not provided (--local " + name + "=DIR)");
+  }
+  KILN_ASSIGN_OR_RETURN(LocalSyncOptions options, LocalSelection(op));
+  const bool from_session = it == request.locals.end();
+  const std::string session = Attr(op, "local.session");
   // One synced copy per (directory, selection): a rebuild only copies what
   // changed since the last one.
-  const std::string id(
-      Digest::FromBytes(it->second + "\n" +
-                        VertexCacheKey(*env.op->vertex, {}).str())
-          .hex()
-          .substr(0, 32));
+  const std::string id =
+      from_session
+          ? SessionTreeId(provider->SharedKey(session, name), op, options)
+          : std::string(
+                Digest::FromBytes(it->second + "\n" +
+                                  VertexCacheKey(*env.op->vertex, {}).str())
+                    .hex()
+                    .substr(0, 32));
   std::string base = env.op->dirs->locals + "/" + id;
   KILN_RETURN_IF_ERROR(MakeDirs(base, "local source state"));
   // This solve's own synced copy: no other solve changes it meanwhile.
   const std::string tree = env.AcquireTree(base);
   if (Attr(op, "local.differ") != "none") options.state_file = tree + ".state";
-  KILN_ASSIGN_OR_RETURN(LocalSyncStats stats,
-                        SyncLocal(it->second, tree, options));
+  LocalSyncStats stats;
+  if (from_session) {
+    KILN_ASSIGN_OR_RETURN(
+        stats, provider->Sync(session, name, options, tree, env.op->stop));
+  } else {
+    KILN_ASSIGN_OR_RETURN(stats, SyncLocal(it->second, tree, options));
+  }
   if (env.op->status) {
     env.op->status("transferring " + name,
                    static_cast<int64_t>(stats.bytes_copied), 0, true);
@@ -123,6 +166,15 @@ Result<SourceOutcome> SyncLocalSource(SourceEnv& env, const pb::SourceOp& op) {
   SourceOutcome out;
   out.output.dir = tree;
   ContentChecksummer* sums = env.checksums;
+  if (from_session) {
+    auto vertex =
+        std::make_shared<const Vertex>(SessionNeutralVertex(*env.op->vertex));
+    out.lazy_key = [sums, tree, vertex]() -> Result<Digest> {
+      KILN_ASSIGN_OR_RETURN(Digest content, sums->Checksum(tree, "/"));
+      return SourceKey(*vertex, "local", content.str());
+    };
+    return out;
+  }
   const Vertex* vertex = env.op->vertex;
   out.lazy_key = [sums, tree, vertex]() -> Result<Digest> {
     KILN_ASSIGN_OR_RETURN(Digest content, sums->Checksum(tree, "/"));

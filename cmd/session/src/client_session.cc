@@ -81,9 +81,17 @@ Result<std::unique_ptr<ClientSession>> ClientSession::Start(
 
   std::vector<std::string> methods = {kMethodHealthCheck,
                                       "/grpc.health.v1.Health/Watch"};
-  if (!opts.dirs.empty()) {
+  // FileSync is always served (a sync service is what makes the gRPC
+  // server poll at all); with no dirs it answers NotFound and is not
+  // announced.
+  {
+    std::vector<std::string> filesync_methods;
     impl->services.push_back(
-        internal::MakeFileSyncService(impl->state, methods));
+        internal::MakeFileSyncService(impl->state, filesync_methods));
+    if (!opts.dirs.empty()) {
+      methods.insert(methods.end(), filesync_methods.begin(),
+                     filesync_methods.end());
+    }
   }
   if (!opts.exports.empty()) {
     impl->services.push_back(

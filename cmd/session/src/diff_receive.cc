@@ -125,7 +125,7 @@ class Receiver {
       Outbox outbox(stream_);
       outbox_ = &outbox;
       status = Loop();
-      if (!status.ok() && !peer_failed_) {
+      if (!status.ok() && !peer_failed_ && !stream_ended_) {
         Packet err;
         err.set_type(fsutil::types::PACKET_ERR);
         err.set_data(status.message());
@@ -136,7 +136,8 @@ class Receiver {
       outbox_ = nullptr;
     }
     if (!status.ok()) {
-      stream_.Cancel();
+      // A stream the peer ended keeps its own status for the caller.
+      if (!stream_ended_) stream_.Cancel();
       DropTemps();
     }
     return status;
@@ -161,6 +162,7 @@ class Receiver {
     while (true) {
       p.Clear();
       if (!stream_.Receive(&p)) {
+        stream_ended_ = true;
         if (next_id_ == 0 && !listing_done_) result_.closed_early = true;
         return UnavailableError(
             "diffcopy: the stream ended before the transfer finished");
@@ -520,6 +522,7 @@ class Receiver {
   std::string last_path_;
   bool listing_done_ = false;
   bool peer_failed_ = false;
+  bool stream_ended_ = false;
   std::unordered_map<std::string, char> listed_;  // 'd' dir, 'f' file, 'o'
   std::vector<Stat> dirs_;
   std::vector<Stat> hardlinks_;

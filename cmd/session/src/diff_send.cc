@@ -70,7 +70,8 @@ class Sender {
     uint64_t received = 0;
     std::thread reader([&] { ReadLoop(stream_, inbox_, received); });
     Status status = Serve();
-    if (!status.ok()) stream_.Cancel();
+    // A stream the peer ended keeps its own status for the caller.
+    if (!status.ok() && !closed_) stream_.Cancel();
     reader.join();
     stats_.packets_received += received;
     return status;
@@ -129,6 +130,7 @@ class Sender {
   }
 
   Status Closed() {
+    closed_ = true;
     return UnavailableError("diffcopy sender: the stream ended before FIN");
   }
 
@@ -176,6 +178,7 @@ class Sender {
   const std::vector<solver::LocalEntry>& entries_;
   TransferStats& stats_;
   Inbox inbox_;
+  bool closed_ = false;
 };
 
 }  // namespace

@@ -50,7 +50,9 @@ class SessionImpl final : public Session {
   Status Ping(std::chrono::milliseconds timeout) override {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    grpc::ByteBuffer request;  // HealthCheckRequest{} encodes to no bytes
+    // HealthCheckRequest{} encodes to no bytes (but must be a real buffer).
+    grpc::Slice empty("", 0);
+    grpc::ByteBuffer request(&empty, 1);
     grpc::ByteBuffer response;
     grpc::internal::RpcMethod method(kMethodHealthCheck,
                                      grpc::internal::RpcMethod::NORMAL_RPC);
@@ -191,6 +193,9 @@ grpc::Status SessionManager::Serve(grpc::ServerContext* context,
 
 Result<std::shared_ptr<Session>> SessionManager::Get(const std::string& id,
                                                      std::stop_token stop) {
+  if (id.empty()) {
+    return NotFoundError("no session: the build names no client session");
+  }
   std::unique_lock lock(impl_->mu);
   auto deadline =
       std::chrono::steady_clock::now() + impl_->options.connect_wait;

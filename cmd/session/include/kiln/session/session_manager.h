@@ -106,7 +106,7 @@ class SessionManager {
 
   // The connected session `id`, waiting up to connect_wait (or until `stop`)
   // for one still connecting. NotFound ("no active session <id>") after
-  // that; Cancelled when `stop` fired.
+  // that, and at once for an empty id; Cancelled when `stop` fired.
   Result<std::shared_ptr<Session>> Get(const std::string& id,
                                        std::stop_token stop = {});
 
