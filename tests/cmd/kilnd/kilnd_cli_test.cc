@@ -94,6 +94,35 @@ TEST_F(KilndCliTest, BuildsALocalContextIntoADirectory) {
   EXPECT_NE(r.err.find("exported type=local"), std::string::npos) << r.err;
 }
 
+// Issue 8's acceptance: a second client rebuilding an unchanged
+// 10,000-file context transfers no file contents (the local source's
+// transfer report in the progress stream).
+TEST_F(KilndCliTest, AnUnchangedContextTransfersNothingTheSecondTime) {
+  StartDaemon();
+  for (int d = 0; d < 100; ++d) {
+    std::string sub = dir_ + "/big/d" + std::to_string(d);
+    fs::create_directories(sub);
+    for (int f = 0; f < 100; ++f) {
+      std::ofstream(sub + "/f" + std::to_string(f)) << d << "/" << f << "\n";
+    }
+  }
+  llb::State state = llb::Scratch().File(
+      llb::Copy(llb::Local("context"), "/d7/f7", "/picked.txt"));
+  const std::string args =
+      Addr() + " build --llb - --progress plain --local context=" + dir_ +
+      "/big";
+  CliRun first = Kiln(args, Serialized(state));
+  ASSERT_EQ(first.exit_code, 0) << first.err << "\n" << DaemonLog();
+  EXPECT_NE(first.err.find("transferred 10000 files"), std::string::npos)
+      << first.err;
+  CliRun second = Kiln(args, Serialized(state));
+  ASSERT_EQ(second.exit_code, 0) << second.err << "\n" << DaemonLog();
+  EXPECT_NE(second.err.find("transferred 0 files (0 bytes), 10000 unchanged"),
+            std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find(" CACHED"), std::string::npos) << second.err;
+}
+
 TEST_F(KilndCliTest, TarToStdoutThroughKilnHost) {
   StartDaemon();
   llb::State state = llb::Scratch().File(llb::Mkfile("/t.txt", 0644, "tar me"));
