@@ -123,6 +123,37 @@ TEST_F(KilndCliTest, AnUnchangedContextTransfersNothingTheSecondTime) {
   EXPECT_NE(second.err.find(" CACHED"), std::string::npos) << second.err;
 }
 
+TEST_F(KilndCliTest, SecretsComeFromTheClient) {
+  StartDaemon();
+  { std::ofstream(dir_ + "/token") << "client-secret-4711"; }
+  llb::State state =
+      llb::Image("busybox:latest")
+          .Run({.args = {"/bin/sh", "-c",
+                         "cp /run/secrets/tok /got; echo \"$TOK\" >> /got"},
+                .secrets = {{.id = "tok",
+                             .dest = "/run/secrets/tok",
+                             .env = "TOK"}}})
+          .Root();
+  CliRun r = Kiln(
+      Addr() + " build --llb - --progress plain --secret id=tok,src=" + dir_ +
+          "/token -o type=local,dest=" + dir_ + "/secret-out",
+      Serialized(state));
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DaemonLog();
+  EXPECT_EQ(Slurp(dir_ + "/secret-out/got"),
+            "client-secret-4711client-secret-4711\n");
+  // A secret the client does not have fails the build clearly (another
+  // step: the first one is cached now).
+  llb::State other =
+      llb::Image("busybox:latest")
+          .Run({.args = {"/bin/sh", "-c", "cat /run/secrets/tok"},
+                .secrets = {{.id = "tok", .dest = "/run/secrets/tok"}}})
+          .Root();
+  CliRun missing =
+      Kiln(Addr() + " build --llb - --progress plain", Serialized(other));
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("tok"), std::string::npos) << missing.err;
+}
+
 TEST_F(KilndCliTest, TarToStdoutThroughKilnHost) {
   StartDaemon();
   llb::State state = llb::Scratch().File(llb::Mkfile("/t.txt", 0644, "tar me"));
