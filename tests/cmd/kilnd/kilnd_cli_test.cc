@@ -1,11 +1,13 @@
 // `kiln --addr unix://… build`: the CLI's remote mode against a real kilnd,
 // with a session carrying the local context and the outputs.
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "kiln/llb/definition.h"
 #include "kiln/llb/exec.h"
@@ -177,6 +179,40 @@ TEST_F(KilndCliTest, AFailingStepShowsItsLogTailAndExitsOne) {
   EXPECT_NE(r.err.find("remote-oops"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("------"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("\nerror: "), std::string::npos) << r.err;
+}
+
+TEST_F(KilndCliTest, InterruptingTheClientCancelsTheRemoteBuild) {
+  StartDaemon();
+  llb::State state =
+      llb::Image("busybox:latest")
+          .Run({.args = {"/bin/sh", "-c", "echo waiting-for-sigint; sleep 60"}})
+          .Root();
+  { std::ofstream(dir_ + "/slow.pb", std::ios::binary) << Serialized(state); }
+  std::string cmd = std::string(KILN_BINARY) + " " + Addr() + " build --llb " +
+                    dir_ + "/slow.pb --progress plain 2>" + dir_ +
+                    "/slow.err & echo $! >" + dir_ + "/slow.pid; wait";
+  std::thread client([&] { (void)!std::system(cmd.c_str()); });
+  // Interrupt once the step runs.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Slurp(dir_ + "/slow.err").find("waiting-for-sigint") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(Slurp(dir_ + "/slow.err").find("waiting-for-sigint"),
+            std::string::npos)
+      << Slurp(dir_ + "/slow.err") << DaemonLog();
+  pid_t pid = std::stoi(Slurp(dir_ + "/slow.pid"));
+  kill(pid, SIGINT);
+  client.join();
+  std::string err = Slurp(dir_ + "/slow.err");
+  EXPECT_NE(err.find("cancelling the build"), std::string::npos) << err;
+  EXPECT_NE(err.find("error: "), std::string::npos) << err;
+  // The daemon is idle again: a build after it runs at once.
+  llb::State quick = llb::Scratch().File(llb::Mkfile("/q", 0644, "q"));
+  CliRun r =
+      Kiln(Addr() + " build --llb - --progress quiet", Serialized(quick));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(KilndCliTest, NoDaemonIsAClearError) {
