@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "kiln/llb/definition.h"
 #include "kiln/llb/file.h"
 #include "kiln/llb/source.h"
 #include "kilnd_fixture.h"
@@ -230,6 +231,26 @@ TEST_F(KilndTest, TcpWithMutualTls) {
   EXPECT_FALSE(info("", "").ok()) << "no client certificate was accepted";
   EXPECT_FALSE(info("rogue.pem", "rogue.key").ok())
       << "a certificate of another CA was accepted";
+  // The CLI with its TLS flags (and the environment's) builds over it.
+  auto def = llb::Scratch().File(llb::Mkfile("/f", 0644, "x")).Marshal();
+  ASSERT_TRUE(def.ok());
+  { std::ofstream(dir_ + "/def.pb") << llb::SerializeDefinition(*def); }
+  const std::string build = " build --llb " + dir_ +
+                            "/def.pb --progress quiet 2>" + dir_ + "/cli.err";
+  std::string cli = std::string(KILN_BINARY) + " --addr tcp://" + target +
+                    " --tlscacert " + d + "/ca.pem --tlscert " + d +
+                    "/client.pem --tlskey " + d + "/client.key" + build;
+  EXPECT_EQ(std::system(cli.c_str()), 0) << ReadAll(dir_ + "/cli.err");
+  std::string env = "KILN_HOST=tcp://" + target + " KILN_TLS_CACERT=" + d +
+                    "/ca.pem KILN_TLS_CERT=" + d +
+                    "/client.pem KILN_TLS_KEY=" + d + "/client.key " +
+                    KILN_BINARY + build;
+  EXPECT_EQ(std::system(env.c_str()), 0) << ReadAll(dir_ + "/cli.err");
+  std::string rogue = std::string(KILN_BINARY) + " --addr tcp://" + target +
+                      " --tlscacert " + d + "/ca.pem --tlscert " + d +
+                      "/rogue.pem --tlskey " + d + "/rogue.key" + build;
+  EXPECT_NE(std::system(rogue.c_str()), 0);
+  EXPECT_NE(ReadAll(dir_ + "/cli.err").find("error: "), std::string::npos);
   // Plain text to the TLS port gets nothing either.
   auto plain = wire::Control::NewStub(
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
