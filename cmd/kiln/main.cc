@@ -23,6 +23,8 @@ kiln is a container image build engine that speaks BuildKit's LLB.
 Commands:
   build             Build an LLB Definition and export the result
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
+  du                Show the disk usage of the build cache
+  prune             Remove build cache
   debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
 
 Global options:
@@ -109,6 +111,11 @@ int Main(int argc, char** argv) {
     Root root(root_dir);
     return RunBuild(root,
                     std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "du" || args[0] == "prune") {
+    Root root(root_dir);
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    return args[0] == "du" ? RunDu(root, rest) : RunPrune(root, rest);
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

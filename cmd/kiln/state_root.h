@@ -43,11 +43,8 @@ class Root {
   // KILN_PARALLELISM environment variable, else the solver's default. Call
   // before Solver().
   void set_parallelism(int parallelism) { parallelism_ = parallelism; }
-  // The automatic GC policies the Solver runs with (SolverOptions::
-  // gc_policies; empty: none). Call the setter before Solver().
-  void set_gc_policies(std::vector<solver::PruneOptions> policies) {
-    gc_policies_ = std::move(policies);
-  }
+  // The automatic GC policies the Solver runs with (kiln.toml's
+  // [worker.oci] GC settings, gc_config.h); set by Solver().
   const std::vector<solver::PruneOptions>& gc_policies() const {
     return gc_policies_;
   }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "gc_config.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -48,6 +49,8 @@ Result<solver::Solver*> Root::Solver() {
       }
       parallelism = static_cast<int>(n);
     }
+    // Automatic GC as kiln.toml's [worker.oci] says (buildkitd's defaults).
+    KILN_ASSIGN_OR_RETURN(gc_policies_, LoadGcPolicies(config_path_, dir_));
     KILN_ASSIGN_OR_RETURN(solver_,
                           solver::Solver::Open({.root = dir_,
                                                 .images = images,

@@ -187,6 +187,7 @@ Status CacheIndex::ForgetSnapshot(const std::string& snapshot) {
       "(SELECT key FROM record_outputs WHERE snapshot = ?1)",
       "DELETE FROM checksums WHERE snapshot = ?1",
       "DELETE FROM layers WHERE snapshot = ?1",
+      "DELETE FROM usage WHERE name = ?1",
   };
   for (const char* sql : kStatements) {
     Query query(db, sql, what);

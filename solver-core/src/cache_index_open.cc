@@ -58,6 +58,18 @@ CREATE TABLE layers (
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: how cache entries were used (created, last used, use count),
+// keyed by snapshot name or another entry name (gc.h).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE usage (
+  name TEXT NOT NULL PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  last_used_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+)sql";
+
 // Switches to WAL (persistent: recorded in the file) and checks that it
 // took; it does not on file systems without shared memory support.
 Status EnableWal(SqliteDb& db) {
@@ -109,11 +121,14 @@ Status PrepareSchema(SqliteDb& db) {
                         "); written by a newer kiln");
   }
   if (version == kCacheIndexSchemaVersion) return txn->Commit();
-  if (version != 0) {
+  if (version != 0 && version != 1) {
     return db.Error(StatusCode::kDataLoss,
                     "unknown schema version " + std::to_string(version));
   }
-  KILN_RETURN_IF_ERROR(db.Exec(kSchemaV1, "creating the schema"));
+  if (version == 0) {
+    KILN_RETURN_IF_ERROR(db.Exec(kSchemaV1, "creating the schema"));
+  }
+  KILN_RETURN_IF_ERROR(db.Exec(kSchemaV2, "upgrading the schema to 2"));
   return txn->Commit();
 }
 

@@ -263,6 +263,13 @@ Result<CacheMountLease> CacheMounts::Acquire(
   }
   CacheMountLease lease(std::move(state));
   lease.dir_ = id_dir + "/" + std::to_string(n);
+  // Usage for du: its size counts leases, its mtime is the last one. Best
+  // effort (O_APPEND: concurrent leases each add their byte).
+  UniqueFd uses(open((id_dir + "/uses").c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (uses.valid() && write(uses.get(), "u", 1) != 1) {
+    // Only a du listing is off by one; nothing to do.
+  }
   return lease;
 }
 
@@ -306,6 +313,33 @@ Result<std::vector<std::string>> CacheMounts::List() {
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+Result<CacheMountInfo> CacheMounts::Info(const std::string& id) {
+  const std::string id_dir =
+      dir_ + "/" + std::string(Digest::FromBytes(id).hex());
+  struct stat id_st {};
+  if (stat((id_dir + "/id").c_str(), &id_st) != 0) {
+    if (errno == ENOENT) return NotFoundError("cache mount " + id);
+    return internal::ErrnoError("reading cache mount", id_dir, errno);
+  }
+  CacheMountInfo info;
+  info.id = id;
+  info.dir = id_dir;
+  info.created_unix_ns =
+      int64_t{id_st.st_mtim.tv_sec} * 1'000'000'000 + id_st.st_mtim.tv_nsec;
+  struct stat uses {};
+  if (stat((id_dir + "/uses").c_str(), &uses) == 0) {
+    info.usage_count = uses.st_size;
+    info.last_used_unix_ns =
+        int64_t{uses.st_mtim.tv_sec} * 1'000'000'000 + uses.st_mtim.tv_nsec;
+  }
+  // In use while a lease holds the id's lock shared.
+  UniqueFd lock(open((id_dir + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+  if (lock.valid() && flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    info.in_use = errno == EWOULDBLOCK;
+  }
+  return info;
 }
 
 }  // namespace kiln::solver

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <shared_mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
 
 #include "fs_util.h"
 #include "kiln/solver/exec_mounts.h"
+#include "solver_gc_internal.h"
 #include "solver_impl.h"
 
 namespace kiln::solver {
@@ -146,12 +148,19 @@ void SolverImpl::ReleaseSlot() {
 }
 
 std::string SolverImpl::AcquireLocalTree(const std::string& base) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::set<int>& busy = busy_trees_[base];
-  int n = 0;
-  while (busy.contains(n)) ++n;
-  busy.insert(n);
-  return base + "/tree-" + std::to_string(n);
+  std::string base_tree;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<int>& busy = busy_trees_[base];
+    int n = 0;
+    while (busy.contains(n)) ++n;
+    busy.insert(n);
+    // GC may have taken `base` (TrashLocalBase) since the caller made it.
+    MakeDirs(base, "local source state").IgnoreError();
+    base_tree = base + "/tree-" + std::to_string(n);
+  }
+  index_->MarkUsed({LocalUsageName(base)}).status().IgnoreError();  // du
+  return base_tree;
 }
 
 void SolverImpl::ReleaseLocalTree(const std::string& tree) {
@@ -164,7 +173,11 @@ void SolverImpl::ReleaseLocalTree(const std::string& tree) {
   if (it->second.empty()) busy_trees_.erase(it);
 }
 
-std::optional<std::vector<OutputRef>> SolverImpl::Lookup(const Digest& key) {
+std::optional<std::vector<OutputRef>> SolverImpl::Lookup(const Digest& key,
+                                                         SolveHolds* holds) {
+  // Found and held in one shared section (solver_gc_guard.h).
+  std::shared_lock<std::shared_mutex> gc_section(gc_.lock(), std::defer_lock);
+  if (holds != nullptr) gc_section.lock();
   auto record = index_->Lookup(key);
   if (!record.ok() || !record->has_value()) return std::nullopt;
   std::vector<OutputRef> outputs;
@@ -183,6 +196,9 @@ std::optional<std::vector<OutputRef>> SolverImpl::Lookup(const Digest& key) {
     }
     outputs.push_back(OutputRef{snapshot, ""});
     if (!snapshot.empty()) Describe(snapshot, (*record)->description);
+  }
+  if (holds != nullptr) {
+    for (const OutputRef& out : outputs) holds->Add(out.snapshot);
   }
   return outputs;
 }
@@ -249,6 +265,7 @@ Result<std::unique_ptr<Solver>> Solver::Open(const SolverOptions& options) {
                         CacheIndex::Open(dirs.base + "/cache.db"));
   // Best effort: what it cannot remove now only costs disk space.
   internal::SweepUnrecorded(*options.snapshots, *index).IgnoreError();
+  internal::CleanGcLeftovers(dirs, *index, *options.images).IgnoreError();
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<CacheMounts> cache_mounts,
                         CacheMounts::Open(dirs.base + "/cachemounts"));
   return std::unique_ptr<Solver>(new internal::SolverImpl(

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kiln/solver/solver.h"
+#include "solver_gc_guard.h"
 #include "solver_internal.h"
 
 namespace kiln::solver::internal {
@@ -59,8 +60,21 @@ class SolverImpl final : public Solver {
   void ReleaseLocalTree(const std::string& tree);
 
   // The recorded outputs of `key` when every snapshot still exists; a
-  // record with a missing snapshot is forgotten.
-  std::optional<std::vector<OutputRef>> Lookup(const Digest& key);
+  // record with a missing snapshot is forgotten. With `holds`, the outputs
+  // are held for that solve (solver_gc_guard.h).
+  std::optional<std::vector<OutputRef>> Lookup(const Digest& key,
+                                               SolveHolds* holds = nullptr);
+
+  // Garbage collection (solver_gc*.cc). HoldExisting holds `snapshot` for a
+  // solve when it still exists (NotFound when it is gone). AfterSolve marks
+  // what a solve used and runs the automatic GC policies when due.
+  GcGuard& gc() { return gc_; }
+  Status HoldExisting(SolveHolds& holds, const std::string& snapshot);
+  void AfterSolve(SolveHolds& holds);
+  // Moves local source state `base` to `trash` unless a solve uses it.
+  // FailedPrecondition when in use.
+  Status TrashLocalBase(const std::string& base, const std::string& trash);
+  bool LocalBaseBusy(const std::string& base);
 
   // Registers a run of `key`: returns {entry, true} for the caller to run and
   // Finish(), or {entry, false} when another solve runs it (wait on entry).
@@ -77,6 +91,7 @@ class SolverImpl final : public Solver {
   std::unique_ptr<CacheIndex> index_;
   std::unique_ptr<CacheMounts> cache_mounts_;
   ContentChecksummer local_checksums_;
+  GcGuard gc_;
 
   std::mutex slots_mu_;
   std::condition_variable_any slots_cv_;

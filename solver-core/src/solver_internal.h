@@ -137,6 +137,9 @@ struct OpEnv {
   std::function<void(const std::string& id, int64_t current, int64_t total,
                      bool complete)>
       status;
+  // Holds an existing snapshot for the solve against garbage collection;
+  // NotFound when it is gone (solver_gc_guard.h). May be empty.
+  std::function<Status(const std::string& snapshot)> hold;
 };
 
 // A committed snapshot standing for `ref`, to be the parent of Prepare():

@@ -117,18 +117,32 @@ Result<std::string> AsSnapshot(const OpEnv& env, const OutputRef& ref,
   if (ref.dir.empty()) return ref.snapshot;
   KILN_ASSIGN_OR_RETURN(Digest content, digest());
   std::string name = "kiln-dir/" + std::string(content.hex());
-  if (env.snapshots->Stat(name).ok()) return name;
-  KILN_ASSIGN_OR_RETURN(
-      std::unique_ptr<WorkSnapshot> work,
-      WorkSnapshot::Prepare(*env.snapshots, "", env.dirs->mounts));
-  KILN_ASSIGN_OR_RETURN(std::string path, work->Path());
-  KILN_RETURN_IF_ERROR(CopyTree(ref.dir, path));
-  Status committed = work->Commit(name);
-  // Another vertex may have made the same one meanwhile.
-  if (!committed.ok() && committed.code() != StatusCode::kAlreadyExists) {
-    return committed;
+  // Held for the solve (env.hold); pruned between Stat or Commit and the
+  // hold (NotFound), it is made again.
+  auto hold = [&]() -> Status {
+    return env.hold ? env.hold(name) : Status::Ok();
+  };
+  for (int attempt = 0;; ++attempt) {
+    if (env.snapshots->Stat(name).ok()) {
+      Status held = hold();
+      if (held.ok()) return name;
+      if (held.code() != StatusCode::kNotFound || attempt >= 2) return held;
+      continue;
+    }
+    KILN_ASSIGN_OR_RETURN(
+        std::unique_ptr<WorkSnapshot> work,
+        WorkSnapshot::Prepare(*env.snapshots, "", env.dirs->mounts));
+    KILN_ASSIGN_OR_RETURN(std::string path, work->Path());
+    KILN_RETURN_IF_ERROR(CopyTree(ref.dir, path));
+    Status committed = work->Commit(name);
+    // Another vertex may have made the same one meanwhile.
+    if (!committed.ok() && committed.code() != StatusCode::kAlreadyExists) {
+      return committed;
+    }
+    Status held = hold();
+    if (held.ok()) return name;
+    if (held.code() != StatusCode::kNotFound || attempt >= 2) return held;
   }
-  return name;
 }
 
 }  // namespace kiln::solver::internal

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -27,9 +28,11 @@ class SolveRun {
       : solver_(solver),
         graph_(graph),
         request_(request),
-        caller_(std::move(caller)) {}
+        caller_(std::move(caller)),
+        holds_(solver.gc()) {}
 
   Result<SolveResult> Run();
+  SolveHolds& holds() { return holds_; }
   ~SolveRun() {
     for (const std::string& tree : leased_trees_) {
       solver_.ReleaseLocalTree(tree);
@@ -81,6 +84,8 @@ class SolveRun {
 
   std::atomic<int> executed_{0};
   std::atomic<int> cached_{0};
+
+  SolveHolds holds_;  // what this solve uses, kept from GC until it ends
 };
 
 bool CountsInStats(const Vertex& v) {
@@ -133,6 +138,9 @@ Result<SolveResult> SolveRun::Run() {
     OpEnv env;
     env.snapshots = solver_.options().snapshots;
     env.dirs = &solver_.dirs();
+    env.hold = [this](const std::string& s) {
+      return solver_.HoldExisting(holds_, s);
+    };
     KILN_ASSIGN_OR_RETURN(ref.snapshot, AsSnapshot(env, ref, [&] {
                             return KeyOf(result.vertex);
                           }));
@@ -206,6 +214,9 @@ Status SolveRun::Process(int v) {
   env.dirs = &solver_.dirs();
   env.platform = state.platform;
   env.stop = stop_.get_token();
+  env.hold = [this](const std::string& s) {
+    return solver_.HoldExisting(holds_, s);
+  };
   ProgressSink* sink = request_.progress;
   env.log = [sink, &vertex](int stream, std::string_view data) {
     if (sink == nullptr) return;
@@ -272,11 +283,32 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
       return tree;
     };
     senv.Lookup = [this](const Digest& key) -> std::optional<std::string> {
-      auto hit = solver_.Lookup(key);
+      auto hit = solver_.Lookup(key, &holds_);
       if (!hit.has_value() || hit->size() != 1) return std::nullopt;
       return (*hit)[0].snapshot;
     };
-    KILN_ASSIGN_OR_RETURN(SourceOutcome outcome, RunSourceOp(senv));
+    // Held against GC (solver_gc_guard.h): an image's layer snapshots are
+    // found and held in one shared section; other sources' snapshots are
+    // held afterwards, and made again if GC removed them meanwhile.
+    const std::string& id = vertex.op.source().identifier();
+    const bool image =
+        id.starts_with("docker-image://") || id.starts_with("oci-layout://");
+    SourceOutcome outcome;
+    for (int attempt = 0;; ++attempt) {
+      std::shared_lock<std::shared_mutex> section(solver_.gc().lock(),
+                                                  std::defer_lock);
+      if (image) section.lock();
+      KILN_ASSIGN_OR_RETURN(outcome, RunSourceOp(senv));
+      const std::string& made = outcome.output.snapshot;
+      if (made.empty()) break;
+      if (image) {
+        holds_.Add(made);
+        break;
+      }
+      Status held = solver_.HoldExisting(holds_, made);
+      if (held.ok()) break;
+      if (held.code() != StatusCode::kNotFound || attempt >= 2) return held;
+    }
     state.key = outcome.key;
     state.lazy_key = std::move(outcome.lazy_key);
     state.outputs = {outcome.output};
@@ -318,7 +350,7 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
     return Status::Ok();
   }
   if (!vertex.ignore_cache()) {
-    if (auto hit = solver_.Lookup(key); hit.has_value()) {
+    if (auto hit = solver_.Lookup(key, &holds_); hit.has_value()) {
       state.outputs = std::move(*hit);
       *cached = true;
       return Status::Ok();
@@ -338,7 +370,7 @@ Status SolveRun::RunOrWait(int v, const OpEnv& env, const Digest& key,
       // Another solve may have finished this key between our lookup and
       // BeginRun: look again before running it.
       if (!vertex.ignore_cache()) {
-        if (auto hit = solver_.Lookup(key); hit.has_value()) {
+        if (auto hit = solver_.Lookup(key, &holds_); hit.has_value()) {
           solver_.FinishRun(key, entry, Status::Ok(), *hit);
           state.outputs = std::move(*hit);
           *cached = true;
@@ -362,7 +394,15 @@ Status SolveRun::RunOrWait(int v, const OpEnv& env, const Digest& key,
     if (!*has_slot || !done || env.stop.stop_requested()) {
       return CancelledError("build cancelled");
     }
-    if (ok) {
+    // The other solve's outputs, held for us unless GC took them after
+    // that solve ended (then we run the vertex ourselves).
+    bool held = ok;
+    for (const OutputRef& out : outputs) {
+      if (held && !out.snapshot.empty()) {
+        held = solver_.HoldExisting(holds_, out.snapshot).ok();
+      }
+    }
+    if (held) {
       state.outputs = std::move(outputs);
       *cached = true;
       return Status::Ok();
@@ -399,8 +439,12 @@ Status SolveRun::RunOwned(int v, const OpEnv& env, const Digest& key,
     for (const OutputRef& out : *ran) {
       names.push_back(out.snapshot);
       if (!out.snapshot.empty()) solver_.Describe(out.snapshot, vertex.name);
+      // Held before it is recorded: GC never removes an unrecorded output.
+      if (status.ok() && !out.snapshot.empty()) {
+        status = solver_.HoldExisting(holds_, out.snapshot);
+      }
     }
-    status = solver_.index().Record(key, names, vertex.name);
+    if (status.ok()) status = solver_.index().Record(key, names, vertex.name);
   }
   solver_.FinishRun(key, entry, status,
                     ran.ok() ? *ran : std::vector<OutputRef>{});
@@ -493,7 +537,10 @@ Result<SolveResult> RunSolve(SolverImpl& solver, const Graph& graph,
                              std::stop_token stop) {
   if (graph.size() == 0) return InvalidArgumentError("empty graph");
   SolveRun run(solver, graph, request, std::move(stop));
-  return run.Run();
+  Result<SolveResult> result = run.Run();
+  // While the solve still holds what it used (its result included).
+  if (result.ok()) solver.AfterSolve(run.holds());
+  return result;
 }
 
 }  // namespace kiln::solver::internal

@@ -26,6 +26,7 @@
 #define KILN_SOLVER_CACHE_INDEX_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +40,9 @@
 namespace kiln::solver {
 
 // The schema version this build reads and writes (PRAGMA user_version).
-inline constexpr int kCacheIndexSchemaVersion = 1;
+// Version 2 added the usage table (du/prune); a version 1 file is upgraded
+// in place on Open.
+inline constexpr int kCacheIndexSchemaVersion = 2;
 
 struct CacheRecord {
   Digest key;  // vertex cache key (cache_key.h)
@@ -50,6 +53,16 @@ struct CacheRecord {
   int64_t last_used_unix_ms = 0;
 
   friend bool operator==(const CacheRecord&, const CacheRecord&) = default;
+};
+
+// How a cache entry (a snapshot, a cache mount, a local tree...) was used:
+// for du listings and LRU pruning (gc.h).
+struct UsageStats {
+  int64_t created_unix_ms = 0;
+  int64_t last_used_unix_ms = 0;
+  int64_t count = 0;
+
+  friend bool operator==(const UsageStats&, const UsageStats&) = default;
 };
 
 struct CacheIndexOptions {
@@ -93,6 +106,23 @@ class CacheIndex final : public LayerCache {
   // checksum entries of `snapshot` (when the snapshot went missing or was
   // collected). InvalidArgument for "" (the empty filesystem is no snapshot).
   Status ForgetSnapshot(const std::string& snapshot);
+
+  // --- Usage of cache entries (gc.h) ----------------------------------------
+
+  // Marks each of `names` (snapshot names or other entry names the caller
+  // chooses) used now, in one transaction: a new name gets created =
+  // last_used = now and count 1; a known one count + 1 and last_used = now.
+  // Returns the names that were new.
+  Result<std::vector<std::string>> MarkUsed(
+      const std::vector<std::string>& names);
+  // Every entry's usage.
+  Result<std::map<std::string, UsageStats>> Usage();
+  // Removes the usage of `name` (absent is not an error). ForgetSnapshot
+  // does this for the snapshot too.
+  Status ForgetUsage(const std::string& name);
+  // snapshot → digest of its recorded layer blob, for every snapshot with
+  // one.
+  Result<std::map<std::string, Digest>> LayerDigests();
 
   // --- Facts about committed snapshots --------------------------------------
 

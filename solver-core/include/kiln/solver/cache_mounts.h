@@ -12,6 +12,7 @@
 //                          leases may add 1, 2, ...)
 //   <sha256(id)>/<n>.lock  flock for directory n
 //   <sha256(id)>/<n>.init  directory n being initialized
+//   <sha256(id)>/uses      one byte appended per lease (count, last use)
 //   tmp/                   ids being created or removed
 //
 // Sharing (BuildKit's CacheSharingOpt; locks are flock(2), so they hold
@@ -55,6 +56,16 @@ struct CacheMountWaiter;
 }  // namespace internal
 
 enum class CacheSharing { kShared, kPrivate, kLocked };
+
+// What du reports of one cache (Info).
+struct CacheMountInfo {
+  std::string id;
+  std::string dir;      // the id's directory (every directory of the id)
+  bool in_use = false;  // a lease is held (here or in another process)
+  int64_t created_unix_ns = 0;
+  int64_t last_used_unix_ns = 0;  // 0 when never leased
+  int64_t usage_count = 0;        // leases handed out
+};
 
 class CacheMounts;
 
@@ -113,6 +124,9 @@ class CacheMounts {
 
   // The ids of all caches, sorted.
   Result<std::vector<std::string>> List();
+
+  // Usage facts of cache `id`. NotFound when there is no such cache.
+  Result<CacheMountInfo> Info(const std::string& id);
 
   const std::string& dir() const { return dir_; }
 
