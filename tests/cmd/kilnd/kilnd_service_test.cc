@@ -28,7 +28,9 @@ std::string ReadAll(const std::string& path) {
 }
 
 TEST_F(KilndTest, InfoAndListWorkers) {
-  StartDaemon();
+  StartDaemon({},
+              "[[worker.oci.gcpolicy]]\nkeepDuration = \"48h\"\n"
+              "filters = [\"type==source.local\"]\nmaxUsedSpace = \"512MB\"\n");
   auto stub = Stub();
   {
     grpc::ClientContext ctx;
@@ -51,6 +53,12 @@ TEST_F(KilndTest, InfoAndListWorkers) {
   EXPECT_TRUE(w.labels().count("org.mobyproject.buildkit.worker.hostname"));
   ASSERT_GE(w.platforms_size(), 1);
   EXPECT_EQ(w.platforms(0).os(), "linux");
+  // The configured GC policy, as the solver runs it.
+  ASSERT_EQ(w.gcpolicy_size(), 1);
+  EXPECT_EQ(w.gcpolicy(0).keepduration(), int64_t{48} * 3600 * 1000000000);
+  EXPECT_EQ(w.gcpolicy(0).maxusedspace(), int64_t{512} << 20);
+  ASSERT_EQ(w.gcpolicy(0).filters_size(), 1);
+  EXPECT_EQ(w.gcpolicy(0).filters(0), "type==source.local");
 }
 
 TEST_F(KilndTest, RefusesWhatItDoesNotGrantOrSupport) {
@@ -88,6 +96,40 @@ TEST_F(KilndTest, RefusesWhatItDoesNotGrantOrSupport) {
   (*e->mutable_attrs())["dest"] = "/etc";
   s = solve(dest);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(KilndTest, DiskUsageAndPruneOverTheApi) {
+  StartDaemon();
+  auto def = llb::Scratch().File(llb::Mkfile("/du", 0644, "usage")).Marshal();
+  ASSERT_TRUE(def.ok());
+  wire::SolveRequest request;
+  *request.mutable_definition() = *def;
+  BuildRun run = Build(request, "du-build");
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  auto stub = Stub();
+  auto usage = [&] {
+    grpc::ClientContext ctx;
+    wire::DiskUsageResponse r;
+    grpc::Status s = stub->DiskUsage(&ctx, wire::DiskUsageRequest(), &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r;
+  };
+  wire::DiskUsageResponse before = usage();
+  bool regular = false;
+  for (const auto& r : before.record()) {
+    regular |= r.recordtype() == "regular" && r.size() > 0 && r.has_createdat();
+  }
+  EXPECT_TRUE(regular) << before.DebugString();
+  grpc::ClientContext ctx;
+  wire::PruneRequest prune;
+  prune.set_all(true);
+  auto reader = stub->Prune(&ctx, prune);
+  wire::UsageRecord removed;
+  int n = 0;
+  while (reader->Read(&removed)) ++n;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_GT(n, 0);
+  EXPECT_LT(usage().record_size(), before.record_size());
 }
 
 // Connects to `path` as uid/gid in a child process (no gRPC there: raw
