@@ -14,14 +14,15 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 class Root;
+class CacheUsage;
 
 int RunDumpLlb(const std::vector<std::string>& args);
 int RunImage(Root& root, const std::vector<std::string>& args);
 // kiln build (build_cmd.cc).
 int RunBuild(Root& root, const std::vector<std::string>& args);
 // kiln du, kiln prune (du_cmd.cc, prune_cmd.cc).
-int RunDu(Root& root, const std::vector<std::string>& args);
-int RunPrune(Root& root, const std::vector<std::string>& args);
+int RunDu(CacheUsage& cache, const std::vector<std::string>& args);
+int RunPrune(CacheUsage& cache, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

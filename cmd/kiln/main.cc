@@ -1,10 +1,12 @@
 // kiln: the command-line interface.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "build_flags.h"
+#include "cache_usage.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "remote.h"
@@ -94,6 +96,12 @@ int Main(int argc, char** argv) {
                  args[1].c_str(), kDebugUsage.data());
     return kExitUsage;
   }
+  if ((args[0] == "du" || args[0] == "prune") && !remote.addr.empty()) {
+    auto cache = RemoteCacheUsage(remote);
+    if (!cache.ok()) return Fail("kiln " + args[0], cache.status());
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    return args[0] == "du" ? RunDu(**cache, rest) : RunPrune(**cache, rest);
+  }
   if (args[0] == "build" && !remote.addr.empty()) {
     return RunRemoteBuild(
         remote, std::vector<std::string>(args.begin() + 1, args.end()));
@@ -114,8 +122,9 @@ int Main(int argc, char** argv) {
   }
   if (args[0] == "du" || args[0] == "prune") {
     Root root(root_dir);
+    std::unique_ptr<CacheUsage> cache = LocalCacheUsage(root);
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    return args[0] == "du" ? RunDu(root, rest) : RunPrune(root, rest);
+    return args[0] == "du" ? RunDu(*cache, rest) : RunPrune(*cache, rest);
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

@@ -215,6 +215,30 @@ TEST_F(KilndCliTest, InterruptingTheClientCancelsTheRemoteBuild) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_F(KilndCliTest, DuAndPruneAskTheDaemon) {
+  StartDaemon();
+  llb::State state = llb::Scratch().File(llb::Mkfile("/d", 0644, "cache me"));
+  ASSERT_EQ(Kiln(Addr() + " build --llb - --progress quiet", Serialized(state))
+                .exit_code,
+            0);
+  CliRun du = Kiln(Addr() + " du", "");
+  ASSERT_EQ(du.exit_code, 0) << du.err;
+  EXPECT_NE(du.out.find("RECLAIMABLE"), std::string::npos) << du.out;
+  EXPECT_NE(du.out.find("Total:"), std::string::npos) << du.out;
+  EXPECT_NE(du.out.find("true"), std::string::npos) << du.out;  // a row
+  // The daemon's root, not a local one: the CLI's own root stays unused.
+  EXPECT_FALSE(fs::exists(dir_ + "/cli-root"));
+  CliRun pct = Kiln(Addr() + " prune --keep-storage 10%", "");
+  EXPECT_EQ(pct.exit_code, 2) << pct.err;
+  CliRun prune = Kiln(Addr() + " --root " + dir_ + "/cli-root prune --all", "");
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_NE(prune.out.find("Total:"), std::string::npos) << prune.out;
+  CliRun after = Kiln(Addr() + " du --filter type==regular", "");
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out.find("true"), std::string::npos) << after.out;
+  EXPECT_FALSE(fs::exists(dir_ + "/cli-root"));
+}
+
 TEST_F(KilndCliTest, NoDaemonIsAClearError) {
   llb::State state = llb::Scratch().File(llb::Mkfile("/x", 0644, "x"));
   CliRun r = Kiln("--addr unix://" + dir_ + "/none.sock build --llb -",
