@@ -86,9 +86,22 @@ int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
 
 int RunBuild(Root& root, const std::vector<std::string>& args) {
   BuildFlagsResult parsed = ParseBuildFlags(args);
-  if (!parsed.ok()) return Usage(parsed.error);
-  const BuildFlags& flags = parsed.flags;
+  if (!parsed.ok() && parsed.exit_code == kExitUsage) {
+    return Usage(parsed.error);
+  }
+  if (!parsed.ok()) return Error(FailedPreconditionError(parsed.error));
+  BuildFlags& flags = parsed.flags;
   if (flags.help) return PrintUsage(BuildUsage());
+  auto stdin_dir = ReadStdinDockerfile(
+      flags, stdin, std::filesystem::temp_directory_path().string());
+  if (!stdin_dir.ok()) return Error(stdin_dir.status());
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } remove_stdin_dir{*stdin_dir};
 
   std::vector<solver::ExportRequest> outputs;
   for (const std::string& spec : flags.outputs) {
@@ -148,7 +161,9 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
       std::fprintf(stderr, "note: execs were unavailable: %s\n",
                    root.executor_error().c_str());
     }
-    return Error(result.status());
+    Error(result.status());
+    // Like a shell's 128 + SIGINT, whichever signal asked for it.
+    return stop.stop_requested() ? kExitCancelled : kExitFailure;
   }
   if (!flags.call.empty()) {
     return PrintCallResult(flags.call, result->metadata);

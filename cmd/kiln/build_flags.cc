@@ -2,19 +2,44 @@
 
 #include <map>
 
+#include "build_shortcuts.h"
 #include "flags.h"
 
 namespace kiln::cli {
 namespace {
 
 constexpr std::string_view kBuildUsage =
-    R"(Usage: kiln build --llb FILE|- [OPTIONS]
+    R"(Usage: kiln build [DOCKER OPTIONS] [OPTIONS] CONTEXT
+       kiln build --llb FILE|- [OPTIONS]
        kiln build --frontend NAME [--opt KEY=VALUE]... [OPTIONS]
        kiln build --frontend-exec PATH [--opt KEY=VALUE]... [OPTIONS]
 
-Builds with the embedded engine and exports the result, like buildctl build:
-either an LLB Definition (the protobuf that BuildKit's buildctl reads; "-"
-reads it from stdin), or a frontend that turns a source language into LLB.
+Builds with the embedded engine and exports the result. The first form is
+docker buildx build's: the Dockerfile in CONTEXT (a directory; "-" reads the
+Dockerfile from stdin; a git or http(s) URL is fetched by the frontend).
+The others are buildctl build's: an LLB Definition (the protobuf buildctl
+reads; "-" reads it from stdin), or a frontend that turns a source language
+into LLB.
+
+Docker options (with CONTEXT; those marked * also with --frontend):
+  -f, --file PATH              The Dockerfile (default CONTEXT/Dockerfile;
+                               "-" reads it from stdin)
+  -t, --tag NAME               Name the image (repeatable). Without -o the
+                               image is stored in kiln's image store under
+                               each NAME; with -o the names go to the image,
+                               oci and docker outputs that have none
+  --build-arg NAME[=VALUE]   * Build argument (repeatable; NAME alone takes
+                               $NAME)
+  --target STAGE             * The stage to build
+  --platform P[,P...]          Target platforms (opt platform=)
+  --label NAME=VALUE         * Image label (repeatable)
+  --no-cache                 * Do not use the cache for the build's steps
+  --pull                     * Check the registry for newer base images
+  --build-context NAME=VALUE * A named context (repeatable): a directory,
+                               docker-image://REF, oci-layout://DIR@DIGEST,
+                               a git or http(s) URL, target:STAGE
+  --cache-from, --cache-to, --import-cache, --export-cache
+                               Not supported yet (exit code 1)
 
 Frontends:
   --frontend gateway.v0 --opt source=IMAGE
@@ -50,16 +75,22 @@ Options:
                                tty, rawjson or quiet (default auto)
   --allow ENTITLEMENT          Grant network.host or security.insecure
                                (repeatable)
-  --platform PLATFORM          Platform of ops that carry none (default: this
-                               machine's)
+  --platform PLATFORM          Without CONTEXT: platform of ops that carry
+                               none (default: this machine's)
   --call check|outline|targets Run a frontend subrequest instead of building:
                                check = the build checks (exit code 1 when
                                any warning), targets = the stages; prints
                                the frontend's text result, exports nothing
 
+Examples:
+  kiln build -t hello:1 .
+  kiln build -f docker/Dockerfile --build-arg VERSION=2 --target app -o type=oci,dest=app.tar .
+  kiln build --frontend dockerfile.v0 --local context=. --local dockerfile=. -o type=local,dest=out
+
 Progress goes to stderr; so do the exporters' results (e.g. the image digest).
-Exit codes: 0 built (and exported), 1 the build or an export failed (or,
-with --call check, a check warned), 2 the command line was wrong.
+Exit codes: 0 built (and exported); 1 the build or an export failed (or,
+with --call check, a check warned); 2 the command line was wrong; 130 the
+build was cancelled (SIGINT/SIGTERM).
 )";
 
 // "NAME=VALUE" of --local and --oci-layout into `out`.
@@ -97,10 +128,17 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
       .Value("opt")
       .Value("frontend-exec")
       .Value("call");
+  internal::DeclareShortcutFlags(parser);
   BuildFlagsResult result;
   BuildFlags& f = result.flags;
   auto fail = [&](std::string error) {
     result.error = std::move(error);
+    result.exit_code = 2;
+    return result;
+  };
+  auto fail_with = [&](internal::FlagError e) {
+    result.error = std::move(e.message);
+    result.exit_code = e.exit_code;
     return result;
   };
   if (!parser.Parse(args)) return fail(parser.error());
@@ -108,10 +146,15 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
     f.help = true;
     return result;
   }
-  if (!parser.positional().empty()) {
-    return fail("unexpected argument \"" + parser.positional()[0] + "\"");
+  if (auto e = internal::CheckUnsupportedFlags(parser); !e.message.empty()) {
+    return fail_with(e);
   }
-  for (const char* once : {"llb", "frontend", "frontend-exec", "call"}) {
+  if (parser.positional().size() > 1) {
+    return fail("unexpected argument \"" + parser.positional()[1] +
+                "\" (one build CONTEXT at most)");
+  }
+  for (const char* once :
+       {"llb", "frontend", "frontend-exec", "call", "target"}) {
     if (parser.All(once).size() > 1) {
       return fail("--" + std::string(once) + " given twice");
     }
@@ -119,11 +162,16 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
   f.llb = parser.GetOr("llb", "");
   f.frontend = parser.GetOr("frontend", "");
   f.frontend_exec = parser.GetOr("frontend-exec", "");
+  const bool has_context = !parser.positional().empty();
+  if (has_context) {
+    auto e = internal::ApplyContext(parser, parser.positional()[0], f);
+    if (!e.message.empty()) return fail_with(e);
+  }
   if (!f.frontend_exec.empty() && f.frontend.empty()) f.frontend = "gateway.v0";
   if (f.llb.empty() && f.frontend.empty()) {
     return fail(
-        "missing --llb FILE (or - for stdin), --frontend NAME or "
-        "--frontend-exec PATH");
+        "missing a build CONTEXT, --llb FILE (or - for stdin), --frontend "
+        "NAME or --frontend-exec PATH");
   }
   if (!f.llb.empty() && !f.frontend.empty()) {
     return fail("--llb cannot be combined with --frontend or --frontend-exec");
@@ -138,6 +186,10 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
     }
     // Later values win, as with buildctl's --opt.
     f.opts[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  if (auto e = internal::ApplyShortcutOpts(parser, has_context, f);
+      !e.message.empty()) {
+    return fail_with(e);
   }
   if (auto call = parser.Get("call"); call && *call != "build") {
     static const std::map<std::string, std::string> kRequests = {
@@ -184,6 +236,9 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
         std::pair{"output", &f.outputs}}) {
     if (auto e = specs(flag, *out); !e.empty()) return fail(e);
   }
+  if (auto e = internal::ApplyTags(parser, f); !e.message.empty()) {
+    return fail_with(e);
+  }
   f.progress = parser.GetOr("progress", "auto");
   if (f.progress != "auto" && f.progress != "plain" && f.progress != "tty" &&
       f.progress != "rawjson" && f.progress != "quiet") {
@@ -197,7 +252,7 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
     }
     f.entitlements.insert(a);
   }
-  if (auto p = parser.Get("platform")) {
+  if (auto p = parser.Get("platform"); p && !has_context) {
     auto platform = llb::ParsePlatform(*p);
     if (!platform.ok())
       return fail("--platform: " + platform.status().message());

@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "frontend_pins.h"
 #include "kiln/gateway/frontend_policy.h"
 #include "kiln/gateway/frontend_runner.h"
 #include "kiln/solver/image_source.h"
@@ -20,11 +21,6 @@ std::string RandomSessionId() {
   std::string id;
   for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
   return id;
-}
-
-Result<gateway::FrontendPolicy> OperatorPolicy(const Root& root) {
-  if (root.config_path().empty()) return gateway::FrontendPolicy::Default();
-  return gateway::LoadFrontendPolicy(root.config_path());
 }
 
 }  // namespace
@@ -62,7 +58,8 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
   } else if (build.exec_path.empty()) {
     return e.status().WithContext("frontend images run in containers");
   }
-  KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy, OperatorPolicy(root));
+  KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy,
+                        LoadOperatorPolicy(root.dir(), root.config_path()));
   KILN_ASSIGN_OR_RETURN(std::string state_dir, root.FrontendStateDir());
   solver::ImageSource image_source(images, registry, snapshots,
                                    {.oci_layouts = build.oci_layouts});

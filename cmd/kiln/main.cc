@@ -15,19 +15,21 @@
 namespace kiln::cli {
 namespace {
 
-constexpr std::string_view kVersion = "0.1.0";
-
 constexpr std::string_view kUsage =
     R"(Usage: kiln [--version] [--help] [--root DIR] COMMAND [ARGS...]
 
 kiln is a container image build engine that speaks BuildKit's LLB.
 
 Commands:
-  build             Build an LLB Definition and export the result
+  build             Build a Dockerfile (kiln build -t NAME DIR), a frontend's
+                    source or an LLB Definition, and export the result
+  run               Run a command in a container made from a stored image
   image             Manage images: ls, inspect, tag, rm, import, pull, push, save, load
   du                Show the disk usage of the build cache
   prune             Remove build cache
-  debug dump-llb    Print the ops of an LLB Definition read from stdin or a file
+  frontend          Frontend images and their policy: ls, pin, unpin
+  debug             Look inside: debug dump-llb (an LLB Definition's ops),
+                    debug workers (the engine's worker), debug info
 
 Global options:
   --root DIR        State directory (default: $KILN_ROOT, else /var/lib/kiln as
@@ -40,16 +42,13 @@ Global options:
 
 Run 'kiln COMMAND --help' for more about a command.
 
-Exit codes: 0 success, 1 the command failed (the reason is on stderr),
-2 the command line was wrong.
-)";
-
-constexpr std::string_view kDebugUsage = R"(Usage: kiln debug COMMAND [ARGS...]
-
-Tools for looking inside kiln and its inputs.
-
-Commands:
-  dump-llb    Print the ops of an LLB Definition read from stdin or a file
+Exit codes:
+  0    success
+  1    the command failed: a build step failed, an export failed, a
+       'build --call check' found warnings (the reason is on stderr)
+  2    the command line was wrong (unknown command or flag, bad value)
+  130  a build or run was cancelled (Ctrl-C / SIGINT or SIGTERM)
+  'kiln run' otherwise exits with the container command's exit code.
 )";
 
 int Main(int argc, char** argv) {
@@ -81,20 +80,17 @@ int Main(int argc, char** argv) {
     return args.empty() ? kExitUsage : kExitOk;
   }
   if (args[0] == "--version" || args[0] == "version") {
-    std::printf("kiln %s\n", kVersion.data());
+    std::printf("kiln %s\n", kKilnVersion.data());
     return kExitOk;
   }
   if (args[0] == "debug") {
-    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
-      std::fputs(kDebugUsage.data(), args.size() < 2 ? stderr : stdout);
-      return args.size() < 2 ? kExitUsage : kExitOk;
-    }
-    if (args[1] == "dump-llb") {
-      return RunDumpLlb(std::vector<std::string>(args.begin() + 2, args.end()));
-    }
-    std::fprintf(stderr, "kiln debug: unknown command %s\n\n%s",
-                 args[1].c_str(), kDebugUsage.data());
-    return kExitUsage;
+    Root root(root_dir);
+    return RunDebug(root,
+                    std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "run") {
+    Root root(root_dir);
+    return RunRun(root, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if ((args[0] == "du" || args[0] == "prune") && !remote.addr.empty()) {
     auto cache = RemoteCacheUsage(remote);
@@ -119,6 +115,11 @@ int Main(int argc, char** argv) {
     Root root(root_dir);
     return RunBuild(root,
                     std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args[0] == "frontend") {
+    Root root(root_dir);
+    return RunFrontend(root,
+                       std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (args[0] == "du" || args[0] == "prune") {
     Root root(root_dir);

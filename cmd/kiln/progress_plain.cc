@@ -165,9 +165,16 @@ class PlainPrinter final : public ProgressPrinter {
     std::sort(order.begin(), order.end(), [](const Vertex* a, const Vertex* b) {
       return a->index < b->index;
     });
+    std::vector<std::string> failed;
+    for (const Vertex* v : order) {
+      if (!v->error.empty() && !internal::IsCancelError(v->error)) {
+        failed.push_back(v->name);
+      }
+    }
     std::string out;
     for (const Vertex* v : order) {
       if (v->error.empty() || internal::IsCancelError(v->error)) continue;
+      if (internal::FailedBecauseOfAnother(v->error, v->name, failed)) continue;
       std::vector<std::string> lines(v->tail.lines().begin(),
                                      v->tail.lines().end());
       if (v->logs_partial) lines.push_back(v->partial);

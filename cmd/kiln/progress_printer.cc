@@ -128,6 +128,16 @@ std::string StatusText(const solver::VertexStatusEntry& s) {
   return out;
 }
 
+bool FailedBecauseOfAnother(std::string_view error, std::string_view self,
+                            const std::vector<std::string>& failed) {
+  for (const std::string& name : failed) {
+    if (name == self) continue;
+    std::string quoted = "\"" + name + "\"";
+    if (error.find(quoted) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 std::string ErrorBlock(const std::string& name,
                        const std::vector<std::string>& lines) {
   std::string out = "------\n > " + name + ":\n";

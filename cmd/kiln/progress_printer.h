@@ -10,7 +10,14 @@
 //    vertex's output interrupts a running one, "#N ..." closes the block.
 //  - tty: a live view redrawn in place with ANSI escapes at most every
 //    100 ms by a ticker thread: "[+] Building 12.3s (5/7)", one line per
-//    vertex with its time, the last log lines of running vertices.
+//    vertex with its time (parallel steps each on their line), the last log
+//    lines of running vertices. Finish() replaces it with the compact final
+//    list, as buildx does: "[+] Building 12.3s (7/7) FINISHED" and every
+//    vertex on one line with its time (CACHED / ERROR prefixes), no logs.
+//
+// ErrorLogs() leaves out a vertex whose error quotes another failed
+// vertex's name (a frontend whose nested solve failed): the step that
+// failed carries the log tail.
 //  - rawjson: one BuildKit client.SolveStatus JSON object per event and line.
 //  - quiet: nothing.
 //

@@ -31,6 +31,13 @@ std::string StatusText(const solver::VertexStatusEntry& status);
 std::string ErrorBlock(const std::string& name,
                        const std::vector<std::string>& lines);
 
+// True when `error`, the error of the vertex named `self`, quotes the name
+// of another vertex in `failed` (names of the failed vertices), as a
+// frontend's error quotes the step whose solve failed: that vertex failed
+// because of the other one, and its error block would repeat the other's.
+bool FailedBecauseOfAnother(std::string_view error, std::string_view self,
+                            const std::vector<std::string>& failed);
+
 // The last `max` complete log lines of a vertex.
 class LogTail {
  public:

@@ -121,10 +121,18 @@ class TtyPrinter final : public ProgressPrinter {
 
   std::string ErrorLogs() const override {
     std::lock_guard lock(mu_);
+    std::vector<std::string> failed;
+    for (const std::string& key : order_) {
+      const Vertex& v = vertices_.at(key);
+      if (!v.error.empty() && !internal::IsCancelError(v.error)) {
+        failed.push_back(v.name);
+      }
+    }
     std::string out;
     for (const std::string& key : order_) {
       const Vertex& v = vertices_.at(key);
       if (v.error.empty() || internal::IsCancelError(v.error)) continue;
+      if (internal::FailedBecauseOfAnother(v.error, v.name, failed)) continue;
       std::vector<std::string> lines(v.tail.lines().begin(),
                                      v.tail.lines().end());
       if (v.logs_partial) lines.push_back(v.partial_line);
@@ -215,7 +223,8 @@ class TtyPrinter final : public ProgressPrinter {
                     width),
             s.completed ? kBlue : nullptr);
       }
-      if (!v.completed) {
+      // The final frame collapses: no logs, whatever the state.
+      if (!v.completed && !final) {
         std::vector<std::string> logs(v.shown.lines().begin(),
                                       v.shown.lines().end());
         if (v.logs_partial) logs.push_back(v.partial_text);
@@ -236,7 +245,9 @@ class TtyPrinter final : public ProgressPrinter {
     std::string header =
         internal::Format("[+] Building %.1fs (%d/%d)",
                          internal::Seconds(start_, now), completed, total);
-    if (final && completed > 0 && completed == total) header += " FINISHED";
+    // As buildx: the last frame says FINISHED, whether the build
+    // succeeded, failed or was cancelled (the error follows it).
+    if (final && total > 0) header += " FINISHED";
     std::string out = "\x1b[?25l";
     if (drawn_lines_ > 0) out += internal::Format("\x1b[%dA", drawn_lines_);
     out += "\r\x1b[J" + header + "\n";

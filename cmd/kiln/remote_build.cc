@@ -152,9 +152,23 @@ class StatusReader {
 int RunRemoteBuild(const RemoteOptions& options,
                    const std::vector<std::string>& args) {
   BuildFlagsResult parsed = ParseBuildFlags(args);
-  if (!parsed.ok()) return Usage(parsed.error);
-  const BuildFlags& flags = parsed.flags;
+  if (!parsed.ok() && parsed.exit_code == kExitUsage) {
+    return Usage(parsed.error);
+  }
+  if (!parsed.ok()) return ReportError(FailedPreconditionError(parsed.error));
+  BuildFlags& flags = parsed.flags;
   if (flags.help) return PrintUsage(BuildUsage());
+  // A Dockerfile on stdin becomes a directory the session sends.
+  auto stdin_dir = ReadStdinDockerfile(
+      flags, stdin, std::filesystem::temp_directory_path().string());
+  if (!stdin_dir.ok()) return ReportError(stdin_dir.status());
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } remove_stdin_dir{*stdin_dir};
   if (!flags.frontend_exec.empty()) {
     return Usage(
         "--frontend-exec runs a program on this machine: it cannot "
@@ -255,7 +269,9 @@ int RunRemoteBuild(const RemoteOptions& options,
     if (solved.code() == StatusCode::kUnavailable) {
       solved = solved.WithContext("kilnd at " + options.addr);
     }
-    return ReportError(solved);
+    ReportError(solved);
+    // Like a shell's 128 + SIGINT, whichever signal asked for it.
+    return stop.stop_requested() ? kExitCancelled : kExitFailure;
   }
   PrintWarnings(warnings);
   std::map<std::string, std::string> exporter_response(

@@ -20,6 +20,8 @@ KILN_APT_PACKAGES=(
   openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the tty progress tests capture a terminal
+  tmux
   # scripts/fuzz: clang 16 with libFuzzer and the sanitizer runtimes (clang 14,
   # Debian's default, cannot capture structured bindings in lambdas), and
   # llvm-symbolizer-16 for readable reports

@@ -146,7 +146,7 @@ Result<std::string> RuncConfigJson(const ExecSpec& spec, const ExecUser& user,
   }
 
   json process = {
-      {"terminal", false},
+      {"terminal", spec.terminal},
       {"user",
        {{"uid", user.uid},
         {"gid", user.gid},

@@ -139,6 +139,25 @@ Result<BuiltImage> BuildImage(const ExportRequest& request,
     h.empty_layer = empty[i];
     config.history.push_back(std::move(h));
   }
+  // Entries a frontend left without a time (the Dockerfile frontend without
+  // SOURCE_DATE_EPOCH) get their neighbour's, as BuildKit's exporter does:
+  // the first new entry's time fills the ones before it, then each entry
+  // without one takes the previous entry's (tools such as umoci need one).
+  std::string fill;
+  for (const auto& h : config.history) {
+    if (!h.created.empty()) {
+      fill = h.created;
+      break;
+    }
+  }
+  if (fill.empty()) fill = created;
+  for (auto& h : config.history) {
+    if (h.created.empty()) {
+      h.created = fill;
+    } else {
+      fill = h.created;
+    }
+  }
   config.diff_ids.clear();
   for (const auto& l : layers) config.diff_ids.push_back(l.diff_id);
 

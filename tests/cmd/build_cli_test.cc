@@ -58,7 +58,7 @@ class BuildCliTest : public ::testing::Test {
 TEST_F(BuildCliTest, UsageErrorsExitTwo) {
   CliRun r = Build("");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("missing --llb"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing a build CONTEXT"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Usage: kiln build"), std::string::npos);
 
   r = Build("--llb - --progress fancy");

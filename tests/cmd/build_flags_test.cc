@@ -113,10 +113,10 @@ struct BadCase {
 
 TEST(BuildFlagsTest, UsageErrorsSayWhatIsWrong) {
   const std::vector<BadCase> cases = {
-      {{}, "missing --llb"},
+      {{}, "missing a build CONTEXT, --llb"},
       {{"--llb"}, "flag --llb needs a value"},
       {{"--llb", "a", "--llb", "b"}, "--llb given twice"},
-      {{"--llb", "a", "extra"}, "unexpected argument \"extra\""},
+      {{"--llb", "a", "x", "extra"}, "unexpected argument \"extra\""},
       {{"--llb", "a", "--bogus"}, "unknown flag --bogus"},
       {{"--llb", "a", "--local", "ctx"}, "--local \"ctx\": want NAME=DIR"},
       {{"--llb", "a", "--local", "=dir"}, "want NAME=DIR"},

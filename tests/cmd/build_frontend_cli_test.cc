@@ -221,5 +221,69 @@ TEST_F(BuildFrontendCliTest, AFailingFrontendFailsTheBuild) {
       << r.err;
 }
 
+TEST_F(BuildFrontendCliTest, FrontendLsPinAndUnpin) {
+  CliRun ls = Kiln("frontend ls");
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("dockerfile.v0: kiln/dockerfile:1 (installed only)"),
+            std::string::npos)
+      << ls.out;
+  EXPECT_NE(ls.out.find("testfe:1 "), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find(digest_.substr(7, 12)), std::string::npos) << ls.out;
+
+  // Without a digest: what the reference resolves to now.
+  CliRun pin = Kiln("frontend pin testfe:1");
+  ASSERT_EQ(pin.exit_code, 0) << pin.err;
+  EXPECT_EQ(pin.out, "pinned testfe:1 to " + digest_ + "\n");
+  EXPECT_NE(Slurp(dir_ / "root/frontend-pins.toml")
+                .find("\"docker.io/library/testfe:1\" = \"" + digest_ + "\""),
+            std::string::npos);
+  ls = Kiln("frontend ls");
+  EXPECT_NE(ls.out.find("testfe:1 = " + digest_ +
+                        " (kiln frontend pin; store matches)"),
+            std::string::npos)
+      << ls.out;
+  CliRun ok = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=ok "
+      "--opt message=pinned --progress plain --output type=local,dest=" +
+      Out());
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(Slurp(Out() + "/out.txt"), "pinned");
+
+  // A pin the store does not match fails the build, naming both digests.
+  const std::string wrong = "sha256:" + std::string(64, '0');
+  ASSERT_EQ(Kiln("frontend pin testfe:1 " + wrong).exit_code, 0);
+  CliRun refused = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=ok "
+      "--progress plain");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("pinned to " + wrong +
+                             " by policy but resolved to " + digest_),
+            std::string::npos)
+      << refused.err;
+  ls = Kiln("frontend ls");
+  EXPECT_NE(ls.out.find("store has " + digest_), std::string::npos) << ls.out;
+
+  // The operator config may not contradict a CLI pin.
+  UseConfig("[frontend.pin]\n\"testfe:1\" = \"" + digest_ + "\"\n");
+  CliRun conflict = Kiln("frontend ls");
+  EXPECT_EQ(conflict.exit_code, 1);
+  EXPECT_NE(conflict.err.find("is pinned to " + digest_ + " in "),
+            std::string::npos)
+      << conflict.err;
+  EXPECT_NE(conflict.err.find("but to " + wrong), std::string::npos)
+      << conflict.err;
+  unsetenv("KILN_CONFIG");
+
+  CliRun unpin = Kiln("frontend unpin testfe:1");
+  ASSERT_EQ(unpin.exit_code, 0) << unpin.err;
+  EXPECT_EQ(Kiln("frontend unpin testfe:1").exit_code, 1);
+  EXPECT_EQ(Kiln("frontend pin").exit_code, 2);
+  EXPECT_EQ(Kiln("frontend pin testfe@" + digest_).exit_code, 1);
+  ok = Kiln(
+      "build --frontend gateway.v0 --opt source=testfe:1 --opt mode=ok "
+      "--progress plain");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 }  // namespace
 }  // namespace kiln

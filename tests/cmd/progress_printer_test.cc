@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "progress_printer_internal.h"
+
 namespace kiln::cli {
 namespace {
 
@@ -290,7 +292,9 @@ TEST(TtyPrinterTest, RedrawsRunningVerticesWithTheirLastLogs) {
   p->Finish();
   std::string all = out.Read();
   std::string final_frame = all.substr(all.rfind("[+] Building"));
-  EXPECT_NE(final_frame.find("[+] Building 3.0s (1/2)\n"), std::string::npos)
+  // buildx says FINISHED on the last frame, failed build or not.
+  EXPECT_NE(final_frame.find("[+] Building 3.0s (1/2) FINISHED\n"),
+            std::string::npos)
       << final_frame;
   EXPECT_NE(final_frame.find(" => ERROR RUN make"), std::string::npos);
   EXPECT_NE(final_frame.find(" 2.0s"), std::string::npos);
@@ -348,6 +352,40 @@ TEST(MakeProgressPrinterTest, AutoIsPlainOffATerminalAndModesAreChecked) {
   auto bad = MakeProgressPrinter("fancy", out.fd());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("fancy"), std::string::npos);
+}
+
+// A frontend vertex fails because the step of its nested solve failed: the
+// error block is the step's alone, in both printers.
+TEST(ErrorLogsTest, OnlyTheStepThatFailedNotTheFrontendAboveIt) {
+  for (bool tty : {false, true}) {
+    Output out;
+    ProgressPrinterOptions options{
+        .fd = out.fd(), .now = [] { return kT0; }, .redraw_ms = 0};
+    auto p = tty ? MakeTtyPrinter(options) : MakePlainPrinter(options);
+    p->OnVertex(Started("fe", "[frontend] kiln/dockerfile:1", kT0));
+    p->OnVertex(Started("run", "[2/2] RUN make", kT0));
+    p->OnLog(Log("run", "make: *** failed\n", kT0));
+    p->OnLog(Log("fe", "make: *** failed\n", kT0));
+    p->OnVertex(Completed("run", "[2/2] RUN make", kT0, kT0,
+                          "process \"make\" exit code: 2"));
+    p->OnVertex(Completed("fe", "[frontend] kiln/dockerfile:1", kT0, kT0,
+                          "bridge Solve: \"[2/2] RUN make\" (op sha256:1): "
+                          "exit code: 2"));
+    p->Finish();
+    std::string logs = p->ErrorLogs();
+    EXPECT_NE(logs.find(" > [2/2] RUN make:\n"), std::string::npos)
+        << tty << logs;
+    EXPECT_EQ(logs.find("[frontend]"), std::string::npos) << tty << logs;
+  }
+}
+
+TEST(ErrorLogsTest, FailedBecauseOfAnother) {
+  std::vector<std::string> failed = {"a", "[2/2] RUN x"};
+  EXPECT_TRUE(internal::FailedBecauseOfAnother("solve: \"[2/2] RUN x\" failed",
+                                               "fe", failed));
+  EXPECT_FALSE(internal::FailedBecauseOfAnother("exit code: 1", "fe", failed));
+  // Its own name does not count.
+  EXPECT_FALSE(internal::FailedBecauseOfAnother("\"a\" failed", "a", {"a"}));
 }
 
 }  // namespace

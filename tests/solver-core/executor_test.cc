@@ -201,6 +201,16 @@ TEST(RuncConfigTest, UnknownUlimitIsInvalid) {
   EXPECT_NE(text.status().message().find("bogus"), std::string::npos);
 }
 
+// kiln run -t: the terminal flag reaches process.terminal; builds never set
+// it.
+TEST(RuncConfigTest, TerminalOnlyWhenAsked) {
+  ExecSpec spec;
+  spec.args = {"sh"};
+  EXPECT_EQ(Config(spec, ExecUser{})["process"]["terminal"], false);
+  spec.terminal = true;
+  EXPECT_EQ(Config(spec, ExecUser{})["process"]["terminal"], true);
+}
+
 std::vector<std::string> NamespaceTypes(const nlohmann::json& c) {
   std::vector<std::string> out;
   for (const auto& ns : c["linux"]["namespaces"]) out.push_back(ns["type"]);

@@ -304,6 +304,28 @@ TEST_F(ExporterTest, BaseHistoryIsKeptAndPadded) {
     non_empty += !h.value("empty_layer", false);
   EXPECT_EQ(non_empty, 2);
   EXPECT_EQ(c["rootfs"]["diff_ids"].size(), 2u);
+  // Entries without a time get one (umoci stat fails on a missing one):
+  // the first timed entry's for those before it, else the previous one's.
+  for (const auto& h : c["history"]) {
+    EXPECT_TRUE(h.contains("created")) << h.dump();
+  }
+  EXPECT_EQ(c["history"][0]["created"], c["history"][2]["created"]);
+}
+
+TEST_F(ExporterTest, HistoryTimesFillFromNeighbours) {
+  source_.image_config =
+      R"({"architecture":"amd64","os":"linux","config":{},)"
+      R"("history":[{"created_by":"a"},)"
+      R"({"created":"2020-01-02T03:04:05Z","created_by":"b"},)"
+      R"({"created_by":"c","empty_layer":true}]})";
+  auto r = Run("type=image,name=x/t");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Json c = Json::parse(
+      *content_->ReadAll(*Digest::Parse((*r)["containerimage.config.digest"])));
+  ASSERT_GE(c["history"].size(), 3u) << c.dump();
+  EXPECT_EQ(c["history"][0]["created"], "2020-01-02T03:04:05Z");
+  EXPECT_EQ(c["history"][1]["created"], "2020-01-02T03:04:05Z");
+  EXPECT_EQ(c["history"][2]["created"], "2020-01-02T03:04:05Z");
 }
 
 TEST_F(ExporterTest, DockerArchiveAndOciDirectory) {

@@ -7,11 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -19,90 +15,13 @@
 #include "diff_copy.h"
 #include "fs_at.h"
 #include "go_mode.h"
+#include "packet_outbox.h"
+#include "receive_write.h"
 
 namespace kiln::session::internal {
 namespace {
 
 using fsutil::types::Stat;
-
-timespec Nanos(int64_t ns) {
-  timespec ts{};
-  ts.tv_sec = ns / 1000000000;
-  ts.tv_nsec = ns % 1000000000;
-  if (ts.tv_nsec < 0) {
-    ts.tv_nsec += 1000000000;
-    ts.tv_sec -= 1;
-  }
-  return ts;
-}
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-         st.st_mtim.tv_nsec;
-}
-
-// Packets to send, sent by one thread so that reading never waits on
-// writing (the peer may be sending DATA while we request more).
-class Outbox {
- public:
-  explicit Outbox(PacketStream& stream) : stream_(stream) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~Outbox() { Close(std::chrono::seconds(2)); }
-
-  void Push(Packet p) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(p));
-    }
-    cv_.notify_all();
-  }
-  uint64_t sent() const { return sent_; }
-
-  // Sends what is queued (waiting at most `grace`, then cancelling the
-  // stream) and stops the thread.
-  void Close(std::chrono::milliseconds grace) {
-    if (!thread_.joinable()) return;
-    std::unique_lock lock(mu_);
-    closing_ = true;
-    cv_.notify_all();
-    if (!cv_.wait_for(lock, grace, [&] { return stopped_; })) {
-      lock.unlock();
-      stream_.Cancel();
-    } else {
-      lock.unlock();
-    }
-    thread_.join();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) break;
-      Packet p = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      bool ok = !failed_ && stream_.Send(p);
-      lock.lock();
-      if (ok) ++sent_;
-      if (!ok) failed_ = true;
-    }
-    stopped_ = true;
-    cv_.notify_all();
-  }
-
-  PacketStream& stream_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Packet> queue_;
-  bool closing_ = false;
-  bool stopped_ = false;
-  bool failed_ = false;
-  uint64_t sent_ = 0;
-  std::thread thread_;
-};
 
 class Receiver {
  public:
@@ -326,47 +245,6 @@ class Receiver {
     }
   }
 
-  // Makes a symlink, fifo or device node under a temporary name and renames
-  // it over `name`.
-  Status Replace(int pfd, const std::string& name, const Stat& st,
-                 uint32_t mode, const std::string& where) {
-    std::string tmp = TempName(name);
-    if (S_ISLNK(mode)) {
-      if (symlinkat(st.linkname().c_str(), pfd, tmp.c_str()) != 0) {
-        return ErrnoError("creating symlink " + where, errno);
-      }
-    } else if (mknodat(pfd, tmp.c_str(), mode,
-                       makedev(st.devmajor(), st.devminor())) != 0) {
-      return ErrnoError("creating " + where, errno);
-    }
-    Status s = SetAttrsAt(pfd, tmp, st, mode, where);
-    if (s.ok() && renameat(pfd, tmp.c_str(), pfd, name.c_str()) != 0) {
-      s = ErrnoError("renaming into " + where, errno);
-    }
-    if (!s.ok()) {
-      unlinkat(pfd, tmp.c_str(), 0);
-      return s;
-    }
-    ++stats_.files_written;
-    return Status::Ok();
-  }
-
-  Status SetAttrsAt(int pfd, const std::string& name, const Stat& st,
-                    uint32_t mode, const std::string& where) {
-    if (chown_ && fchownat(pfd, name.c_str(), st.uid(), st.gid(),
-                           AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError("setting the owner of " + where, errno);
-    }
-    if (!S_ISLNK(mode) && fchmodat(pfd, name.c_str(), mode & 07777, 0) != 0) {
-      return ErrnoError("setting the mode of " + where, errno);
-    }
-    timespec times[2] = {{0, UTIME_OMIT}, Nanos(st.modtime())};
-    if (utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError("setting the mtime of " + where, errno);
-    }
-    return Status::Ok();
-  }
-
   Status HandleData(uint32_t id, const std::string& data) {
     auto it = pending_.find(id);
     if (it == pending_.end()) {
@@ -472,31 +350,16 @@ class Receiver {
   }
 
   Status Link(const Stat& st) {
-    const std::string where = dest_ + "/" + st.path();
-    auto [parent, name] = SplitParent(st.path());
-    auto [tparent, tname] = SplitParent(st.linkname());
-    KILN_ASSIGN_OR_RETURN(Fd pfd, OpenDirBelow(root_.get(), parent));
-    KILN_ASSIGN_OR_RETURN(Fd tfd, OpenDirBelow(root_.get(), tparent));
-    struct stat cur {};
-    struct stat target {};
-    if (fstatat(tfd.get(), tname.c_str(), &target, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(target.st_mode)) {
-      return Invalid(st.path(), "hard link target is not a file");
-    }
-    if (fstatat(pfd.get(), name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
-        cur.st_ino == target.st_ino && cur.st_dev == target.st_dev) {
-      ++stats_.files_unchanged;
-      return Status::Ok();
-    }
-    std::string tmp = TempName(name);
-    if (linkat(tfd.get(), tname.c_str(), pfd.get(), tmp.c_str(), 0) != 0) {
-      return ErrnoError("linking " + where, errno);
-    }
-    if (renameat(pfd.get(), tmp.c_str(), pfd.get(), name.c_str()) != 0) {
-      int err = errno;
-      unlinkat(pfd.get(), tmp.c_str(), 0);
-      return ErrnoError("renaming into " + where, err);
-    }
+    KILN_ASSIGN_OR_RETURN(bool written, LinkAt(root_.get(), dest_, st));
+    ++(written ? stats_.files_written : stats_.files_unchanged);
+    return Status::Ok();
+  }
+
+  // A symlink, fifo or device node, made under a temporary name and renamed
+  // over `name`.
+  Status Replace(int pfd, const std::string& name, const Stat& st,
+                 uint32_t mode, const std::string& where) {
+    KILN_RETURN_IF_ERROR(ReplaceSpecialAt(pfd, name, st, mode, chown_, where));
     ++stats_.files_written;
     return Status::Ok();
   }

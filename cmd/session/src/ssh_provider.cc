@@ -71,7 +71,7 @@ class SessionSshProvider::Impl {
       return NotFoundError("ssh agent " + id +
                            " not found: the client forwards no ssh agents");
     }
-    {
+    if (session->Supports(kMethodSshCheckAgent)) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(30));

@@ -11,6 +11,7 @@
 #include "kiln/dockerfile/parser.h"
 #include "kiln/llb/reference.h"
 #include "kiln/llb/source.h"
+#include "kiln/sdk/image_config.h"
 
 namespace kiln::dockerfile {
 namespace convert {
@@ -178,25 +179,10 @@ Status Converter::DispatchFrom(StageState& s) {
     auto& pair = *resolved;
     st = pair.first.WithPlatform(s.platform);
     image = std::move(pair.second);
-    const Json& cfg = image["config"];
-    if (cfg.contains("Env") && cfg["Env"].is_array()) {
-      for (const auto& e : cfg["Env"]) {
-        if (!e.is_string()) continue;
-        std::string kv = e.get<std::string>();
-        size_t eq = kv.find('=');
-        st = eq == std::string::npos
-                 ? st.AddEnv(kv, "")
-                 : st.AddEnv(kv.substr(0, eq), kv.substr(eq + 1));
-      }
-    }
-    if (cfg.contains("WorkingDir") && cfg["WorkingDir"].is_string() &&
-        !cfg["WorkingDir"].get<std::string>().empty()) {
-      st = st.Dir(cfg["WorkingDir"].get<std::string>());
-    }
-    if (cfg.contains("User") && cfg["User"].is_string() &&
-        !cfg["User"].get<std::string>().empty()) {
-      st = st.User(cfg["User"].get<std::string>());
-    }
+    KILN_ASSIGN_OR_RETURN(
+        st, sdk::ApplyImageConfig(
+                std::move(st),
+                image.dump(-1, ' ', false, Json::error_handler_t::replace)));
     if (s.named_context) {
       // Upstream takes the platform of the context's image config.
       if (image.value("architecture", "") != "" &&

@@ -5,6 +5,7 @@
 
 #include "convert_internal.h"
 #include "go_text.h"
+#include "kiln/sdk/image_config.h"
 
 namespace kiln::dockerfile::convert {
 
@@ -84,30 +85,13 @@ std::vector<std::string> WithShell(const Json& image,
 }
 
 Json EmptyImage(const llb::Platform& platform) {
-  Json image = Json::object();
-  image["architecture"] = platform.architecture;
-  image["os"] = platform.os;
-  if (!platform.variant.empty()) image["variant"] = platform.variant;
-  image["config"] = Json::object();
-  image["config"]["Env"] = Json::array(
-      {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
-  image["config"]["WorkingDir"] = "/";
-  return image;
+  return Json::parse(sdk::EmptyImageConfig(platform));
 }
 
 Result<Json> ParseImageConfig(const std::string& text,
                               const llb::Platform& platform) {
-  Json image = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (image.is_discarded() || !image.is_object()) {
-    return InvalidArgumentError("invalid base image config json");
-  }
-  if (!image.contains("config") || !image["config"].is_object()) {
-    image["config"] = Json::object();
-  }
-  if (!image.contains("architecture"))
-    image["architecture"] = platform.architecture;
-  if (!image.contains("os")) image["os"] = platform.os;
-  return image;
+  KILN_ASSIGN_OR_RETURN(std::string base, sdk::BaseImageConfig(text, platform));
+  return Json::parse(base);
 }
 
 std::string PathJoin(std::string_view a, std::string_view b) {

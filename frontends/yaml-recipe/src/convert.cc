@@ -10,6 +10,7 @@
 #include "convert_internal.h"
 #include "kiln/llb/reference.h"
 #include "kiln/llb/source.h"
+#include "kiln/sdk/image_config.h"
 
 namespace kiln::recipe {
 namespace internal {
@@ -155,25 +156,10 @@ Status Converter::DispatchFrom(const Stage& stage, StageOut& out) {
   if (!resolved.ok()) return Located(resolved.status(), stage.from_mark);
   llb::State st = resolved->first.WithPlatform(out.platform);
   Json image = std::move(resolved->second);
-  const Json& cfg = image["config"];
-  if (cfg.contains("Env") && cfg["Env"].is_array()) {
-    for (const auto& e : cfg["Env"]) {
-      if (!e.is_string()) continue;
-      std::string kv = e.get<std::string>();
-      size_t eq = kv.find('=');
-      st = eq == std::string::npos
-               ? st.AddEnv(kv, "")
-               : st.AddEnv(kv.substr(0, eq), kv.substr(eq + 1));
-    }
-  }
-  if (cfg.contains("WorkingDir") && cfg["WorkingDir"].is_string() &&
-      !cfg["WorkingDir"].get<std::string>().empty()) {
-    st = st.Dir(cfg["WorkingDir"].get<std::string>());
-  }
-  if (cfg.contains("User") && cfg["User"].is_string() &&
-      !cfg["User"].get<std::string>().empty()) {
-    st = st.User(cfg["User"].get<std::string>());
-  }
+  KILN_ASSIGN_OR_RETURN(
+      st, sdk::ApplyImageConfig(
+              std::move(st),
+              image.dump(-1, ' ', false, Json::error_handler_t::replace)));
   // The target's platform replaces the base image's own, as upstream's.
   image["architecture"] = out.platform.architecture;
   image["os"] = out.platform.os;

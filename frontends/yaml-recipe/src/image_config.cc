@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "convert_internal.h"
+#include "kiln/sdk/image_config.h"
 
 namespace kiln::recipe::internal {
 namespace {
@@ -22,31 +23,13 @@ Json& ObjectField(Json& cfg, const char* key) {
 }  // namespace
 
 Json EmptyImage(const llb::Platform& platform) {
-  Json image = Json::object();
-  image["architecture"] = platform.architecture;
-  image["os"] = platform.os;
-  if (!platform.variant.empty()) image["variant"] = platform.variant;
-  image["config"] = Json::object();
-  image["config"]["Env"] = Json::array(
-      {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
-  image["config"]["WorkingDir"] = "/";
-  return image;
+  return Json::parse(sdk::EmptyImageConfig(platform));
 }
 
 Result<Json> ParseImageConfig(const std::string& text,
                               const llb::Platform& platform) {
-  Json image = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (image.is_discarded() || !image.is_object()) {
-    return InvalidArgumentError("invalid base image config json");
-  }
-  if (!image.contains("config") || !image["config"].is_object()) {
-    image["config"] = Json::object();
-  }
-  if (!image.contains("architecture")) {
-    image["architecture"] = platform.architecture;
-  }
-  if (!image.contains("os")) image["os"] = platform.os;
-  return image;
+  KILN_ASSIGN_OR_RETURN(std::string base, sdk::BaseImageConfig(text, platform));
+  return Json::parse(base);
 }
 
 void SetConfigEnv(Json& image, const std::string& key,

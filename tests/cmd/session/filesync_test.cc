@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "kiln/session/session_providers.h"
 #include "kiln/solver/local_source.h"
@@ -37,6 +40,10 @@ void MakeTree(const std::string& root) {
   symlink("/etc/passwd", (root + "/abs-link").c_str());
   symlink("missing", (root + "/dangling").c_str());
   mkfifo((root + "/fifo").c_str(), 0640);
+  if (geteuid() == 0) {
+    lchown((root + "/src/main.go").c_str(), 1000, 1001);
+    lchown((root + "/link").c_str(), 1002, 1003);
+  }
   std::string big(300000, 'x');
   for (size_t i = 0; i < big.size(); i += 7)
     big[i] = static_cast<char>('a' + i % 26);
@@ -108,6 +115,14 @@ TEST_F(FileSyncTest, ReceivedTreeEqualsSyncLocal) {
   struct stat st {};
   ASSERT_EQ(lstat((got + "/exec.sh").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04755u);
+  if (geteuid() == 0) {  // owners are kept when the daemon runs as root
+    ASSERT_EQ(lstat((got + "/src/main.go").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_gid, 1001u);
+    ASSERT_EQ(lstat((got + "/link").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 1002u);
+    EXPECT_EQ(st.st_gid, 1003u);
+  }
   ASSERT_EQ(lstat((got + "/fifo").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
   EXPECT_EQ(ReadFile(got + "/big.bin"), ReadFile(src_ + "/big.bin"));
@@ -227,6 +242,47 @@ TEST_F(FileSyncTest, SharedKeyIsPerClientKeyNotPerSession) {
   EXPECT_TRUE(a->Close().ok());
   EXPECT_TRUE(b->Close().ok());
   EXPECT_TRUE(other->Close().ok());
+}
+
+}  // namespace
+}  // namespace kiln::session
+
+namespace kiln::session {
+namespace {
+
+TEST(FileSyncConcurrencyTest, ParallelSyncsOfOneSessionEachGetTheirDir) {
+  testing::SessionHarness h;
+  ASSERT_TRUE(h.ok());
+  std::map<std::string, std::string> dirs;
+  for (int d = 0; d < 4; ++d) {
+    std::string dir = h.dir() + "/src" + std::to_string(d);
+    for (int f = 0; f < 200; ++f) {
+      solver::testing::WriteFile(
+          dir + "/f" + std::to_string(f),
+          std::string(100 + f, static_cast<char>('a' + d)));
+    }
+    dirs["dir" + std::to_string(d)] = dir;
+  }
+  auto client = h.Connect({.dirs = dirs});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  SessionLocalProvider provider(h.manager(), (*client)->id());
+  std::vector<std::thread> threads;
+  std::vector<Status> results(4);
+  for (int d = 0; d < 4; ++d) {
+    threads.emplace_back([&, d] {
+      auto r = provider.Sync("", "dir" + std::to_string(d), {},
+                             h.dir() + "/dest" + std::to_string(d), {});
+      results[d] = r.ok() ? Status::Ok() : r.status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int d = 0; d < 4; ++d) {
+    EXPECT_TRUE(results[d].ok()) << results[d].ToString();
+    EXPECT_EQ(solver::testing::DumpTree(h.dir() + "/dest" + std::to_string(d)),
+              solver::testing::DumpTree(dirs["dir" + std::to_string(d)]));
+  }
+  EXPECT_EQ(provider.stats().files_requested, 800u);
+  EXPECT_TRUE((*client)->Close().ok());
 }
 
 }  // namespace

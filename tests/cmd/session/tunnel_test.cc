@@ -109,3 +109,22 @@ TEST(SessionTunnelTest, DaemonShutdownEndsTheClientsCall) {
 
 }  // namespace
 }  // namespace kiln::session
+
+namespace kiln::session {
+namespace {
+
+TEST(SessionTunnelTest, UnreachableDaemonFailsWithoutHanging) {
+  solver::testing::TempDir tmp;
+  auto channel = grpc::CreateChannel("unix:" + tmp.path() + "/none.sock",
+                                     grpc::InsecureChannelCredentials());
+  auto client = ClientSession::Start(channel, {});
+  if (client.ok()) {
+    Status closed = (*client)->Close();
+    EXPECT_EQ(closed.code(), StatusCode::kUnavailable) << closed.ToString();
+  } else {
+    EXPECT_EQ(client.status().code(), StatusCode::kUnavailable);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::session

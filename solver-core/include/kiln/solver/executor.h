@@ -119,6 +119,12 @@ struct ExecSpec {
   // the process sees two pipes, not the descriptor itself. The log sink
   // and the error's output tail then see stderr only.
   int stdio_fd = -1;
+  // With a stdio_fd that is a terminal: the process gets a terminal
+  // (config.json's process.terminal). runc, run in the foreground, then
+  // makes a pseudo-terminal for the container, puts stdio_fd in raw mode
+  // and copies between the two; stdout and stderr both go to it. `kiln run
+  // -it` uses it; builds never do.
+  bool terminal = false;
 };
 
 struct ExecResult {

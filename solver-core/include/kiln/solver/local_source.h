@@ -72,13 +72,13 @@ Result<LocalSyncStats> SyncLocal(const std::string& src_dir,
 
 // One entry SyncLocal would copy, with the source's lstat metadata.
 struct LocalEntry {
-  std::string path;  // relative to src_dir, slash-separated, no "." or ".."
+  std::string path;   // relative to src_dir, slash-separated, no "." or ".."
   uint32_t mode = 0;  // st_mode (type and permission bits)
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t size = 0;
-  int64_t mtime_ns = 0;      // Unix nanoseconds
-  std::string link_target;   // symlinks: the target, verbatim
+  int64_t mtime_ns = 0;     // Unix nanoseconds
+  std::string link_target;  // symlinks: the target, verbatim
 };
 
 // The entries SyncLocal(src_dir, …, options) would copy (state_file is

@@ -11,7 +11,8 @@
 //   moby.filesync.v1.FileSend/DiffCopy   exporter output into `exports`
 //   moby.buildkit.secrets.v1.Secrets     from `secrets` (if set)
 //   moby.sshforward.v1.SSH               relaying to `ssh_agents` sockets
-// Only the services with something to serve are registered and announced.
+// Only the services with something to serve are announced (FileSync is
+// always registered; without dirs it answers NotFound).
 //
 // Thread safety: methods may be called from any thread; Close() once.
 #ifndef KILN_SESSION_CLIENT_SESSION_H_
@@ -63,7 +64,9 @@ class ClientSession {
   // serving. Returns once the call is started; the daemon registers it
   // concurrently (its Get() waits for it). Errors: InvalidArgument for a dir
   // or agent socket that does not exist, Internal when the local server
-  // cannot start, Unavailable when the call cannot be opened.
+  // cannot start. A daemon that cannot be reached (or refuses the session)
+  // ends the call: done() turns true and Close() returns its status
+  // (Unavailable, AlreadyExists…).
   static Result<std::unique_ptr<ClientSession>> Start(
       std::shared_ptr<grpc::Channel> channel, ClientSessionOptions options);
 
