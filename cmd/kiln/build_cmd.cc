@@ -15,6 +15,7 @@
 
 #include "build_flags.h"
 #include "build_frontend.h"
+#include "build_report.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "kiln/llb/definition.h"
@@ -28,20 +29,7 @@
 namespace kiln::cli {
 namespace {
 
-// "error: [file:line:col: ]message" on stderr (a frontend's located error,
-// e.g. a Dockerfile line); returns kExitFailure.
-int Error(const Status& status) {
-  std::string where;
-  if (!status.ranges().empty()) {
-    const SourceRange& r = status.ranges().front();
-    where.append(r.file).append(":").append(std::to_string(r.line));
-    if (r.column > 0) where.append(":").append(std::to_string(r.column));
-    where.append(": ");
-  }
-  std::fprintf(stderr, "error: %s%s\n", where.c_str(),
-               status.message().c_str());
-  return kExitFailure;
-}
+int Error(const Status& status) { return ReportError(status); }
 
 int Usage(const std::string& error) {
   return UsageError(BuildUsage(), "kiln build: " + error);
@@ -56,39 +44,6 @@ Result<std::string> ReadDefinition(const std::string& path) {
   if (std::ferror(stdin)) return InternalError("reading stdin failed");
   return bytes;
 }
-
-// While alive, SIGINT and SIGTERM request `stop` instead of killing the
-// process, so that running execs are killed and nothing half-done remains.
-// Construct it before any other thread starts (they inherit the mask).
-class InterruptToStop {
- public:
-  explicit InterruptToStop(std::stop_source stop) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);  // our own wake-up to end the thread
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, stop]() mutable {
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-        if (!stop.stop_requested()) {
-          std::fputs("\ncancelling the build…\n", stderr);
-        }
-        stop.request_stop();
-      }
-    });
-  }
-  ~InterruptToStop() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_, old_;
-  std::thread thread_;
-};
 
 struct Providers {
   solver::MapSecretProvider secrets;
@@ -114,72 +69,17 @@ int LoadProviders(const BuildFlags& flags, Providers& providers) {
   return -1;
 }
 
-// The exporter's response keys worth showing (the descriptor is a base64
-// blob of what the digest already says).
-void PrintResponse(const solver::ExportRequest& request,
-                   const std::map<std::string, std::string>& response) {
-  std::fprintf(stderr, "exported type=%s\n", request.type.c_str());
-  for (const auto& [key, value] : response) {
-    if (key == "containerimage.descriptor") continue;
-    std::fprintf(stderr, "  %s: %s\n", key.c_str(), value.c_str());
-  }
-}
-
-// --call: the subrequest's result.txt on stdout; for check, exit code 1
-// when result.statuscode says the checks warned.
-int PrintCallResult(const std::string& call, const BuildOutput& output) {
-  auto text = output.metadata.find("result.txt");
-  if (text != output.metadata.end()) std::fputs(text->second.c_str(), stdout);
-  std::fflush(stdout);
-  auto code = output.metadata.find("result.statuscode");
-  if (call == "check" && code != output.metadata.end() && code->second != "0") {
-    return 1;
-  }
-  return 0;
-}
-
-int Export(Root& root, solver::Solver& solver,
-           const std::vector<solver::ExportRequest>& outputs,
+int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
            const BuildOutput& result) {
-  if (outputs.empty()) return kExitOk;
-  auto content = root.Content();
-  if (!content.ok()) return Error(content.status());
-  auto images = root.Images();
-  if (!images.ok()) return Error(images.status());
-  auto registry = root.Registry();
-  if (!registry.ok()) return Error(registry.status());
-  auto snapshots = root.Snapshots();
-  if (!snapshots.ok()) return Error(snapshots.status());
-  std::error_code ec;
-  std::string tmp = root.dir() + "/tmp";
-  std::filesystem::create_directories(tmp, ec);
-  std::string work = tmp + "/export-XXXXXX";
-  if (ec || mkdtemp(work.data()) == nullptr) {
-    return Error(
-        InternalError("creating a work directory under " + tmp + " failed"));
-  }
-  solver::ExportSource source{.snapshot = result.snapshot,
-                              .platform = result.platform,
-                              .image_config = result.image_config,
-                              .created_by = result.created_by};
-  solver::ExportEnv env{.snapshots = *snapshots,
-                        .content = *content,
-                        .images = *images,
-                        .registry = *registry,
-                        .layers = &solver.layers(),
-                        .work_dir = work};
-  int code = kExitOk;
   for (const solver::ExportRequest& request : outputs) {
-    auto response = solver::Export(request, source, env);
+    auto response = ExportBuildOutput(root, request, result);
     if (!response.ok()) {
-      code =
-          Error(response.status().WithContext("exporting to " + request.type));
-      break;
+      return Error(
+          response.status().WithContext("exporting to " + request.type));
     }
-    PrintResponse(request, *response);
+    PrintExportResponse(request.type, *response);
   }
-  std::filesystem::remove_all(work, ec);
-  return code;
+  return kExitOk;
 }
 
 }  // namespace
@@ -242,21 +142,18 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
       .entitlements = flags.entitlements,
       .progress = printer->get(),
       .platform = flags.platform.value_or(llb::HostPlatform())};
-  Result<BuildOutput> result = InternalError("no build ran");
-  if (graph) {
-    auto solved = (*solver)->Solve(*graph, request, stop.get_token());
-    if (solved.ok()) {
-      result = BuildOutput{.snapshot = solved->snapshot,
-                           .platform = solved->platform,
-                           .image_config = "",
-                           .created_by = solved->created_by};
-    } else {
-      result = solved.status();
-    }
-  } else {
-    result = BuildWithFrontend(root, flags, request, stop.get_token());
-  }
+  Result<BuildOutput> result =
+      graph ? SolveGraph(root, *graph, request, stop.get_token())
+            : BuildWithFrontend(root,
+                                {.frontend = flags.frontend,
+                                 .opts = flags.opts,
+                                 .inputs = {},
+                                 .exec_path = flags.frontend_exec,
+                                 .oci_layouts = flags.oci_layouts,
+                                 .session_id = ""},
+                                request, stop.get_token());
   (*printer)->Finish();
+  if (result.ok()) PrintWarnings(result->warnings);
   if (!result.ok()) {
     std::string logs = (*printer)->ErrorLogs();
     std::fputs(logs.c_str(), stderr);
@@ -268,8 +165,10 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
     // Like a shell's 128 + SIGINT, whichever signal asked for it.
     return stop.stop_requested() ? kExitCancelled : kExitFailure;
   }
-  if (!flags.call.empty()) return PrintCallResult(flags.call, *result);
-  return Export(root, **solver, outputs, *result);
+  if (!flags.call.empty()) {
+    return PrintCallResult(flags.call, result->metadata);
+  }
+  return Export(root, outputs, *result);
 }
 
 }  // namespace kiln::cli

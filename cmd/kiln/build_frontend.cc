@@ -1,5 +1,7 @@
 #include "build_frontend.h"
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -21,6 +23,8 @@ std::string RandomSessionId() {
   return id;
 }
 
+}  // namespace
+
 void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   if (warnings.empty()) return;
   std::fprintf(stderr, "%zu warning%s found:\n", warnings.size(),
@@ -41,9 +45,7 @@ void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   }
 }
 
-}  // namespace
-
-Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
+Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
                                       const solver::SolveRequest& request,
                                       std::stop_token stop) {
   KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
@@ -53,38 +55,32 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
   solver::Executor* executor = nullptr;
   if (auto e = root.Executor(); e.ok()) {
     executor = *e;
-  } else if (flags.frontend_exec.empty()) {
+  } else if (build.exec_path.empty()) {
     return e.status().WithContext("frontend images run in containers");
   }
   KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy,
-                        LoadOperatorPolicy(root.dir()));
-  // Per-run metadata dirs a killed predecessor left: this process holds the
-  // root (the snapshotter's lock), so whatever is there is stale.
-  const std::string state_dir = root.dir() + "/frontends";
-  std::error_code ec;
-  std::filesystem::remove_all(state_dir, ec);
-  if (ec) {
-    return InternalError("removing stale frontend state " + state_dir + ": " +
-                         ec.message());
-  }
+                        LoadOperatorPolicy(root.dir(), root.config_path()));
+  KILN_ASSIGN_OR_RETURN(std::string state_dir, root.FrontendStateDir());
   solver::ImageSource image_source(images, registry, snapshots,
-                                   {.oci_layouts = flags.oci_layouts});
+                                   {.oci_layouts = build.oci_layouts});
   gateway::FrontendRunner runner({.solver = solver,
                                   .snapshots = snapshots,
                                   .images = &image_source,
                                   .executor = executor,
                                   .policy = std::move(policy),
-                                  .exec_path = flags.frontend_exec,
+                                  .exec_path = build.exec_path,
                                   .state_dir = state_dir,
-                                  .session_id = RandomSessionId()});
+                                  .session_id = build.session_id.empty()
+                                                    ? RandomSessionId()
+                                                    : build.session_id});
   gateway::FrontendRequest frontend{
-      .frontend = flags.frontend, .opts = flags.opts, .inputs = {}};
+      .frontend = build.frontend, .opts = build.opts, .inputs = build.inputs};
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,
                         runner.Run(frontend, request, stop));
-  PrintWarnings(out.warnings);
   const gateway::FinalResult& result = out.result;
-  BuildOutput build;
-  build.metadata = result.metadata;
+  BuildOutput output;
+  output.warnings = std::move(out.warnings);
+  output.metadata = result.metadata;
   std::string config_key = "containerimage.config";
   if (!result.refs.empty()) {
     if (result.refs.size() > 1) {
@@ -94,21 +90,65 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
           "supported yet");
     }
     const auto& [key, ref] = *result.refs.begin();
-    build.snapshot = ref.snapshot;
-    build.platform = ref.platform;
+    output.snapshot = ref.snapshot;
+    output.platform = ref.platform;
     config_key += "/" + key;
   } else if (result.ref) {
-    build.snapshot = result.ref->snapshot;
-    build.platform = result.ref->platform;
+    output.snapshot = result.ref->snapshot;
+    output.platform = result.ref->platform;
   } else {
-    build.platform = request.platform;
+    output.platform = request.platform;
   }
   auto config = result.metadata.find(config_key);
   if (config == result.metadata.end()) {
     config = result.metadata.find("containerimage.config");
   }
-  if (config != result.metadata.end()) build.image_config = config->second;
-  return build;
+  if (config != result.metadata.end()) output.image_config = config->second;
+  return output;
+}
+
+Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
+                               const solver::SolveRequest& request,
+                               std::stop_token stop) {
+  KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
+  KILN_ASSIGN_OR_RETURN(solver::SolveResult solved,
+                        solver->Solve(graph, request, stop));
+  return BuildOutput{.snapshot = solved.snapshot,
+                     .platform = solved.platform,
+                     .image_config = "",
+                     .created_by = solved.created_by,
+                     .metadata = {},
+                     .warnings = {}};
+}
+
+Result<std::map<std::string, std::string>> ExportBuildOutput(
+    Root& root, const solver::ExportRequest& request,
+    const BuildOutput& output) {
+  KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
+  KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, root.Content());
+  KILN_ASSIGN_OR_RETURN(solver::ImageStore * images, root.Images());
+  KILN_ASSIGN_OR_RETURN(solver::RegistryClient * registry, root.Registry());
+  KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
+  std::error_code ec;
+  std::string tmp = root.dir() + "/tmp";
+  std::filesystem::create_directories(tmp, ec);
+  std::string work = tmp + "/export-XXXXXX";
+  if (ec || mkdtemp(work.data()) == nullptr) {
+    return InternalError("creating a work directory under " + tmp + " failed");
+  }
+  solver::ExportSource source{.snapshot = output.snapshot,
+                              .platform = output.platform,
+                              .image_config = output.image_config,
+                              .created_by = output.created_by};
+  solver::ExportEnv env{.snapshots = snapshots,
+                        .content = content,
+                        .images = images,
+                        .registry = registry,
+                        .layers = &solver->layers(),
+                        .work_dir = work};
+  auto response = solver::Export(request, source, env);
+  std::filesystem::remove_all(work, ec);
+  return response;
 }
 
 }  // namespace kiln::cli

@@ -1,16 +1,21 @@
-// `kiln build --frontend/--frontend-exec`: runs a frontend through the
-// gateway's FrontendRunner and turns its result into what the exporters take.
+// Running a build with the engine of a Root, shared by `kiln build` (the
+// embedded engine) and kilnd: a frontend through the gateway's
+// FrontendRunner, or an LLB graph directly, then the exporters.
 #ifndef KILN_CMD_KILN_BUILD_FRONTEND_H_
 #define KILN_CMD_KILN_BUILD_FRONTEND_H_
 
 #include <map>
 #include <stop_token>
 #include <string>
+#include <vector>
 
-#include "build_flags.h"
+#include "kiln/gateway/bridge_server.h"
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
+#include "kiln/solver/exporter.h"
+#include "kiln/solver/graph.h"
 #include "kiln/solver/solver.h"
+#include "solver/pb/ops.pb.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -23,15 +28,42 @@ struct BuildOutput {
   std::map<std::string, std::string> created_by;
   // The frontend's exporter metadata (e.g. result.txt of a --call).
   std::map<std::string, std::string> metadata;
+  // The frontend's warnings (build checks), for the caller to show.
+  std::vector<gateway::Warning> warnings;
 };
 
-// Runs the frontend `flags` name with its opts against `request` (progress,
-// locals, secrets, ...). Frontend warnings are printed to stderr. Errors:
-// the runner's (policy, resolution, the frontend's own error); Unimplemented
-// for a multi-platform result (several refs), which kiln cannot export yet.
-Result<BuildOutput> BuildWithFrontend(Root& root, const BuildFlags& flags,
+// A frontend run: `kiln build --frontend` or a SolveRequest's Frontend.
+struct FrontendBuild {
+  std::string frontend;                          // gateway.v0, dockerfile.v0
+  std::map<std::string, std::string> opts;       // frontend attrs
+  std::map<std::string, pb::Definition> inputs;  // frontend inputs
+  std::string exec_path;  // --frontend-exec: a host binary instead
+  std::map<std::string, std::string> oci_layouts;  // for image resolution
+  std::string session_id;  // BUILDKIT_SESSION_ID; "" = a random one
+};
+
+// Runs `build` against `request` (progress, locals, secrets, ...).
+// Errors: the runner's (policy, resolution, the frontend's own error);
+// Unimplemented for a multi-platform result (several refs), which kiln
+// cannot export yet. Thread-safe (concurrent builds share the Root).
+Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
                                       const solver::SolveRequest& request,
                                       std::stop_token stop);
+
+// Solves `graph` (an LLB Definition without a frontend). Thread-safe.
+Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
+                               const solver::SolveRequest& request,
+                               std::stop_token stop);
+
+// Runs one exporter on `output` (a scratch directory under <root>/tmp is
+// made and removed around it) and returns its response keys. Thread-safe.
+Result<std::map<std::string, std::string>> ExportBuildOutput(
+    Root& root, const solver::ExportRequest& request,
+    const BuildOutput& output);
+
+// "N warnings found:" and one block per warning (file:line when located),
+// as `docker build` prints build-check warnings, on stderr.
+void PrintWarnings(const std::vector<gateway::Warning>& warnings);
 
 }  // namespace kiln::cli
 

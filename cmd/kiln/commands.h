@@ -20,6 +20,7 @@ inline constexpr int kExitCancelled = 130;
 inline constexpr std::string_view kKilnVersion = "0.1.0";
 
 class Root;
+class CacheUsage;
 
 int RunDumpLlb(const std::vector<std::string>& args);
 int RunImage(Root& root, const std::vector<std::string>& args);
@@ -32,8 +33,8 @@ int RunDebug(Root& root, const std::vector<std::string>& args);
 // kiln frontend ls|pin|unpin (frontend_cmd.cc).
 int RunFrontend(Root& root, const std::vector<std::string>& args);
 // kiln du, kiln prune (du_cmd.cc, prune_cmd.cc).
-int RunDu(Root& root, const std::vector<std::string>& args);
-int RunPrune(Root& root, const std::vector<std::string>& args);
+int RunDu(CacheUsage& cache, const std::vector<std::string>& args);
+int RunPrune(CacheUsage& cache, const std::vector<std::string>& args);
 
 }  // namespace kiln::cli
 

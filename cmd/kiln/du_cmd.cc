@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache_usage.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "flags.h"
@@ -38,7 +39,7 @@ Options:
 
 }  // namespace
 
-int RunDu(Root& root, const std::vector<std::string>& args) {
+int RunDu(CacheUsage& cache, const std::vector<std::string>& args) {
   Flags flags;
   flags.Value("filter").Bool("verbose", 'v');
   if (!flags.Parse(args))
@@ -48,9 +49,8 @@ int RunDu(Root& root, const std::vector<std::string>& args) {
     return UsageError(kDuUsage, "kiln du: unexpected argument \"" +
                                     flags.positional()[0] + "\"");
   }
-  KILN_CLI_ASSIGN(solver::Solver * solver, root.Solver(), "kiln du");
   KILN_CLI_ASSIGN(std::vector<solver::UsageRecord> records,
-                  solver->DiskUsage(flags.All("filter")), "kiln du");
+                  cache.DiskUsage(flags.All("filter")), "kiln du");
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();

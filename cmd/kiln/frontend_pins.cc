@@ -80,8 +80,12 @@ Status SaveFrontendPins(const std::string& path,
 
 Result<gateway::FrontendPolicy> LoadOperatorPolicy(
     const std::string& root_dir) {
+  return LoadOperatorPolicy(root_dir, ConfigPath());
+}
+
+Result<gateway::FrontendPolicy> LoadOperatorPolicy(const std::string& root_dir,
+                                                   const std::string& config) {
   gateway::FrontendPolicy policy = gateway::FrontendPolicy::Default();
-  const std::string config = ConfigPath();
   if (!config.empty()) {
     KILN_ASSIGN_OR_RETURN(policy, gateway::LoadFrontendPolicy(config));
   }

@@ -28,9 +28,11 @@ Result<std::map<std::string, std::string>> LoadFrontendPins(
 Status SaveFrontendPins(const std::string& path,
                         const std::map<std::string, std::string>& pins);
 
-// The operator config's policy (ConfigPath(); defaults without one) with the
-// pins of `root_dir` merged in.
+// The operator config's policy (`config_path`, default ConfigPath();
+// defaults when "") with the pins of `root_dir` merged in.
 Result<gateway::FrontendPolicy> LoadOperatorPolicy(const std::string& root_dir);
+Result<gateway::FrontendPolicy> LoadOperatorPolicy(
+    const std::string& root_dir, const std::string& config_path);
 
 }  // namespace kiln::cli
 

@@ -1,12 +1,15 @@
 // kiln: the command-line interface.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "build_flags.h"
+#include "cache_usage.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "remote.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -31,6 +34,11 @@ Commands:
 Global options:
   --root DIR        State directory (default: $KILN_ROOT, else /var/lib/kiln as
                     root, else $XDG_DATA_HOME/kiln or ~/.local/share/kiln)
+  --addr ADDR       Build with kilnd at ADDR (unix:///PATH or tcp://HOST:PORT)
+                    instead of the embedded engine (default: $KILN_HOST)
+  --tlscacert FILE, --tlscert FILE, --tlskey FILE
+                    Mutual TLS for a tcp:// address (default:
+                    $KILN_TLS_CACERT, $KILN_TLS_CERT, $KILN_TLS_KEY)
 
 Run 'kiln COMMAND --help' for more about a command.
 
@@ -46,8 +54,14 @@ Exit codes:
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string root_dir = DefaultRootDir();
-  while (!args.empty() &&
-         (args[0] == "--root" || args[0].rfind("--root=", 0) == 0)) {
+  RemoteOptions remote = RemoteOptionsFromEnv();
+  for (std::string error; !args.empty();) {
+    if (TakeRemoteFlag(args, remote, error)) {
+      if (error.empty()) continue;
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return kExitUsage;
+    }
+    if (args[0] != "--root" && args[0].rfind("--root=", 0) != 0) break;
     if (args[0] == "--root") {
       if (args.size() < 2) {
         std::fputs("kiln: --root needs a directory\n", stderr);
@@ -78,6 +92,25 @@ int Main(int argc, char** argv) {
     Root root(root_dir);
     return RunRun(root, std::vector<std::string>(args.begin() + 1, args.end()));
   }
+  if ((args[0] == "du" || args[0] == "prune") && !remote.addr.empty()) {
+    auto cache = RemoteCacheUsage(remote);
+    if (!cache.ok()) return Fail("kiln " + args[0], cache.status());
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    return args[0] == "du" ? RunDu(**cache, rest) : RunPrune(**cache, rest);
+  }
+  if (args[0] == "build" && !remote.addr.empty()) {
+    return RunRemoteBuild(
+        remote, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  // KILN_HOST selects the daemon for builds; an explicit --addr for a
+  // command that only works locally is a mistake worth saying.
+  if (remote.addr_flag && args[0] != "debug") {
+    std::fprintf(stderr,
+                 "kiln %s: works on the local state root only; --addr is not "
+                 "supported for it\n",
+                 args[0].c_str());
+    return kExitUsage;
+  }
   if (args[0] == "build") {
     Root root(root_dir);
     return RunBuild(root,
@@ -90,8 +123,9 @@ int Main(int argc, char** argv) {
   }
   if (args[0] == "du" || args[0] == "prune") {
     Root root(root_dir);
+    std::unique_ptr<CacheUsage> cache = LocalCacheUsage(root);
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    return args[0] == "du" ? RunDu(root, rest) : RunPrune(root, rest);
+    return args[0] == "du" ? RunDu(*cache, rest) : RunPrune(*cache, rest);
   }
   if (args[0] == "image" || args[0] == "images") {
     Root root(root_dir);

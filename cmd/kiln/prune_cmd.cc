@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache_usage.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "flags.h"
@@ -44,7 +45,7 @@ percentage of the disk (10%).
 
 }  // namespace
 
-int RunPrune(Root& root, const std::vector<std::string>& args) {
+int RunPrune(CacheUsage& cache, const std::vector<std::string>& args) {
   Flags flags;
   flags.Bool("all", 'a')
       .Value("filter")
@@ -73,8 +74,8 @@ int RunPrune(Root& root, const std::vector<std::string>& args) {
     }
     options.keep_duration_ns = *parsed;
   }
-  // Percentages are of the disk holding the root.
-  const int64_t disk = DiskBytesOf(root.dir());
+  // Percentages are of the disk holding the cache (unknown for a daemon).
+  const int64_t disk = cache.DiskBytes();
   struct SizeFlag {
     const char* name;
     int64_t* field;
@@ -85,6 +86,11 @@ int RunPrune(Root& root, const std::vector<std::string>& args) {
   for (const SizeFlag& f : sizes) {
     auto value = flags.Get(f.name);
     if (!value) continue;
+    if (disk == 0 && value->ends_with("%")) {
+      return UsageError(kPruneUsage, std::string("kiln prune: --") + f.name +
+                                         ": a percentage of the daemon's "
+                                         "disk is not supported with --addr");
+    }
     auto parsed = ParseByteSize(*value, disk);
     if (!parsed.ok()) {
       return UsageError(kPruneUsage, std::string("kiln prune: --") + f.name +
@@ -92,9 +98,8 @@ int RunPrune(Root& root, const std::vector<std::string>& args) {
     }
     *f.field = *parsed;
   }
-  KILN_CLI_ASSIGN(solver::Solver * solver, root.Solver(), "kiln prune");
   KILN_CLI_ASSIGN(std::vector<solver::UsageRecord> removed,
-                  solver->Prune(options), "kiln prune");
+                  cache.Prune(options), "kiln prune");
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();

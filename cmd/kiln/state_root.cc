@@ -33,6 +33,7 @@ std::string ConfigPath() {
 }
 
 Result<solver::ContentStore*> Root::Content() {
+  std::lock_guard lock(mu_);
   if (!content_) {
     KILN_ASSIGN_OR_RETURN(content_,
                           solver::ContentStore::Open(dir_ + "/content"));
@@ -41,6 +42,7 @@ Result<solver::ContentStore*> Root::Content() {
 }
 
 Result<solver::ImageStore*> Root::Images() {
+  std::lock_guard lock(mu_);
   if (!images_) {
     KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, Content());
     KILN_ASSIGN_OR_RETURN(images_,
@@ -50,11 +52,12 @@ Result<solver::ImageStore*> Root::Images() {
 }
 
 Result<solver::RegistryClient*> Root::Registry() {
+  std::lock_guard lock(mu_);
   if (!registry_) {
     KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, Content());
     solver::RegistryConfig config;
-    if (std::string path = ConfigPath(); !path.empty()) {
-      KILN_ASSIGN_OR_RETURN(config, solver::LoadRegistryConfig(path));
+    if (!config_path_.empty()) {
+      KILN_ASSIGN_OR_RETURN(config, solver::LoadRegistryConfig(config_path_));
     }
     registry_ =
         std::make_unique<solver::RegistryClient>(std::move(config), content);
@@ -63,12 +66,33 @@ Result<solver::RegistryClient*> Root::Registry() {
 }
 
 Result<solver::Snapshotter*> Root::Snapshots() {
+  std::lock_guard lock(mu_);
   if (!snapshots_) {
     KILN_ASSIGN_OR_RETURN(
         snapshots_, solver::OpenSnapshotter(dir_ + "/snapshots",
                                             solver::SnapshotterKind::kAuto));
   }
   return snapshots_.get();
+}
+
+std::string Root::executor_error() const {
+  std::lock_guard lock(mu_);
+  return executor_error_;
+}
+
+Result<std::string> Root::FrontendStateDir() {
+  std::lock_guard lock(mu_);
+  const std::string state_dir = dir_ + "/frontends";
+  if (!frontend_state_clean_) {
+    std::error_code ec;
+    std::filesystem::remove_all(state_dir, ec);
+    if (ec) {
+      return InternalError("removing stale frontend state " + state_dir + ": " +
+                           ec.message());
+    }
+    frontend_state_clean_ = true;
+  }
+  return state_dir;
 }
 
 }  // namespace kiln::cli

@@ -17,6 +17,7 @@ std::string Env(const char* name) {
 }  // namespace
 
 Result<solver::Executor*> Root::Executor() {
+  std::lock_guard lock(mu_);
   if (!executor_) {
     KILN_ASSIGN_OR_RETURN(executor_, solver::RuncExecutor::Create(
                                          {.state_dir = dir_ + "/executor",
@@ -26,6 +27,7 @@ Result<solver::Executor*> Root::Executor() {
 }
 
 Result<solver::Solver*> Root::Solver() {
+  std::lock_guard lock(mu_);
   if (!solver_) {
     KILN_ASSIGN_OR_RETURN(solver::ImageStore * images, Images());
     KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, Snapshots());
@@ -36,8 +38,9 @@ Result<solver::Solver*> Root::Solver() {
     } else {
       executor_error_ = e.status().message();
     }
-    int parallelism = 0;
-    if (std::string p = Env("KILN_PARALLELISM"); !p.empty()) {
+    int parallelism = parallelism_;
+    if (std::string p = Env("KILN_PARALLELISM");
+        parallelism == 0 && !p.empty()) {
       char* end = nullptr;
       long n = std::strtol(p.c_str(), &end, 10);
       if (*end != '\0' || n < 1 || n > 1024) {
@@ -47,8 +50,7 @@ Result<solver::Solver*> Root::Solver() {
       parallelism = static_cast<int>(n);
     }
     // Automatic GC as kiln.toml's [worker.oci] says (buildkitd's defaults).
-    KILN_ASSIGN_OR_RETURN(std::vector<solver::PruneOptions> gc,
-                          LoadGcPolicies(ConfigPath(), dir_));
+    KILN_ASSIGN_OR_RETURN(gc_policies_, LoadGcPolicies(config_path_, dir_));
     KILN_ASSIGN_OR_RETURN(solver_,
                           solver::Solver::Open({.root = dir_,
                                                 .images = images,
@@ -56,7 +58,7 @@ Result<solver::Solver*> Root::Solver() {
                                                 .snapshots = snapshots,
                                                 .executor = executor,
                                                 .parallelism = parallelism,
-                                                .gc_policies = std::move(gc)}));
+                                                .gc_policies = gc_policies_}));
   }
   return solver_.get();
 }

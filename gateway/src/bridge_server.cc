@@ -10,7 +10,7 @@
 #include "kiln/llb/caps.h"
 #include "kiln/llb/definition.h"
 #include "kiln/solver/graph.h"
-#include "rpc_error.h"
+#include "kiln/gateway/rpc_error.h"
 
 namespace kiln::gateway {
 namespace {

@@ -1,4 +1,4 @@
-#include "rpc_error.h"
+#include "kiln/gateway/rpc_error.h"
 
 #include <nlohmann/json.hpp>
 #include <string>

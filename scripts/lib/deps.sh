@@ -16,6 +16,8 @@ KILN_APT_PACKAGES=(
   antlr4 libantlr4-runtime-dev default-jre-headless
   # what images are made of, and the real peers integration tests talk to
   busybox-static docker-registry skopeo umoci apache2-utils curl runc git
+  # kilnd tests make their TLS certificates with the openssl CLI
+  openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the tty progress tests capture a terminal
