@@ -85,23 +85,9 @@ int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
 }  // namespace
 
 int RunBuild(Root& root, const std::vector<std::string>& args) {
-  BuildFlagsResult parsed = ParseBuildFlags(args);
-  if (!parsed.ok() && parsed.exit_code == kExitUsage) {
-    return Usage(parsed.error);
-  }
-  if (!parsed.ok()) return Error(FailedPreconditionError(parsed.error));
-  BuildFlags& flags = parsed.flags;
-  if (flags.help) return PrintUsage(BuildUsage());
-  auto stdin_dir = ReadStdinDockerfile(
-      flags, stdin, std::filesystem::temp_directory_path().string());
-  if (!stdin_dir.ok()) return Error(stdin_dir.status());
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() {
-      std::error_code ec;
-      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
-    }
-  } remove_stdin_dir{*stdin_dir};
+  PreparedBuild prepared;
+  if (int rc = PrepareBuild(args, prepared); rc >= 0) return rc;
+  BuildFlags& flags = prepared.flags;
 
   std::vector<solver::ExportRequest> outputs;
   for (const std::string& spec : flags.outputs) {

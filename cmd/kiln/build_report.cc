@@ -1,10 +1,37 @@
 #include "build_report.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <utility>
 
+#include "cli_util.h"
 #include "commands.h"
 
 namespace kiln::cli {
+
+PreparedBuild::PreparedBuild(PreparedBuild&& other) noexcept
+    : flags(std::move(other.flags)),
+      stdin_dir_(std::exchange(other.stdin_dir_, std::string())) {}
+
+PreparedBuild::~PreparedBuild() {
+  std::error_code ec;
+  if (!stdin_dir_.empty()) std::filesystem::remove_all(stdin_dir_, ec);
+}
+
+int PrepareBuild(const std::vector<std::string>& args, PreparedBuild& out) {
+  BuildFlagsResult parsed = ParseBuildFlags(args);
+  if (!parsed.ok() && parsed.exit_code == kExitUsage) {
+    return UsageError(BuildUsage(), "kiln build: " + parsed.error);
+  }
+  if (!parsed.ok()) return ReportError(FailedPreconditionError(parsed.error));
+  out.flags = std::move(parsed.flags);
+  if (out.flags.help) return PrintUsage(BuildUsage());
+  auto stdin_dir = ReadStdinDockerfile(
+      out.flags, stdin, std::filesystem::temp_directory_path().string());
+  if (!stdin_dir.ok()) return ReportError(stdin_dir.status());
+  out.stdin_dir_ = *stdin_dir;
+  return -1;
+}
 
 int ReportError(const Status& status) {
   std::string where;

@@ -11,10 +11,34 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "build_flags.h"
 #include "kiln/llb/status.h"
 
 namespace kiln::cli {
+
+// `kiln build`'s flags, parsed, with a Dockerfile given on stdin already
+// in a temporary directory (removed when this is destroyed).
+class PreparedBuild {
+ public:
+  PreparedBuild() = default;
+  PreparedBuild(PreparedBuild&& other) noexcept;
+  PreparedBuild& operator=(PreparedBuild&&) = delete;
+  ~PreparedBuild();
+
+  BuildFlags flags;
+
+ private:
+  friend int PrepareBuild(const std::vector<std::string>& args,
+                          PreparedBuild& out);
+  std::string stdin_dir_;
+};
+
+// Parses `args` into `out`. Returns -1 to go on with the build, else the
+// exit code to return: 0 after --help, 2 after a usage error, 1 after an
+// error (each already printed).
+int PrepareBuild(const std::vector<std::string>& args, PreparedBuild& out);
 
 // "error: [file:line:col: ]message" on stderr (a frontend's located error,
 // e.g. a Dockerfile line); returns kExitFailure.

@@ -151,24 +151,10 @@ class StatusReader {
 
 int RunRemoteBuild(const RemoteOptions& options,
                    const std::vector<std::string>& args) {
-  BuildFlagsResult parsed = ParseBuildFlags(args);
-  if (!parsed.ok() && parsed.exit_code == kExitUsage) {
-    return Usage(parsed.error);
-  }
-  if (!parsed.ok()) return ReportError(FailedPreconditionError(parsed.error));
-  BuildFlags& flags = parsed.flags;
-  if (flags.help) return PrintUsage(BuildUsage());
   // A Dockerfile on stdin becomes a directory the session sends.
-  auto stdin_dir = ReadStdinDockerfile(
-      flags, stdin, std::filesystem::temp_directory_path().string());
-  if (!stdin_dir.ok()) return ReportError(stdin_dir.status());
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() {
-      std::error_code ec;
-      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
-    }
-  } remove_stdin_dir{*stdin_dir};
+  PreparedBuild prepared;
+  if (int rc = PrepareBuild(args, prepared); rc >= 0) return rc;
+  BuildFlags& flags = prepared.flags;
   if (!flags.frontend_exec.empty()) {
     return Usage(
         "--frontend-exec runs a program on this machine: it cannot "

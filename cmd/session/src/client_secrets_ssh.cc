@@ -113,17 +113,7 @@ class SshService final : public moby::sshforward::v1::SSH::Service {
     });
     // daemon → agent, until the daemon closes its side.
     moby::sshforward::v1::BytesMessage m;
-    while (stream->Read(&m)) {
-      const std::string& d = m.data();
-      size_t off = 0;
-      while (off < d.size()) {
-        ssize_t n = send(fd, d.data() + off, d.size() - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        off += static_cast<size_t>(n);
-      }
-      if (off < d.size()) break;
-    }
+    RelayStreamToSocket(*stream, m, fd);
     shutdown(fd, ctx->IsCancelled() ? SHUT_RDWR : SHUT_WR);
     reader.join();
     return grpc::Status::OK;

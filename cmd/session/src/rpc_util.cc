@@ -1,6 +1,9 @@
 #include "rpc_util.h"
 
+#include <sys/socket.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 
 namespace kiln::session::internal {
@@ -135,6 +138,17 @@ std::string RandomId(size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out.push_back(kAlphabet[rd() % 36]);
   return out;
+}
+
+bool SendAll(int fd, std::string_view data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace kiln::session::internal

@@ -12,6 +12,7 @@
 #include <random>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/llb/status.h"
@@ -31,6 +32,20 @@ std::vector<std::string> MetadataValues(const grpc::ServerContext& context,
 // Adds `values` under `key`, encoding them as MetadataValues decodes.
 void AddMetadata(grpc::ClientContext& context, const std::string& key,
                  const std::vector<std::string>& values);
+
+// Sends all of `data` on the socket `fd` (no SIGPIPE); false when the
+// socket fails first.
+bool SendAll(int fd, std::string_view data);
+
+// Sends the data of every message read from `stream` (a BytesMessage
+// stream, either side) to the socket `fd`, until the stream ends or the
+// socket fails.
+template <class Stream, class Message>
+void RelayStreamToSocket(Stream& stream, Message& m, int fd) {
+  while (stream.Read(&m)) {
+    if (!SendAll(fd, m.data())) break;
+  }
+}
 
 // A random id of `n` characters from [a-z0-9] (BuildKit's identity.NewID
 // alphabet).

@@ -184,17 +184,7 @@ class SessionSshProvider::Impl {
       stream->WritesDone();
     });
     BytesMessage m;
-    while (stream->Read(&m)) {
-      const std::string& d = m.data();
-      size_t off = 0;
-      while (off < d.size()) {
-        ssize_t n = send(fd, d.data() + off, d.size() - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        off += static_cast<size_t>(n);
-      }
-      if (off < d.size()) break;
-    }
+    internal::RelayStreamToSocket(*stream, m, fd);
     shutdown(fd, SHUT_RDWR);
     up.join();
     (void)stream->Finish();
