@@ -129,6 +129,12 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   KILN_ASSIGN_OR_RETURN(solver::ImageStore * images, root.Images());
   KILN_ASSIGN_OR_RETURN(solver::RegistryClient * registry, root.Registry());
   KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
+  // Another build's GC or a prune must not remove the result while it is
+  // exported (a partial export would look complete).
+  std::shared_ptr<void> hold;
+  if (!output.snapshot.empty()) {
+    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(output.snapshot));
+  }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";
   std::filesystem::create_directories(tmp, ec);

@@ -3,10 +3,13 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "control/address.h"
 #include "kilnd/build_registry.h"
@@ -45,6 +48,15 @@ Status Daemon::Impl::Open() {
       root.Solver().status().WithContext("opening " + root.dir()));
   if (std::string e = root.executor_error(); !e.empty()) {
     std::fprintf(stderr, "kilnd: warning: execs will fail: %s\n", e.c_str());
+  }
+  // Where ssh mounts get their per-build agent sockets (session_hub.h).
+  const std::string run_dir = root.dir() + "/run";
+  if (mkdir(run_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return InternalError("creating " + run_dir + ": " + std::strerror(errno));
+  }
+  if (chmod(run_dir.c_str(), 0700) != 0) {
+    return InternalError("making " + run_dir +
+                         " private: " + std::strerror(errno));
   }
   service = std::make_unique<ControlService>(root, builds, *sessions, config);
 

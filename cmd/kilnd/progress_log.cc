@@ -25,9 +25,34 @@ void ProgressLog::Append(Response response) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
+    ClipLogs(response);
     entries_.push_back(std::move(response));
   }
   cv_.notify_all();
+}
+
+// As BuildKit's step log limit (BUILDKIT_STEP_LOG_MAX_SIZE, 2 MiB): a
+// vertex's output beyond the limit is dropped with one notice, so that a
+// chatty step cannot grow the daemon's memory without bound.
+void ProgressLog::ClipLogs(Response& response) {
+  auto* logs = response.mutable_logs();
+  int kept = 0;
+  for (int i = 0; i < logs->size(); ++i) {
+    auto& log = (*logs)[i];
+    int64_t& used = log_bytes_[log.vertex()];
+    if (used > kMaxLogBytesPerVertex) continue;  // clipped: notice sent
+    const int64_t room = kMaxLogBytesPerVertex - used;
+    if (static_cast<int64_t>(log.msg().size()) > room) {
+      log.mutable_msg()->resize(static_cast<size_t>(room));
+      log.mutable_msg()->append("\n[output clipped, log limit 2MiB reached]\n");
+      used = kMaxLogBytesPerVertex + 1;
+    } else {
+      used += static_cast<int64_t>(log.msg().size());
+    }
+    if (kept != i) logs->SwapElements(kept, i);
+    ++kept;
+  }
+  while (logs->size() > kept) logs->RemoveLast();
 }
 
 void ProgressLog::Close() {

@@ -1,6 +1,8 @@
 // One build's progress as the StatusResponse messages of Control.Status,
 // kept for the build's life so that a Status call made before the Solve
 // arrives, or after it started, replays everything from the beginning.
+// Each vertex's log output is kept up to 2 MiB (then a clipped notice), as
+// BuildKit limits step logs.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef KILN_CMD_KILND_PROGRESS_LOG_H_
@@ -8,7 +10,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "api/services/control/control.pb.h"
@@ -36,11 +41,15 @@ class ProgressLog {
                              bool& done);
 
  private:
+  static constexpr int64_t kMaxLogBytesPerVertex = 2 << 20;
+  void ClipLogs(Response& response);  // mu_ held
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Response> entries_;  // guarded by mu_
-  bool closed_ = false;            // guarded by mu_
-  bool started_ = false;           // guarded by mu_
+  std::vector<Response> entries_;             // guarded by mu_
+  bool closed_ = false;                       // guarded by mu_
+  bool started_ = false;                      // guarded by mu_
+  std::map<std::string, int64_t> log_bytes_;  // per vertex; guarded by mu_
 };
 
 }  // namespace kiln::kilnd

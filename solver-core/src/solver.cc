@@ -1,7 +1,10 @@
 // Solver::Open and the state solves share (solver_impl.h).
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <shared_mutex>
@@ -258,6 +261,13 @@ Result<std::unique_ptr<Solver>> Solver::Open(const SolverOptions& options) {
   for (const std::string* d : {&dirs.base, &dirs.mounts, &dirs.locals,
                                &dirs.checksums, &dirs.git, &dirs.http}) {
     KILN_RETURN_IF_ERROR(internal::MakeDirs(*d, "solver state"));
+  }
+  // Private: synced local trees, cache mounts, git and http caches keep
+  // their owners and modes (setuid bits, device nodes of a client's
+  // context); no other user of the machine may reach them.
+  if (chmod(dirs.base.c_str(), 0700) != 0) {
+    return InternalError("making " + dirs.base +
+                         " private: " + std::strerror(errno));
   }
   KILN_RETURN_IF_ERROR(internal::CleanUp(*options.snapshots, dirs));
   KILN_RETURN_IF_ERROR(RemoveStaleExecMountDirs());

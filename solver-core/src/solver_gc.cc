@@ -1,6 +1,7 @@
 // Solver::DiskUsage and Solver::Prune (gc.h), the holds that keep GC away
 // from running solves (solver_gc_guard.h) and the automatic GC policies.
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -132,6 +133,16 @@ Status SolverImpl::HoldExisting(SolveHolds& holds,
   if (!info.ok()) return info.status();
   holds.Add(snapshot);
   return Status::Ok();
+}
+
+Result<std::shared_ptr<void>> SolverImpl::Hold(const std::string& snapshot) {
+  auto holds = std::make_shared<SolveHolds>(gc_);
+  Status held = HoldExisting(*holds, snapshot);
+  if (!held.ok()) {
+    return NotFoundError("snapshot " + snapshot +
+                         " is gone (pruned meanwhile?): " + held.message());
+  }
+  return std::shared_ptr<void>(std::move(holds));
 }
 
 bool SolverImpl::LocalBaseBusy(const std::string& base) {

@@ -41,6 +41,7 @@ class SolverImpl final : public Solver {
   Result<std::vector<UsageRecord>> DiskUsage(
       const std::vector<std::string>& filters) override;
   Result<std::vector<UsageRecord>> Prune(const PruneOptions& options) override;
+  Result<std::shared_ptr<void>> Hold(const std::string& snapshot) override;
 
   const SolverOptions& options() const { return options_; }
   const SolverDirs& dirs() const { return dirs_; }

@@ -123,6 +123,23 @@ TEST_F(GcTest, PruneAllRemovesChildrenFirstAndTheOpsRunAgain) {
   EXPECT_EQ(ResultFile(*second, "/b"), Data(kMiB, 8));
 }
 
+TEST_F(GcTest, AHeldResultSurvivesPruneUntilReleased) {
+  auto first = Solve(TwoFiles(9));
+  ASSERT_TRUE(first.ok());
+  auto hold = solver_->Hold(first->snapshot);
+  ASSERT_TRUE(hold.ok()) << hold.status().ToString();
+  auto removed = solver_->Prune({.all = true});
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_TRUE(removed->empty());  // the result and the chain below it
+  EXPECT_EQ(ResultFile(*first, "/b"), Data(kMiB, 10));
+  hold->reset();
+  removed = solver_->Prune({.all = true});
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->size(), 2u);
+  auto gone = solver_->Hold(first->snapshot);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(GcTest, PruneHonoursFiltersAndKeepDuration) {
   ASSERT_TRUE(Solve(OneFile("/x", kMiB, 1)).ok());
   ASSERT_TRUE(Solve(OneFile("/y", kMiB, 2)).ok());

@@ -141,6 +141,18 @@ class Receiver {
   Status HandleEntry(const Stat& st) {
     const uint32_t id = next_id_++;
     const std::string& path = st.path();
+    // Bounds on what one client can make the daemon hold: entries listed
+    // (each kept in memory until the end) and directory depth (an open fd
+    // per level).
+    if (next_id_ > kMaxEntries) {
+      return InvalidArgumentError("diffcopy: more than " +
+                                  std::to_string(kMaxEntries) +
+                                  " entries in one directory transfer");
+    }
+    if (stack_.size() > kMaxDepth) {
+      return Invalid(path, "nested deeper than " + std::to_string(kMaxDepth) +
+                               " directories");
+    }
     if (!IsCleanRelative(path))
       return Invalid(path, "not a clean relative path");
     if (!last_path_.empty() && !WalkOrderLess(last_path_, path)) {
@@ -256,6 +268,14 @@ class Receiver {
     const std::string where = dest_ + "/" + f.path;
     auto [parent, name] = SplitParent(f.path);
     if (!f.file.valid()) {
+      // A sender streams a few files at once; this many open at a time
+      // means it is trying to exhaust the daemon's file descriptors.
+      if (open_files_ >= kMaxOpenFiles) {
+        return InvalidArgumentError("diffcopy: more than " +
+                                    std::to_string(kMaxOpenFiles) +
+                                    " files transferred at once");
+      }
+      ++open_files_;
       KILN_ASSIGN_OR_RETURN(f.parent, OpenDirBelow(root_.get(), parent));
       f.temp = TempName(name);
       f.file = Fd(openat(f.parent.get(), f.temp.c_str(),
@@ -296,6 +316,7 @@ class Receiver {
     temps_.erase(parent.empty() ? f.temp : parent + "/" + f.temp);
     ++stats_.files_written;
     pending_.erase(it);
+    --open_files_;
     return Status::Ok();
   }
 
@@ -389,6 +410,10 @@ class Receiver {
   std::unordered_map<std::string, char> listed_;  // 'd' dir, 'f' file, 'o'
   std::vector<Stat> dirs_;
   std::vector<Stat> hardlinks_;
+  static constexpr uint32_t kMaxEntries = 4'000'000;
+  static constexpr size_t kMaxDepth = 512;
+  static constexpr int kMaxOpenFiles = 256;
+  int open_files_ = 0;  // pending files with an fd open
   std::unordered_map<uint32_t, Pending> pending_;
   std::unordered_set<std::string> temps_;  // temporary files being written
 };

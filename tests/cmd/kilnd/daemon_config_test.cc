@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "kilnd/progress_log.h"
 
 namespace kiln::kilnd {
@@ -124,6 +127,36 @@ TEST(ProgressLogTest, ReadWaitsForMore) {
   log.Close();
   EXPECT_TRUE(log.Read(next, std::chrono::milliseconds(10), done).empty());
   EXPECT_TRUE(done);
+}
+
+TEST(ProgressLogTest, EachVertexLogIsClippedAt2MiB) {
+  ProgressLog log;
+  const std::string mib(1 << 20, 'x');
+  for (int i = 0; i < 5; ++i) {
+    ProgressLog::Response r;
+    for (const char* v : {"sha256:chatty", "sha256:quiet"}) {
+      if (std::string(v) == "sha256:quiet" && i > 0) continue;
+      auto* l = r.add_logs();
+      l->set_vertex(v);
+      l->set_msg(std::string(v) == "sha256:quiet" ? "small" : mib);
+    }
+    log.Append(r);
+  }
+  log.Close();
+  size_t next = 0;
+  bool done = false;
+  std::map<std::string, std::string> out;
+  for (const auto& r : log.Read(next, std::chrono::milliseconds(0), done)) {
+    for (const auto& l : r.logs()) out[l.vertex()] += l.msg();
+  }
+  EXPECT_TRUE(done);
+  EXPECT_EQ(out["sha256:quiet"], "small");
+  const std::string& chatty = out["sha256:chatty"];
+  EXPECT_EQ(chatty.size(),
+            (2u << 20) + std::string("\n[output clipped, log limit 2MiB "
+                                     "reached]\n")
+                             .size());
+  EXPECT_TRUE(chatty.ends_with("[output clipped, log limit 2MiB reached]\n"));
 }
 
 }  // namespace

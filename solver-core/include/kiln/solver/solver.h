@@ -162,6 +162,13 @@ class Solver {
   virtual Result<std::vector<UsageRecord>> Prune(
       const PruneOptions& options) = 0;
 
+  // Keeps the committed `snapshot` (and the chain it builds on) from garbage
+  // collection while the returned handle lives, e.g. a result being
+  // exported after Solve returned. Release it before the Solver is
+  // destroyed. NotFound when the snapshot no longer exists (a concurrent
+  // prune removed it).
+  virtual Result<std::shared_ptr<void>> Hold(const std::string& snapshot) = 0;
+
   // Layer blobs of snapshots, for exporters (backed by the cache index).
   virtual LayerCache& layers() = 0;
 };
