@@ -1,8 +1,12 @@
 // `kiln --addr unix://… build`: the CLI's remote mode against a real kilnd,
 // with a session carrying the local context and the outputs.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +158,33 @@ TEST_F(KilndCliTest, SecretsComeFromTheClient) {
       Kiln(Addr() + " build --llb - --progress plain", Serialized(other));
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
   EXPECT_NE(missing.err.find("tok"), std::string::npos) << missing.err;
+}
+
+TEST_F(KilndCliTest, SshMountsForwardTheClientsAgent) {
+  StartDaemon();
+  // A stand-in agent: the client's --ssh socket. The daemon puts a socket of
+  // its own (under $KILN_ROOT/run) in the step, relayed to this one.
+  const std::string agent = dir_ + "/agent.sock";
+  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", agent.c_str());
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  llb::State state =
+      llb::Image("busybox:latest")
+          .Run({.args = {"/bin/sh", "-c",
+                         "test -S \"$SSH_AUTH_SOCK\" && echo agent > /got"},
+                .ssh = {{.id = "default"}}})
+          .Root();
+  CliRun r =
+      Kiln(Addr() + " build --llb - --progress plain --ssh default=" + agent +
+               " -o type=local,dest=" + dir_ + "/ssh-out",
+           Serialized(state));
+  close(listener);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DaemonLog();
+  EXPECT_EQ(Slurp(dir_ + "/ssh-out/got"), "agent\n");
 }
 
 TEST_F(KilndCliTest, TarToStdoutThroughKilnHost) {
