@@ -94,8 +94,9 @@ TEST_F(SolverRunTest, IndependentExecsRunInParallel) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(ReadResultFile(*result, "/a"), "a\n");
   EXPECT_EQ(ReadResultFile(*result, "/b"), "b\n");
-  // Serially it would take more than 4 s.
-  EXPECT_LT(seconds, 2.6);
+  // Serially it would take more than 4 s; in parallel about 2 s plus
+  // start-up, which a loaded 2-core CI machine stretches (2.76 s seen).
+  EXPECT_LT(seconds, 3.8);
   std::printf("two sleep-2 execs and a merge: %.2f s\n", seconds);
 }
 
