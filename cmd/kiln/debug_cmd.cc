@@ -65,14 +65,6 @@ std::string WorkerId(const std::string& root) {
   return id;
 }
 
-int Parallelism() {
-  if (const char* p = std::getenv("KILN_PARALLELISM")) {
-    int n = std::atoi(p);
-    if (n >= 1) return n;
-  }
-  return std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
 std::string Hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "";
@@ -126,7 +118,8 @@ int RunWorkers(Root& root, const std::vector<std::string>& args) {
   for (const auto& [key, value] : labels) {
     std::printf("\t%s:\t%s\n", key, value.c_str());
   }
-  std::printf("Parallelism:\t%d\n", Parallelism());
+  KILN_CLI_ASSIGN(int parallelism, root.Parallelism(), "kiln debug workers");
+  std::printf("Parallelism:\t%d\n", parallelism);
   return kExitOk;
 }
 

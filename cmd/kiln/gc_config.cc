@@ -21,12 +21,14 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 // read by the engine's own config (kilnd); `enabled = true` says what is
 // true anyway. The rest (platforms, snapshotter, rootless, apparmor, …) are
 // refused rather than ignored: kiln does not do what they ask.
-bool IsEngineKey(std::string_view key) { return key == "max-parallelism"; }
+bool IsEngineKey(std::string_view key) {
+  return key == "max-parallelism" || key == "binary";
+}
 bool IsUnsupportedBuildkitdKey(std::string_view key) {
   for (std::string_view k :
        {"labels", "platforms", "snapshotter", "rootless", "noProcessSandbox",
-        "binary", "proxySnapshotterPath", "apparmor-profile", "selinux",
-        "cniPoolSize", "defaultCgroupParent", "stargzSnapshotter"}) {
+        "proxySnapshotterPath", "apparmor-profile", "selinux", "cniPoolSize",
+        "defaultCgroupParent", "stargzSnapshotter"}) {
     if (key == k) return true;
   }
   return false;
@@ -302,6 +304,54 @@ Result<std::vector<solver::PruneOptions>> LoadGcPolicies(
   std::ostringstream text;
   text << in.rdbuf();
   return ParseGcConfig(text.str(), config_path, disk);
+}
+
+Result<WorkerSettings> ParseWorkerSettings(std::string_view text,
+                                           std::string_view source_name) {
+  toml::parse_result parsed = toml::parse(text, source_name);
+  if (!parsed) {
+    const toml::parse_error& error = parsed.error();
+    return InvalidArgumentError(std::string(source_name) + ":" +
+                                std::to_string(error.source().begin.line) +
+                                ":" +
+                                std::to_string(error.source().begin.column) +
+                                ": " + std::string(error.description()));
+  }
+  auto located = [&](const toml::node& n, const std::string& what) {
+    return InvalidArgumentError(
+        std::string(source_name) + ":" + std::to_string(n.source().begin.line) +
+        ":" + std::to_string(n.source().begin.column) + ": " + what);
+  };
+  WorkerSettings out;
+  toml::node_view oci = parsed.table()["worker"]["oci"];
+  if (const toml::node* b = oci["binary"].node()) {
+    if (!b->is_string() || b->as_string()->get().empty()) {
+      return located(*b, "worker.oci.binary must be a runtime name or path");
+    }
+    out.binary = b->as_string()->get();
+  }
+  if (const toml::node* mp = oci["max-parallelism"].node()) {
+    if (!mp->is_integer() || mp->as_integer()->get() < 1 ||
+        mp->as_integer()->get() > 1024) {
+      return located(*mp,
+                     "worker.oci.max-parallelism must be a number from 1 to "
+                     "1024");
+    }
+    out.max_parallelism = static_cast<int>(mp->as_integer()->get());
+  }
+  return out;
+}
+
+Result<WorkerSettings> LoadWorkerSettings(const std::string& config_path) {
+  if (config_path.empty()) return WorkerSettings{};
+  std::ifstream in(config_path, std::ios::binary);
+  if (!in) {
+    return NotFoundError("reading config " + config_path +
+                         ": cannot open the file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseWorkerSettings(text.str(), config_path);
 }
 
 }  // namespace kiln::cli

@@ -41,8 +41,9 @@ std::vector<solver::PruneOptions> DefaultGcPolicies(int64_t reserved,
 // reserved 10% of the disk (at most 10GB), max used 80% (at most 100GB)
 // and min free 20%. InvalidArgument "<source>:<line>:<col>: gc config:
 // ..." naming the key for unknown keys, wrong types and bad sizes or
-// durations. Of buildkitd's other [worker.oci] keys, max-parallelism is left
-// to the engine config and `enabled = true` is accepted; the others
+// durations. Of buildkitd's other [worker.oci] keys, max-parallelism and
+// binary are the engine's (WorkerSettings below) and `enabled = true` is
+// accepted; the others
 // (platforms, snapshotter, rootless, …) are errors saying kiln does not
 // support them. Other tables of the file are not looked at.
 Result<std::vector<solver::PruneOptions>> ParseGcConfig(
@@ -57,6 +58,20 @@ int64_t DiskBytesOf(const std::string& dir);
 // existing ancestor). Errors: the file cannot be read, or ParseGcConfig's.
 Result<std::vector<solver::PruneOptions>> LoadGcPolicies(
     const std::string& config_path, const std::string& root_dir);
+
+// buildkitd's [worker.oci] settings of the engine itself, for the embedded
+// engine and kilnd alike: `binary` (the OCI runtime: "runc", "crun" or a
+// path; KILN_RUNTIME overrides it) and `max-parallelism` (ops run at once;
+// KILN_PARALLELISM and kilnd's flag override it). 0 / "" = not set.
+struct WorkerSettings {
+  std::string binary;
+  int max_parallelism = 0;
+};
+// InvalidArgument "<source>:<line>:<col>: …" for a wrong type or range.
+Result<WorkerSettings> ParseWorkerSettings(std::string_view text,
+                                           std::string_view source_name);
+// The same for the file at `config_path` ("" = nothing set).
+Result<WorkerSettings> LoadWorkerSettings(const std::string& config_path);
 
 }  // namespace kiln::cli
 

@@ -43,6 +43,10 @@ class Root {
   // KILN_PARALLELISM environment variable, else the solver's default. Call
   // before Solver().
   void set_parallelism(int parallelism) { parallelism_ = parallelism; }
+  // Ops run at once: set_parallelism's, else $KILN_PARALLELISM, else the
+  // config's [worker.oci] max-parallelism, else the CPUs (at least 2).
+  // InvalidArgument for a bad environment or config value.
+  Result<int> Parallelism() const;
   // The automatic GC policies the Solver runs with (kiln.toml's
   // [worker.oci] GC settings, gc_config.h); set by Solver().
   const std::vector<solver::PruneOptions>& gc_policies() const {

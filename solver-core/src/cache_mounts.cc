@@ -103,9 +103,12 @@ Status CacheMountLease::Release() {
 namespace {
 
 // flock(fd, op), waiting — woken by in-process releases and polling for
-// others — until it is granted or `stop` is requested.
-Status WaitLock(int fd, int op, CacheMountWaiter& waiter,
-                const std::stop_token& stop, const std::string& what) {
+// others — until it is granted (true), `give_up` (if set) returns true
+// (false: nothing more is held), or `stop` is requested (Cancelled).
+Result<bool> WaitLockUnless(int fd, int op, CacheMountWaiter& waiter,
+                            const std::stop_token& stop,
+                            const std::string& what,
+                            const std::function<bool()>& give_up) {
   std::stop_callback wake(stop, [&waiter] { waiter.Notify(); });
   for (;;) {
     uint64_t seen;
@@ -113,17 +116,23 @@ Status WaitLock(int fd, int op, CacheMountWaiter& waiter,
       std::lock_guard<std::mutex> lock(waiter.mu);
       seen = waiter.generation;
     }
-    if (flock(fd, op | LOCK_NB) == 0) return Status::Ok();
+    if (flock(fd, op | LOCK_NB) == 0) return true;
     if (errno != EWOULDBLOCK && errno != EINTR) {
       return internal::ErrnoError("locking", what, errno);
     }
     if (stop.stop_requested()) {
       return CancelledError("waiting for cache mount " + what + ": cancelled");
     }
+    if (give_up && give_up()) return false;
     std::unique_lock<std::mutex> lock(waiter.mu);
     waiter.cv.wait_for(lock, kPollInterval,
                        [&] { return waiter.generation != seen; });
   }
+}
+
+Status WaitLock(int fd, int op, CacheMountWaiter& waiter,
+                const std::stop_token& stop, const std::string& what) {
+  return WaitLockUnless(fd, op, waiter, stop, what, nullptr).status();
 }
 
 // Makes directory `n` of the id at `id_dir` exist; the caller holds n's
@@ -253,10 +262,19 @@ Result<CacheMountLease> CacheMounts::Acquire(
       KILN_RETURN_IF_ERROR(EnsureDir(id_dir, 0, init));
     } else {
       // Shared users initialize under the exclusive lock, then share it.
+      // Waiting for the exclusive lock ends as soon as another lease has
+      // made directory 0: that lease keeps a shared lock while its exec
+      // runs, so waiting for exclusivity would serialize the first execs
+      // of a new id (two concurrent RUNs with a fresh cache id).
+      const std::string dir0 = id_dir + "/0";
       for (;;) {
         KILN_RETURN_IF_ERROR(WaitLock(fd, LOCK_SH, *waiter_, stop, id));
-        if (Exists(id_dir + "/0")) break;
-        KILN_RETURN_IF_ERROR(WaitLock(fd, LOCK_EX, *waiter_, stop, id));
+        if (Exists(dir0)) break;
+        flock(fd, LOCK_UN);  // no shared lock kept while asking for more
+        KILN_ASSIGN_OR_RETURN(bool exclusive,
+                              WaitLockUnless(fd, LOCK_EX, *waiter_, stop, id,
+                                             [&dir0] { return Exists(dir0); }));
+        if (!exclusive) continue;  // made meanwhile: share it
         KILN_RETURN_IF_ERROR(EnsureDir(id_dir, 0, init));
       }
     }

@@ -216,5 +216,27 @@ TEST(UsagePrintTest, TableVerboseAndSummary) {
   EXPECT_EQ(FormatPruned({}, false, now), "Total:  0B\n");
 }
 
+TEST(WorkerSettingsTest, RuntimeAndParallelism) {
+  auto none = ParseWorkerSettings("", "kiln.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->binary, "");
+  EXPECT_EQ(none->max_parallelism, 0);
+  auto set = ParseWorkerSettings(
+      "[worker.oci]\nbinary = \"/usr/sbin/runc\"\nmax-parallelism = 3\n",
+      "kiln.toml");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->binary, "/usr/sbin/runc");
+  EXPECT_EQ(set->max_parallelism, 3);
+  // The GC parser leaves both to this one.
+  EXPECT_TRUE(Parse("[worker.oci]\nbinary = \"crun\"\n").ok());
+  auto bad =
+      ParseWorkerSettings("[worker.oci]\nmax-parallelism = 0\n", "kiln.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("kiln.toml:2:"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_FALSE(
+      ParseWorkerSettings("[worker.oci]\nbinary = 5\n", "kiln.toml").ok());
+}
+
 }  // namespace
 }  // namespace kiln::cli

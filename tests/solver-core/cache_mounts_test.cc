@@ -2,10 +2,13 @@
 // crash during it, several objects on one root, Remove and List.
 #include "kiln/solver/cache_mounts.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -68,6 +71,35 @@ TEST_F(CacheMountsTest, SharedLeasesUseOneDirConcurrentlyAndInitRunsOnce) {
   CacheMountLease other = MustAcquire("npm", CacheSharing::kShared);
   EXPECT_NE(other.dir(), again.dir());
   EXPECT_EQ(inits_, 2);
+}
+
+TEST_F(CacheMountsTest, ASharedWaiterJoinsWhenAnotherLeaseMadeTheDir) {
+  // The first two shared leases of a new id: one makes directory 0 and keeps
+  // its shared lock while its exec runs; the other, already waiting for the
+  // exclusive lock to make it, must join at once, not wait for that exec.
+  std::string id_dir;
+  {
+    CacheMountLease first = MustAcquire("race", CacheSharing::kShared);
+    id_dir = std::filesystem::path(first.dir()).parent_path().string();
+    ASSERT_TRUE(first.Release().ok());
+  }
+  std::filesystem::remove_all(id_dir + "/0");
+  // This test plays the lease that is making directory 0.
+  int held = open((id_dir + "/0.lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(flock(held, LOCK_SH), 0);
+  auto waiter = std::async(std::launch::async, [this] {
+    return cm_->Acquire("race", CacheSharing::kShared, CountingInit(),
+                        std::stop_token());
+  });
+  std::this_thread::sleep_for(300ms);
+  std::filesystem::create_directory(id_dir + "/0");
+  ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready)
+      << "the shared waiter waited for the other lease to end";
+  auto lease = waiter.get();
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  EXPECT_EQ(lease->dir(), id_dir + "/0");
+  close(held);
 }
 
 TEST_F(CacheMountsTest, SharedFromManyThreadsInitsOnce) {
