@@ -4,26 +4,16 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <random>
 #include <utility>
 
 #include "frontend_pins.h"
 #include "kiln/gateway/frontend_policy.h"
 #include "kiln/gateway/frontend_runner.h"
 #include "kiln/solver/image_source.h"
+#include "random_id.h"
 
 namespace kiln::cli {
-namespace {
-
-std::string RandomSessionId() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id;
-  for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
-  return id;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   if (warnings.empty()) return;
@@ -63,16 +53,15 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
   KILN_ASSIGN_OR_RETURN(std::string state_dir, root.FrontendStateDir());
   solver::ImageSource image_source(images, registry, snapshots,
                                    {.oci_layouts = build.oci_layouts});
-  gateway::FrontendRunner runner({.solver = solver,
-                                  .snapshots = snapshots,
-                                  .images = &image_source,
-                                  .executor = executor,
-                                  .policy = std::move(policy),
-                                  .exec_path = build.exec_path,
-                                  .state_dir = state_dir,
-                                  .session_id = build.session_id.empty()
-                                                    ? RandomSessionId()
-                                                    : build.session_id});
+  gateway::FrontendRunner runner(
+      {.solver = solver,
+       .snapshots = snapshots,
+       .images = &image_source,
+       .executor = executor,
+       .policy = std::move(policy),
+       .exec_path = build.exec_path,
+       .state_dir = state_dir,
+       .session_id = build.session_id.empty() ? RandomId() : build.session_id});
   gateway::FrontendRequest frontend{
       .frontend = build.frontend, .opts = build.opts, .inputs = build.inputs};
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,

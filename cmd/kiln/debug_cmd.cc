@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "kiln/llb/platform.h"
+#include "random_id.h"
 #include "state_root.h"
 
 namespace kiln::cli {
@@ -55,10 +55,7 @@ std::string WorkerId(const std::string& root) {
   const std::string path = root + "/workerid";
   std::string id;
   if (std::ifstream(path) >> id && !id.empty()) return id;
-  std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  id.clear();
-  for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
+  id = RandomId();
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
   std::ofstream(path) << id << "\n";

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <stop_token>
 #include <thread>
 
@@ -24,6 +23,7 @@
 #include "kiln/solver/exporter.h"
 #include "kiln/solver/secret_providers.h"
 #include "progress_printer.h"
+#include "random_id.h"
 #include "remote.h"
 
 namespace kiln::cli {
@@ -33,14 +33,6 @@ namespace wire = ::moby::buildkit::v1;
 
 int Usage(const std::string& error) {
   return UsageError(BuildUsage(), "kiln build: " + error);
-}
-
-std::string RandomRef() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id;
-  for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
-  return id;
 }
 
 Result<std::string> ReadDefinitionBytes(const std::string& path) {
@@ -227,7 +219,7 @@ int RunRemoteBuild(const RemoteOptions& options,
     request.set_session(session->id());
   }
 
-  const std::string ref = RandomRef();
+  const std::string ref = RandomId();
   request.set_ref(ref);
   request.set_frontend(flags.frontend);
   request.mutable_frontendattrs()->insert(flags.opts.begin(), flags.opts.end());

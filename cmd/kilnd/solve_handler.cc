@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <optional>
-#include <random>
 
 #include "build_frontend.h"
 #include "control/rpc_status.h"
@@ -13,6 +12,7 @@
 #include "kiln/solver/exporter.h"
 #include "kiln/solver/graph.h"
 #include "kilnd/control_service.h"
+#include "random_id.h"
 
 namespace kiln::kilnd {
 namespace {
@@ -88,14 +88,6 @@ kiln::Status CheckUnsupported(const wire::SolveRequest& request) {
   return kiln::Status::Ok();
 }
 
-std::string RandomRef() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id;
-  for (int i = 0; i < 25; ++i) id.push_back(kAlphabet[rng() % 36]);
-  return id;
-}
-
 }  // namespace
 
 grpc::Status ControlService::Solve(grpc::ServerContext* context,
@@ -131,7 +123,8 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
     graph = std::move(*built);
   }
 
-  const std::string ref = request->ref().empty() ? RandomRef() : request->ref();
+  const std::string ref =
+      request->ref().empty() ? cli::RandomId() : request->ref();
   auto build = builds_.Start(ref, [context] { return context->IsCancelled(); });
   if (!build.ok()) return Fail(build.status());
   ProgressLog& log = (*build)->progress();
