@@ -35,16 +35,6 @@ int Usage(const std::string& error) {
   return UsageError(BuildUsage(), "kiln build: " + error);
 }
 
-Result<std::string> ReadDefinition(const std::string& path) {
-  if (path != "-") return ReadFile(path);
-  std::string bytes;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
-  if (std::ferror(stdin)) return InternalError("reading stdin failed");
-  return bytes;
-}
-
 struct Providers {
   solver::MapSecretProvider secrets;
   solver::MapSshProvider ssh;
@@ -101,7 +91,7 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   // An LLB Definition is read and checked before anything starts.
   std::optional<solver::Graph> graph;
   if (!flags.llb.empty()) {
-    auto bytes = ReadDefinition(flags.llb);
+    auto bytes = ReadFileOrStdin(flags.llb);
     if (!bytes.ok()) return Error(bytes.status());
     const std::string source = flags.llb == "-" ? "stdin" : flags.llb;
     auto definition = llb::ParseDefinition(*bytes);

@@ -33,6 +33,8 @@ inline int Fail(const std::string& context, const Status& status) {
 // A whole file. NotFound / PermissionDenied / Internal naming the path and
 // the system's reason.
 Result<std::string> ReadFile(const std::string& path);
+// ReadFile, or all of stdin for "-".
+Result<std::string> ReadFileOrStdin(const std::string& path);
 
 class Flags;
 // The --platform flag, or this machine's platform.

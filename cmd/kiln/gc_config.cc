@@ -34,6 +34,21 @@ bool IsUnsupportedBuildkitdKey(std::string_view key) {
   return false;
 }
 
+// The document, or InvalidArgument "<source>:<line>:<col>: <what>".
+Result<toml::table> ParseToml(std::string_view text,
+                              std::string_view source_name) {
+  toml::parse_result parsed = toml::parse(text, source_name);
+  if (!parsed) {
+    const toml::parse_error& error = parsed.error();
+    return InvalidArgumentError(std::string(source_name) + ":" +
+                                std::to_string(error.source().begin.line) +
+                                ":" +
+                                std::to_string(error.source().begin.column) +
+                                ": " + std::string(error.description()));
+  }
+  return std::move(parsed).table();
+}
+
 class Loader {
  public:
   Loader(std::string_view source, int64_t disk_bytes)
@@ -270,17 +285,9 @@ std::vector<solver::PruneOptions> DefaultGcPolicies(int64_t reserved,
 
 Result<std::vector<solver::PruneOptions>> ParseGcConfig(
     std::string_view text, std::string_view source_name, int64_t disk_bytes) {
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed) {
-    const toml::parse_error& error = parsed.error();
-    return InvalidArgumentError(std::string(source_name) + ":" +
-                                std::to_string(error.source().begin.line) +
-                                ":" +
-                                std::to_string(error.source().begin.column) +
-                                ": " + std::string(error.description()));
-  }
+  KILN_ASSIGN_OR_RETURN(toml::table doc, ParseToml(text, source_name));
   Loader loader(source_name, disk_bytes);
-  const toml::node* worker = parsed.table().get("worker");
+  const toml::node* worker = doc.get("worker");
   if (worker == nullptr) return loader.Defaults(0, 0, 0);
   const toml::table* workers = worker->as_table();
   if (workers == nullptr)
@@ -308,22 +315,14 @@ Result<std::vector<solver::PruneOptions>> LoadGcPolicies(
 
 Result<WorkerSettings> ParseWorkerSettings(std::string_view text,
                                            std::string_view source_name) {
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed) {
-    const toml::parse_error& error = parsed.error();
-    return InvalidArgumentError(std::string(source_name) + ":" +
-                                std::to_string(error.source().begin.line) +
-                                ":" +
-                                std::to_string(error.source().begin.column) +
-                                ": " + std::string(error.description()));
-  }
+  KILN_ASSIGN_OR_RETURN(toml::table table, ParseToml(text, source_name));
   auto located = [&](const toml::node& n, const std::string& what) {
     return InvalidArgumentError(
         std::string(source_name) + ":" + std::to_string(n.source().begin.line) +
         ":" + std::to_string(n.source().begin.column) + ": " + what);
   };
   WorkerSettings out;
-  toml::node_view oci = parsed.table()["worker"]["oci"];
+  toml::node_view oci = table["worker"]["oci"];
   if (const toml::node* b = oci["binary"].node()) {
     if (!b->is_string() || b->as_string()->get().empty()) {
       return located(*b, "worker.oci.binary must be a runtime name or path");

@@ -30,6 +30,16 @@ Result<std::string> ReadFile(const std::string& path) {
   return data;
 }
 
+Result<std::string> ReadFileOrStdin(const std::string& path) {
+  if (path != "-") return ReadFile(path);
+  std::string bytes;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
+  if (std::ferror(stdin)) return InternalError("reading stdin failed");
+  return bytes;
+}
+
 Result<llb::Platform> PlatformFlag(const Flags& flags) {
   auto spec = flags.Get("platform");
   if (!spec) return llb::HostPlatform();

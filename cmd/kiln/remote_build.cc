@@ -35,16 +35,6 @@ int Usage(const std::string& error) {
   return UsageError(BuildUsage(), "kiln build: " + error);
 }
 
-Result<std::string> ReadDefinitionBytes(const std::string& path) {
-  if (path != "-") return ReadFile(path);
-  std::string bytes;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
-  if (std::ferror(stdin)) return InternalError("reading stdin failed");
-  return bytes;
-}
-
 // BuildKit's shared key: the same for the same machine, user and local
 // directories, so that a later client's sync of an unchanged context
 // reuses the daemon's tree and sends no file contents.
@@ -182,7 +172,7 @@ int RunRemoteBuild(const RemoteOptions& options,
   }
   wire::SolveRequest request;
   if (!flags.llb.empty()) {
-    auto bytes = ReadDefinitionBytes(flags.llb);
+    auto bytes = ReadFileOrStdin(flags.llb);
     if (!bytes.ok()) return ReportError(bytes.status());
     auto definition = llb::ParseDefinition(*bytes);
     if (!definition.ok()) {
