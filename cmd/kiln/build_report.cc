@@ -67,18 +67,19 @@ int PrintCallResult(const std::string& call,
   return 0;
 }
 
-InterruptToStop::InterruptToStop(std::stop_source stop) {
+InterruptToStop::InterruptToStop(std::stop_source stop, const char* notice) {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
+  sigaddset(&set_, SIGHUP);   // the terminal went away
   sigaddset(&set_, SIGUSR1);  // our own wake-up to end the thread
   pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  thread_ = std::thread([this, stop]() mutable {
+  thread_ = std::thread([this, stop, notice]() mutable {
     for (;;) {
       int sig = 0;
       if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-      if (!stop.stop_requested()) {
-        std::fputs("\ncancelling the build…\n", stderr);
+      if (!stop.stop_requested() && notice != nullptr) {
+        std::fputs(notice, stderr);
       }
       stop.request_stop();
     }

@@ -54,12 +54,14 @@ void PrintExportResponse(const std::string& type,
 int PrintCallResult(const std::string& call,
                     const std::map<std::string, std::string>& metadata);
 
-// While alive, SIGINT and SIGTERM request `stop` instead of killing the
-// process, so that running execs are killed and nothing half-done remains.
-// Construct it before any other thread starts (they inherit the mask).
+// While alive, SIGINT, SIGTERM and SIGHUP request `stop` instead of killing
+// the process, so that running execs are killed and nothing half-done
+// remains; the first one prints `notice` (if not null) on stderr. Construct
+// it before any other thread starts (they inherit the mask).
 class InterruptToStop {
  public:
-  explicit InterruptToStop(std::stop_source stop);
+  explicit InterruptToStop(std::stop_source stop,
+                           const char* notice = "\ncancelling the build…\n");
   ~InterruptToStop();
   InterruptToStop(const InterruptToStop&) = delete;
   InterruptToStop& operator=(const InterruptToStop&) = delete;

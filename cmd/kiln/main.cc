@@ -47,7 +47,7 @@ Exit codes:
   1    the command failed: a build step failed, an export failed, a
        'build --call check' found warnings (the reason is on stderr)
   2    the command line was wrong (unknown command or flag, bad value)
-  130  a build or run was cancelled (Ctrl-C / SIGINT or SIGTERM)
+  130  a build or run was cancelled (Ctrl-C / SIGINT, SIGTERM, SIGHUP)
   'kiln run' otherwise exits with the container command's exit code.
 )";
 

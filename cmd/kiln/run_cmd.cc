@@ -14,17 +14,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "build_report.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "kiln/llb/reference.h"
 #include "kiln/solver/image_source.h"
 #include "progress_printer.h"
+#include "random_id.h"
 #include "run_flags.h"
 #include "state_root.h"
 
@@ -35,43 +36,6 @@ int RunError(const std::string& message) {
   std::fprintf(stderr, "kiln run: %s\n", message.c_str());
   return kExitFailure;
 }
-
-std::string RandomId() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 12; ++i) id.push_back(kHex[rng() % 16]);
-  return id;
-}
-
-// SIGINT/SIGTERM while the container runs stop it (the executor kills and
-// deletes it), and so does SIGHUP (the terminal went away), instead of
-// killing kiln and leaving the container behind. Construct before other
-// threads start (they inherit the mask).
-class SignalsStop {
- public:
-  explicit SignalsStop(std::stop_source stop) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGHUP);
-    sigaddset(&set_, SIGUSR1);  // ends the thread
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, stop]() mutable {
-      int sig = 0;
-      while (sigwait(&set_, &sig) == 0 && sig != SIGUSR1) stop.request_stop();
-    });
-  }
-  ~SignalsStop() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_, old_;
-  std::thread thread_;
-};
 
 // -i: our stdin is copied to the container and its stdout back, through
 // one end of a socketpair (ExecSpec::stdio_fd); the other end is ours.
@@ -185,7 +149,9 @@ int RunRun(Root& root, const std::vector<std::string>& args) {
   const std::string name = llb::TagNameOnly(*ref).String();
 
   std::stop_source stop;
-  SignalsStop signals(stop);  // before any other thread
+  // SIGINT/SIGTERM/SIGHUP stop the container (the executor kills and
+  // deletes it) instead of killing kiln and leaving it behind.
+  InterruptToStop signals(stop, nullptr);  // before any other thread
   auto images = root.Images();
   if (!images.ok()) return RunError(images.status().message());
   auto snapshots = root.Snapshots();

@@ -129,41 +129,46 @@ TEST_F(DockerBuildCliTest, ErrorsAndExitCodes) {
   EXPECT_NE(failed.err.find("doomed-output"), std::string::npos);
 }
 
-// SIGTERM (like Ctrl-C's SIGINT) cancels a running build: the step is
-// CANCELED and the exit code is 130.
+// SIGTERM (like Ctrl-C's SIGINT), and SIGHUP (the terminal closed), cancel
+// a running build: the step is CANCELED and the exit code is 130. A
+// cancelled step is not cached, so the second signal meets it running too.
 TEST_F(DockerBuildCliTest, CancelledBuildExits130) {
   std::ofstream(dir_ / "other/Dockerfile")
       << "FROM busybox\nRUN echo st\"\"arted && sleep 60\n";
-  const std::string err = (dir_ / "cancel.err").string();
-  const std::string root = Root(), ctx = (dir_ / "other").string();
-  std::vector<std::string> args = {KILN_BINARY,  "--root", root, "build",
-                                   "--progress", "plain",  ctx};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  ASSERT_EQ(
-      posix_spawn(&pid, KILN_BINARY, &actions, nullptr, argv.data(), environ),
-      0);
-  posix_spawn_file_actions_destroy(&actions);
-  // Wait for the step's output, then cancel.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (cli_test::Slurp(err).find(" started") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int sig : {SIGTERM, SIGHUP}) {
+    SCOPED_TRACE(sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+    const std::string err = (dir_ / "cancel.err").string();
+    const std::string root = Root(), ctx = (dir_ / "other").string();
+    std::vector<std::string> args = {KILN_BINARY,  "--root", root, "build",
+                                     "--progress", "plain",  ctx};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    ASSERT_EQ(
+        posix_spawn(&pid, KILN_BINARY, &actions, nullptr, argv.data(), environ),
+        0);
+    posix_spawn_file_actions_destroy(&actions);
+    // Wait for the step's output, then cancel.
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (cli_test::Slurp(err).find(" started") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid, sig);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    std::string text = cli_test::Slurp(err);
+    ASSERT_TRUE(WIFEXITED(status)) << text;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << text;
+    EXPECT_NE(text.find("CANCELED"), std::string::npos) << text;
   }
-  kill(pid, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  std::string text = cli_test::Slurp(err);
-  ASSERT_TRUE(WIFEXITED(status)) << text;
-  EXPECT_EQ(WEXITSTATUS(status), 130) << text;
-  EXPECT_NE(text.find("CANCELED"), std::string::npos) << text;
 }
 
 }  // namespace
