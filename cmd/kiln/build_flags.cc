@@ -90,7 +90,7 @@ Examples:
 Progress goes to stderr; so do the exporters' results (e.g. the image digest).
 Exit codes: 0 built (and exported); 1 the build or an export failed (or,
 with --call check, a check warned); 2 the command line was wrong; 130 the
-build was cancelled (SIGINT/SIGTERM).
+build was cancelled (SIGINT/SIGTERM/SIGHUP).
 )";
 
 // "NAME=VALUE" of --local and --oci-layout into `out`.

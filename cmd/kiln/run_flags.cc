@@ -32,7 +32,7 @@ Options:
 
 Exit codes: the command's exit code (128 + N when killed by signal N);
 1 when kiln itself failed (no such image, no runtime); 2 the command line
-was wrong; 130 when interrupted (SIGINT/SIGTERM stop the container).
+was wrong; 130 when interrupted (SIGINT/SIGTERM/SIGHUP stop the container).
 )";
 
 }  // namespace
