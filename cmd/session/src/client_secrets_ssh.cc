@@ -38,19 +38,12 @@ class SecretsService final
 };
 
 Result<Fd> DialUnix(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return InvalidArgumentError("socket path too long: " + path);
-  }
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoError("creating a socket", errno);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-      0) {
+  KILN_ASSIGN_OR_RETURN(UnixSocket s, NewUnixSocket(path));
+  if (connect(s.fd.get(), reinterpret_cast<sockaddr*>(&s.addr),
+              sizeof(s.addr)) != 0) {
     return ErrnoError("connecting to " + path, errno);
   }
-  return fd;
+  return std::move(s.fd);
 }
 
 class SshService final : public moby::sshforward::v1::SSH::Service {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -135,6 +136,18 @@ bool WalkOrderLess(std::string_view a, std::string_view b) {
     return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
   }
   return a.size() < b.size();
+}
+
+Result<UnixSocket> NewUnixSocket(const std::string& path) {
+  UnixSocket out;
+  if (path.size() >= sizeof(out.addr.sun_path)) {
+    return InvalidArgumentError("socket path too long: " + path);
+  }
+  out.addr.sun_family = AF_UNIX;
+  std::memcpy(out.addr.sun_path, path.c_str(), path.size() + 1);
+  out.fd = Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!out.fd.valid()) return ErrnoError("creating a socket", errno);
+  return out;
 }
 
 }  // namespace kiln::session::internal

@@ -5,6 +5,7 @@
 #ifndef KILN_SESSION_SRC_FS_AT_H_
 #define KILN_SESSION_SRC_FS_AT_H_
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <string>
@@ -49,6 +50,14 @@ Status ErrnoError(const std::string& what, int err);
 // component at a time with O_NOFOLLOW: a symlink anywhere fails (ELOOP /
 // ENOTDIR), so the result is always inside the root.
 Result<Fd> OpenDirBelow(int root_fd, const std::string& rel);
+
+// A new Unix stream socket (close-on-exec) and the address of `path` for
+// it; InvalidArgument when the path does not fit in sockaddr_un.
+struct UnixSocket {
+  Fd fd;
+  sockaddr_un addr{};
+};
+Result<UnixSocket> NewUnixSocket(const std::string& path);
 
 // Removes `name` in `dir_fd` and, for a directory, everything below it,
 // without following symlinks. A missing entry is not an error.

@@ -21,6 +21,8 @@ namespace kiln::session {
 
 using internal::ErrnoError;
 using internal::Fd;
+using internal::NewUnixSocket;
+using internal::UnixSocket;
 using moby::sshforward::v1::BytesMessage;
 
 class SessionSshProvider::Impl {
@@ -89,15 +91,10 @@ class SessionSshProvider::Impl {
     KILN_RETURN_IF_ERROR(EnsureDir());
     std::string path =
         dir_ + "/ssh-" + std::to_string(listeners_.size()) + ".sock";
-    sockaddr_un addr{};
-    if (path.size() >= sizeof(addr.sun_path)) {
-      return InternalError("ssh socket path too long: " + path);
-    }
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return ErrnoError("creating ssh socket", errno);
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    KILN_ASSIGN_OR_RETURN(UnixSocket s, NewUnixSocket(path));
+    Fd fd = std::move(s.fd);
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&s.addr), sizeof(s.addr)) !=
+        0) {
       return ErrnoError("binding " + path, errno);
     }
     if (chmod(path.c_str(), 0600) != 0 || listen(fd.get(), 16) != 0) {
