@@ -43,6 +43,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
@@ -67,6 +68,19 @@ struct ExportRequest {
 // a repeated key or an unterminated quote.
 Result<ExportRequest> ParseOutputSpec(std::string_view spec);
 
+// An in-toto attestation for one platform's image, attached as BuildKit
+// does: an attestation manifest (platform unknown/unknown, annotations
+// vnd.docker.reference.type=attestation-manifest and
+// vnd.docker.reference.digest=<image manifest>) in the exported index, one
+// application/vnd.in-toto+json layer per attestation holding the in-toto
+// Statement whose subject the exporter fills with the image manifest it
+// wrote. Only the oci and image exporters attach attestations; the others
+// refuse a source that carries any.
+struct Attestation {
+  std::string predicate_type;  // e.g. "https://slsa.dev/provenance/v0.2"
+  std::string predicate_json;  // the predicate object (JSON)
+};
+
 struct ExportSource {
   std::string snapshot;  // committed result; "" = empty filesystem
   llb::Platform platform;
@@ -74,6 +88,7 @@ struct ExportSource {
   // minimal.
   std::string image_config;
   std::map<std::string, std::string> created_by;  // snapshot -> created_by
+  std::vector<Attestation> attestations;
 };
 
 // Borrowed services; each must outlive the call. Which are needed depends on
