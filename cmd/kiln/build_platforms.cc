@@ -29,10 +29,16 @@ Result<std::vector<Listed>> ParseListed(const std::string& text) {
       return InvalidArgumentError(bad);
     Listed l{.id = e["ID"].get<std::string>(), .platform = {}};
     const Json p = e.value("Platform", Json::object());
+    auto text = [&p](const char* key) {
+      auto it = p.find(key);
+      return it != p.end() && it->is_string() ? it->get<std::string>()
+                                              : std::string();
+    };
     if (p.is_object()) {
-      l.platform.os = p.value("os", "");
-      l.platform.architecture = p.value("architecture", "");
-      l.platform.variant = p.value("variant", "");
+      l.platform.os = text("os");
+      l.platform.architecture = text("architecture");
+      l.platform.variant = text("variant");
+      l.platform.os_version = text("os.version");
     }
     if (l.platform.os.empty() || l.platform.architecture.empty()) {
       auto parsed = llb::ParsePlatform(l.id);
