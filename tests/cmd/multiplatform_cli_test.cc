@@ -146,6 +146,22 @@ TEST_F(MultiPlatformCliTest, LocalSplitsAndDockerRefuses) {
   EXPECT_NE(ls.out.find("mp:1"), std::string::npos) << ls.out << ls.err;
 }
 
+TEST_F(MultiPlatformCliTest, IndexWithoutTheHostPlatformIsNamedClearly) {
+  std::ofstream(dir_ / "ctx/Dockerfile") << "FROM scratch\nCOPY Dockerfile /\n";
+  CliRun b = Kiln(
+      "build --progress quiet --platform linux/s390x,linux/ppc64le -t "
+      "foreign:1 " +
+      Path("ctx"));
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  CliRun run = Kiln("run --rm foreign:1");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("linux/s390x"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("linux/ppc64le"), std::string::npos) << run.err;
+  CliRun inspect = Kiln("image inspect --platform linux/s390x foreign:1");
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("s390x"), std::string::npos) << inspect.out;
+}
+
 TEST_F(MultiPlatformCliTest, ForeignRunWithoutHandlerFailsBeforeStarting) {
   const llb::Platform arm64{"linux", "arm64", "", "", {}};
   if (llb::HostPlatform().architecture == "arm64" ||
