@@ -98,7 +98,11 @@ Result<oci::Descriptor> WriteAttestationManifest(
     layer.media_type = std::string(kInTotoMediaType);
     layer.digest = d;
     layer.size = static_cast<int64_t>(bytes.size());
-    layer.annotations["in-toto.io/predicate-type"] = a.predicate_type;
+    // Docker schema 2 manifests carry no layer annotations (BuildKit drops
+    // them there too).
+    if (oci_types) {
+      layer.annotations["in-toto.io/predicate-type"] = a.predicate_type;
+    }
     manifest.layers.push_back(std::move(layer));
     diff_ids.push_back(d.str());
   }

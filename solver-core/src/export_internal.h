@@ -75,7 +75,9 @@ Result<BuiltImage> BuildImage(const ExportRequest& request,
 // descriptor has platform unknown/unknown and the vnd.docker.reference.*
 // annotations pointing at `image`. Statement subjects: one package URL per
 // name in `refs` ("pkg:docker/app@1?platform=linux%2Famd64"), "_" when
-// there are none. InvalidArgument for a predicate that is not a JSON object.
+// there are none. Layers are annotated with in-toto.io/predicate-type unless
+// `oci_types` is false (Docker media types, no layer annotations).
+// InvalidArgument for a predicate that is not a JSON object.
 Result<oci::Descriptor> WriteAttestationManifest(
     const ExportEnv& env, const oci::Descriptor& image,
     const std::vector<llb::ImageReference>& refs,

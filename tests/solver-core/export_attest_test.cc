@@ -140,6 +140,21 @@ TEST_F(ExportAttestTest, OnePlatformWithAttestationsBecomesAnIndex) {
   EXPECT_EQ(statement["subject"][0]["name"], "_");
 }
 
+TEST_F(ExportAttestTest, DockerMediaTypesDropLayerAnnotations) {
+  auto out = Run("type=image,oci-mediatypes=false,name=legacy:1");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  Json index = Blob(out->at("containerimage.digest"));
+  EXPECT_EQ(index["mediaType"],
+            "application/vnd.docker.distribution.manifest.list.v2+json");
+  Json manifest = Blob(index["manifests"][2]["digest"]);
+  EXPECT_EQ(manifest["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json");
+  EXPECT_EQ(manifest["config"]["mediaType"],
+            "application/vnd.docker.container.image.v1+json");
+  EXPECT_EQ(manifest["layers"][0]["mediaType"], "application/vnd.in-toto+json");
+  EXPECT_FALSE(manifest["layers"][0].contains("annotations"));
+}
+
 TEST_F(ExportAttestTest, ExportersWithoutAttestationsRefuse) {
   for (const std::string& spec :
        {"type=docker,name=a:1,dest=" + tmp_.path() + "/d.tar",
