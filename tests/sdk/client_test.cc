@@ -60,8 +60,7 @@ TEST_F(ClientTest, PingKeepsTheWorkerPlatforms) {
   ASSERT_EQ(caps->worker_platforms.size(), 1u);
   EXPECT_EQ(caps->worker_platforms[0].architecture, "s390x");
   ASSERT_EQ(client_->WorkerPlatforms().size(), 1u);
-  EXPECT_EQ(llb::FormatPlatform(client_->WorkerPlatforms()[0]),
-            "linux/s390x");
+  EXPECT_EQ(llb::FormatPlatform(client_->WorkerPlatforms()[0]), "linux/s390x");
 }
 
 TEST_F(ClientTest, PingDefaultsCapsAnOldEngineOmits) {
