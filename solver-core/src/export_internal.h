@@ -48,13 +48,24 @@ class TreeView {
   std::string path_;
 };
 
-// The tree of `snapshot` copied into `dest` (created when missing; entries
-// of the same name replaced).
-Status CopyResultTo(const ExportEnv& env, const std::string& snapshot,
-                    const std::string& dest);
+// The trees of `sources` copied into `dest` (created when missing): with
+// `split`, each as dest/<PlatformDirName>; without, merged file by file
+// (directories merged; a non-directory in two trees, or a directory in one
+// where another has a file, is InvalidArgument "cannot overwrite P from
+// PLATFORM with PLATFORM when split option is disabled", as BuildKit). All
+// trees are copied into one staging directory inside `dest` first; entries
+// of `dest` are replaced only once every copy and the merge succeeded, and
+// the staging directory is removed whatever the outcome.
+Status CopyResultsTo(const ExportEnv& env,
+                     std::span<const ExportSource> sources,
+                     const std::string& dest, bool split);
 
-// The platform's directory name in a platform-split output: "linux_arm_v7".
-std::string PlatformDirName(const llb::Platform& platform);
+// The source's platform ID (its id, else FormatPlatform of its platform),
+// and its directory name in a platform-split output, the ID with '/' as '_'
+// ("linux_arm_v7"); InvalidArgument when that is no single safe name ("",
+// ".", "..", a NUL).
+std::string PlatformId(const ExportSource& source);
+Result<std::string> PlatformDirName(const ExportSource& source);
 
 // The local and tar exporters (export_split.cc), one source per platform.
 Status ExportLocal(const ExportRequest& request,

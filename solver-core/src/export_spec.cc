@@ -1,4 +1,5 @@
 // ParseOutputSpec, attr helpers and the Export dispatch.
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -94,15 +95,31 @@ Result<std::map<std::string, std::string>> ExportPlatforms(
     const ExportEnv& env) {
   std::string what = "exporting " + request.type;
   if (sources.empty()) return InvalidArgumentError(what + ": no result");
+  // Platforms, and their split directory names, which must differ too:
+  // linux/arm/v7 and linux/arm_v7 would share linux_arm_v7.
   std::set<std::string> platforms;
+  std::map<std::string, std::string> dirs;  // name -> platform ID
   bool attested = false;
   for (const ExportSource& source : sources) {
     if (!source.snapshot.empty() && env.snapshots == nullptr)
       return FailedPreconditionError(what + ": no snapshotter");
+    if (sources.size() == 1) {
+      attested |= !source.attestations.empty();
+      continue;
+    }
     std::string platform = llb::FormatPlatform(source.platform);
-    if (sources.size() > 1 && !platforms.insert(platform).second) {
+    if (!platforms.insert(platform).second) {
       return InvalidArgumentError(what + ": platform " + platform +
                                   " given twice");
+    }
+    auto dir = internal::PlatformDirName(source);
+    if (!dir.ok()) return dir.status().WithContext(what);
+    auto [seen, added] = dirs.emplace(*dir, internal::PlatformId(source));
+    if (!added) {
+      return InvalidArgumentError(what + ": platforms " + seen->second +
+                                  " and " + internal::PlatformId(source) +
+                                  " would share the output name " +
+                                  seen->first);
     }
     attested |= !source.attestations.empty();
   }

@@ -1,8 +1,7 @@
 // The local and tar exporters over one or several platforms: BuildKit's
 // platform-split (a directory per platform) or, for local, merged trees.
-#include <time.h>
-
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "export_internal.h"
@@ -28,33 +27,36 @@ Result<bool> Split(const ExportRequest& request, size_t platforms) {
   return AttrBool(request.attrs, "platform-split", platforms > 1);
 }
 
-// Without a split, two platforms must not both hold a file at one path
-// (BuildKit: "cannot overwrite … when split option is disabled").
-Status CheckDisjoint(const ExportEnv& env,
-                     std::span<const ExportSource> sources) {
-  std::map<std::string, std::string> owner;  // path -> platform
-  for (const ExportSource& source : sources) {
-    std::string platform = llb::FormatPlatform(source.platform);
-    KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
-    KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
-    for (const LayerEntry& e : entries) {
-      if (e.type == EntryType::kDir) continue;
-      auto [it, added] = owner.emplace(e.path, platform);
-      if (!added) {
-        return InvalidArgumentError("cannot overwrite " + e.path + " from " +
-                                    it->second + " with " + platform +
-                                    " when platform-split=false");
-      }
+// The split directories' mtime in a tar: source-date-epoch when given,
+// else 0 (BuildKit's SubDirFS entries).
+Result<int64_t> SplitDirTime(const ExportRequest& request) {
+  auto it = request.attrs.find("source-date-epoch");
+  if (it == request.attrs.end() || it->second.empty()) return 0;
+  const std::string& v = it->second;
+  int64_t seconds = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || seconds > (INT64_MAX - 9) / 10) {
+      return InvalidArgumentError("source-date-epoch=" + v +
+                                  ": not a number of seconds");
     }
+    seconds = seconds * 10 + (c - '0');
   }
-  return Status::Ok();
+  return seconds;
 }
 
 }  // namespace
 
-std::string PlatformDirName(const llb::Platform& platform) {
-  std::string name = llb::FormatPlatform(platform);
+std::string PlatformId(const ExportSource& source) {
+  return source.id.empty() ? llb::FormatPlatform(source.platform) : source.id;
+}
+
+Result<std::string> PlatformDirName(const ExportSource& source) {
+  std::string name = PlatformId(source);
   std::replace(name.begin(), name.end(), '/', '_');
+  if (name == "." || name == ".." || name.find('\0') != std::string::npos) {
+    return InvalidArgumentError("platform " + PlatformId(source) +
+                                ": not usable as a directory name");
+  }
   return name;
 }
 
@@ -63,15 +65,7 @@ Status ExportLocal(const ExportRequest& request,
                    const ExportEnv& env) {
   KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(bool split, Split(request, sources.size()));
-  if (!split && sources.size() > 1) {
-    KILN_RETURN_IF_ERROR(CheckDisjoint(env, sources));
-  }
-  for (const ExportSource& source : sources) {
-    std::string target = dest;
-    if (split) target.append("/").append(PlatformDirName(source.platform));
-    KILN_RETURN_IF_ERROR(CopyResultTo(env, source.snapshot, target));
-  }
-  return Status::Ok();
+  return CopyResultsTo(env, sources, dest, split);
 }
 
 Status ExportTar(const ExportRequest& request,
@@ -83,6 +77,7 @@ Status ExportTar(const ExportRequest& request,
         "platform-split=false: the tar exporter writes several platforms "
         "only split (use type=local to merge them)");
   }
+  KILN_ASSIGN_OR_RETURN(int64_t dir_time, SplitDirTime(request));
   // Each tree under its prefix ("" unsplit); data ids kept apart per tree.
   std::vector<std::unique_ptr<TreeView>> views;
   std::map<std::string, std::string> roots;  // prefix -> tree
@@ -91,7 +86,10 @@ Status ExportTar(const ExportRequest& request,
   for (const ExportSource& source : sources) {
     KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
     KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
-    std::string prefix = split ? PlatformDirName(source.platform) : "";
+    std::string prefix;
+    if (split) {
+      KILN_ASSIGN_OR_RETURN(prefix, PlatformDirName(source));
+    }
     roots[prefix] = view->path();
     views.push_back(std::move(view));
     if (!prefix.empty()) {
@@ -99,7 +97,7 @@ Status ExportTar(const ExportRequest& request,
       dir.path = prefix;
       dir.type = EntryType::kDir;
       dir.mode = 0755;
-      dir.mtime = time(nullptr);
+      dir.mtime = dir_time;
       all.push_back(std::move(dir));
     }
     int64_t next = id_base;

@@ -1,10 +1,14 @@
-// A result tree copied into a directory (the local exporter), and the
-// read-only view of a result tree.
+// Result trees copied into a directory (the local exporter: merged, or one
+// directory per platform), and the read-only view of a result tree.
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include "export_internal.h"
 #include "fs_util.h"
@@ -52,27 +56,120 @@ TreeView::~TreeView() {
   if (!view_key_.empty()) snapshots_->Remove(view_key_).IgnoreError();
 }
 
-Status CopyResultTo(const ExportEnv& env, const std::string& snapshot,
-                    const std::string& dest) {
-  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, snapshot));
+namespace {
+
+// The platform that put `path` into the merged tree: the nearest of it and
+// its parents that a later tree moved in whole, else the first tree.
+size_t OwnerOf(const std::map<std::string, size_t>& moved, std::string path) {
+  for (;;) {
+    auto it = moved.find(path);
+    if (it != moved.end()) return it->second;
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return 0;
+    path.resize(slash);
+  }
+}
+
+// Moves the entries of the tree `from` (tree `index`) into `into`, merging
+// directories present in both (the first tree's directory metadata wins).
+// InvalidArgument for a non-directory present in both, or a directory in
+// one where the other has a file, as BuildKit's "cannot overwrite".
+Status MergeTree(const std::string& from, const std::string& into,
+                 const std::string& rel, size_t index,
+                 const std::vector<std::string>& labels,
+                 std::map<std::string, size_t>* moved) {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(from));
+  for (const std::string& name : names) {
+    std::string path =
+        rel.empty() ? name : std::string(rel).append("/").append(name);
+    std::string src = std::string(from).append("/").append(name);
+    std::string dst = std::string(into).append("/").append(name);
+    struct stat src_st = {};
+    struct stat dst_st = {};
+    if (lstat(src.c_str(), &src_st) != 0)
+      return ErrnoError("stat of", src, errno);
+    if (lstat(dst.c_str(), &dst_st) != 0) {
+      if (errno != ENOENT) return ErrnoError("stat of", dst, errno);
+      if (rename(src.c_str(), dst.c_str()) != 0)
+        return ErrnoError("merging", dst, errno);
+      (*moved)[path] = index;
+      continue;
+    }
+    bool src_dir = S_ISDIR(src_st.st_mode), dst_dir = S_ISDIR(dst_st.st_mode);
+    if (src_dir && dst_dir) {
+      KILN_RETURN_IF_ERROR(MergeTree(src, dst, path, index, labels, moved));
+      // Entries moved in changed its mtime: the copied one is kept.
+      const struct timespec times[2] = {dst_st.st_atim, dst_st.st_mtim};
+      if (utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+        return ErrnoError("setting the times of", dst, errno);
+      continue;
+    }
+    std::string error = "cannot overwrite ";
+    error.append(path)
+        .append(" from ")
+        .append(labels[OwnerOf(*moved, path)])
+        .append(" with ")
+        .append(labels[index])
+        .append(" when split option is disabled");
+    if (src_dir != dst_dir) {
+      error.append(src_dir ? " (a file with a directory)"
+                           : " (a directory with a file)");
+    }
+    return InvalidArgumentError(error);
+  }
+  return Status::Ok();
+}
+
+// Copies every tree under `staging`, then merges or moves them into `dest`.
+Status StageAndPlace(const ExportEnv& env,
+                     std::span<const ExportSource> sources,
+                     const std::string& dest, const std::string& staging,
+                     bool split) {
+  std::vector<std::string> trees, labels;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    std::string tree = staging + "/" + std::to_string(i);
+    if (mkdir(tree.c_str(), 0755) != 0)
+      return ErrnoError("creating", tree, errno);
+    KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, sources[i].snapshot));
+    KILN_RETURN_IF_ERROR(CopyTree(view->path(), tree));
+    trees.push_back(std::move(tree));
+    labels.push_back(PlatformId(sources[i]));
+  }
+  // What goes into dest: (staged path, name in dest).
+  std::vector<std::pair<std::string, std::string>> moves;
+  if (split) {
+    for (size_t i = 0; i < sources.size(); ++i) {
+      KILN_ASSIGN_OR_RETURN(std::string name, PlatformDirName(sources[i]));
+      moves.emplace_back(trees[i], std::move(name));
+    }
+  } else {
+    std::map<std::string, size_t> moved;
+    for (size_t i = 1; i < trees.size(); ++i)
+      KILN_RETURN_IF_ERROR(
+          MergeTree(trees[i], trees[0], "", i, labels, &moved));
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(trees[0]));
+    for (const std::string& name : names)
+      moves.emplace_back(trees[0] + "/" + name, name);
+  }
+  for (const auto& [from, name] : moves) {
+    std::string target = dest + "/" + name;
+    KILN_RETURN_IF_ERROR(RemoveTree(target));
+    if (rename(from.c_str(), target.c_str()) != 0)
+      return ErrnoError("moving into place", target, errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CopyResultsTo(const ExportEnv& env,
+                     std::span<const ExportSource> sources,
+                     const std::string& dest, bool split) {
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
-  // Copy next to the destination's entries, then move each into place.
   std::string staging = dest + "/.kiln-export-" + RandomNonce();
   if (mkdir(staging.c_str(), 0700) != 0)
     return ErrnoError("creating", staging, errno);
-  Status s = CopyTree(view->path(), staging);
-  auto names = s.ok() ? ListDir(staging) : Result<std::vector<std::string>>(s);
-  if (names.ok()) {
-    for (const std::string& name : *names) {
-      std::string target = dest + "/" + name;
-      s = RemoveTree(target);
-      if (s.ok() && rename((staging + "/" + name).c_str(), target.c_str()) != 0)
-        s = ErrnoError("moving into place", target, errno);
-      if (!s.ok()) break;
-    }
-  } else {
-    s = names.status();
-  }
+  Status s = StageAndPlace(env, sources, dest, staging, split);
   RemoveTree(staging).IgnoreError();
   return s;
 }

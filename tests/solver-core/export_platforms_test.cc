@@ -2,6 +2,8 @@
 // image index of oci and image (platform order, variants, media types),
 // attestation manifests as BuildKit lays them out, the docker refusal, and
 // the platform-split directories of local and tar.
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -163,6 +165,137 @@ TEST_F(ExportPlatformsTest, LocalWithoutSplitMergesOrRefusesConflicts) {
             std::string::npos)
       << out.status().ToString();
   EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/conflict/common"));
+}
+
+TEST_F(ExportPlatformsTest, LocalWithoutSplitMergesSharedDirectories) {
+  testing::CommitStep(*snaps_, tmp_.path(), "etc-a", "",
+                      [](const std::string& d) {
+                        std::filesystem::create_directories(d + "/etc/sub");
+                        WriteFile(d + "/etc/a", "a\n");
+                        WriteFile(d + "/etc/sub/x", "x\n");
+                      });
+  testing::CommitStep(*snaps_, tmp_.path(), "etc-b", "",
+                      [](const std::string& d) {
+                        std::filesystem::create_directories(d + "/etc/sub");
+                        WriteFile(d + "/etc/b", "b\n");
+                        WriteFile(d + "/etc/sub/y", "y\n");
+                      });
+  sources_[0].snapshot = "etc-a";
+  sources_[1].snapshot = "etc-b";
+  std::string dest = tmp_.path() + "/merged";
+  auto out = Run("type=local,platform-split=false,dest=" + dest);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ReadFile(dest + "/etc/a"), "a\n");
+  EXPECT_EQ(ReadFile(dest + "/etc/b"), "b\n");
+  EXPECT_EQ(ReadFile(dest + "/etc/sub/x"), "x\n");
+  EXPECT_EQ(ReadFile(dest + "/etc/sub/y"), "y\n");
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dest)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1u);  // etc only: no staging left behind
+}
+
+TEST_F(ExportPlatformsTest, LocalWithoutSplitRefusesFileDirectoryConflicts) {
+  testing::CommitStep(
+      *snaps_, tmp_.path(), "file-a", "",
+      [](const std::string& d) { WriteFile(d + "/a", "file\n"); });
+  testing::CommitStep(*snaps_, tmp_.path(), "dir-a", "",
+                      [](const std::string& d) {
+                        std::filesystem::create_directories(d + "/a");
+                        WriteFile(d + "/a/b", "b\n");
+                        WriteFile(d + "/new", "new\n");
+                      });
+  sources_[0].snapshot = "file-a";
+  sources_[1].snapshot = "dir-a";
+  std::string dest = tmp_.path() + "/conflict";
+  std::filesystem::create_directories(dest);
+  WriteFile(dest + "/a", "kept\n");
+  auto out = Run("type=local,platform-split=false,dest=" + dest);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find(
+                "cannot overwrite a from linux/amd64 with linux/arm/v7 when "
+                "split option is disabled"),
+            std::string::npos)
+      << out.status().ToString();
+  // Nothing moved into place: the old file stays, nothing new appears.
+  EXPECT_EQ(ReadFile(dest + "/a"), "kept\n");
+  EXPECT_FALSE(std::filesystem::exists(dest + "/new"));
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dest)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1u);
+}
+
+TEST_F(ExportPlatformsTest, FailedSplitExportLeavesNoPlatform) {
+  sources_[1].snapshot = "no-such-snapshot";
+  std::string dest = tmp_.path() + "/split";
+  auto out = Run("type=local,dest=" + dest);
+  ASSERT_FALSE(out.ok());
+  // The first platform copied fine but must not appear alone.
+  EXPECT_FALSE(std::filesystem::exists(dest + "/linux_amd64"));
+  EXPECT_TRUE(std::filesystem::is_empty(dest));
+}
+
+TEST_F(ExportPlatformsTest, PlatformsSharingADirectoryNameAreRefused) {
+  sources_[0].platform = {"linux", "arm_v7", "", "", {}};
+  auto out = Run("type=local,dest=" + tmp_.path() + "/same");
+  ASSERT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("linux_arm_v7"), std::string::npos)
+      << out.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/same"));
+}
+
+TEST_F(ExportPlatformsTest, SplitDirectoriesAreNamedAfterThePlatformIds) {
+  // As BuildKit: the refs.platforms ID with '/' as '_'.
+  sources_[0].id = "custom/amd";
+  std::string dest = tmp_.path() + "/ids";
+  auto out = Run("type=local,dest=" + dest);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ReadFile(dest + "/custom_amd/out-amd64"), "amd64\n");
+  EXPECT_EQ(ReadFile(dest + "/linux_arm_v7/out-arm"), "arm/v7\n");
+  sources_[0].id = "..";
+  auto bad = Run("type=local,dest=" + tmp_.path() + "/dots");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/dots"));
+  sources_[0].id = "linux/arm/v7";  // linux/arm/v7's directory twice
+  EXPECT_EQ(Run("type=tar,dest=" + tmp_.path() + "/t.tar").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// The split directories' mtimes in a tar, by name.
+std::map<std::string, int64_t> DirTimes(const std::string& path) {
+  std::map<std::string, int64_t> times;
+  struct archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    archive_read_free(a);
+    return times;
+  }
+  struct archive_entry* e = nullptr;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(e);
+    if (name.find('/') + 1 == name.size()) times[name] = archive_entry_mtime(e);
+  }
+  archive_read_free(a);
+  return times;
+}
+
+TEST_F(ExportPlatformsTest, TarSplitDirectoriesHaveFixedTimes) {
+  std::string file = tmp_.path() + "/out.tar";
+  ASSERT_TRUE(Run("type=tar,dest=" + file).ok());
+  std::map<std::string, int64_t> want = {{"linux_amd64/", 0},
+                                         {"linux_arm_v7/", 0}};
+  EXPECT_EQ(DirTimes(file), want);
+  ASSERT_TRUE(Run("type=tar,source-date-epoch=1700000000,dest=" + file).ok());
+  want = {{"linux_amd64/", 1700000000}, {"linux_arm_v7/", 1700000000}};
+  EXPECT_EQ(DirTimes(file), want);
+  auto bad = Run("type=tar,source-date-epoch=soon,dest=" + file);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ExportPlatformsTest, TarSplitsByPlatform) {

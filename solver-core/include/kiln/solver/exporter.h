@@ -104,6 +104,11 @@ struct ExportSource {
   std::string image_config;
   std::map<std::string, std::string> created_by;  // snapshot -> created_by
   std::vector<Attestation> attestations;
+  // The platform's ID in the frontend's refs.platforms ("" =
+  // FormatPlatform(platform)): as BuildKit, a platform-split directory is
+  // named after it with '/' as '_', and conflicts name it. InvalidArgument
+  // when that name is empty, "." or "..", or holds a NUL.
+  std::string id;
 };
 
 // Borrowed services; each must outlive the call. Which are needed depends on
