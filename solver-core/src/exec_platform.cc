@@ -133,13 +133,34 @@ bool RunsNatively(const llb::Platform& target, const llb::Platform& host) {
   return false;
 }
 
+namespace {
+
+// The start of every refusal: "cannot run T binaries on this H host: ".
+std::string CannotRun(const llb::Platform& target, const llb::Platform& host) {
+  std::string what = "cannot run ";
+  what.append(llb::FormatPlatform(llb::NormalizePlatform(target)))
+      .append(" binaries on this ")
+      .append(llb::FormatPlatform(llb::NormalizePlatform(host)))
+      .append(" host: ");
+  return what;
+}
+
+constexpr const char* kInstall =
+    "install qemu-user-static and register it, e.g. with update-binfmts";
+
+}  // namespace
+
+bool BinfmtVisible(const std::string& binfmt_dir) {
+  std::ifstream in(std::filesystem::path(binfmt_dir) / "status");
+  std::string line;
+  return in && std::getline(in, line) && !line.empty();
+}
+
 Status CheckExecPlatform(const llb::Platform& target, const llb::Platform& host,
                          const std::string& binfmt_dir) {
   if (RunsNatively(target, host)) return Status::Ok();
   llb::Platform t = llb::NormalizePlatform(target);
-  std::string what =
-      "cannot run " + llb::FormatPlatform(t) + " binaries on this " +
-      llb::FormatPlatform(llb::NormalizePlatform(host)) + " host: ";
+  std::string what = CannotRun(target, host);
   if (t.os != llb::NormalizePlatform(host).os) {
     return FailedPreconditionError(what + "it runs " +
                                    llb::NormalizePlatform(host).os +
@@ -153,15 +174,11 @@ Status CheckExecPlatform(const llb::Platform& target, const llb::Platform& host,
   }
   namespace fs = std::filesystem;
   std::string qemu = arch->qemu;
-  std::string install =
-      "install qemu-user-static and register it, e.g. "
-      "with update-binfmts";
+  std::string install = kInstall;
   std::error_code ec;
-  if (!fs::exists(fs::path(binfmt_dir) / "status", ec)) {
-    return FailedPreconditionError(what + "no binfmt_misc handler for " + qemu +
-                                   " (" + install + "; " + binfmt_dir +
-                                   " is not mounted)");
-  }
+  // Not mounted here (e.g. in a container) or unreadable: the kernel may
+  // still hold F-flag handlers, so the exec is tried (ExecFormatError then).
+  if (!BinfmtVisible(binfmt_dir)) return Status::Ok();
   if (FirstLine(fs::path(binfmt_dir) / "status") != "enabled") {
     return FailedPreconditionError(what + "binfmt_misc is disabled (" +
                                    binfmt_dir +
@@ -169,9 +186,11 @@ Status CheckExecPlatform(const llb::Platform& target, const llb::Platform& host,
                                    "`echo 1 > " +
                                    binfmt_dir + "/status`)");
   }
+  fs::directory_iterator entries(binfmt_dir, ec);
+  if (ec) return Status::Ok();  // unreadable: cannot tell
   std::vector<uint8_t> header = ElfHeader(*arch);
   std::optional<Handler> disabled, unfixed;
-  for (const auto& entry : fs::directory_iterator(binfmt_dir, ec)) {
+  for (const auto& entry : entries) {
     std::string name = entry.path().filename().string();
     if (name == "status" || name == "register") continue;
     std::optional<Handler> h = ReadHandler(entry.path());
@@ -202,6 +221,22 @@ Status CheckExecPlatform(const llb::Platform& target, const llb::Platform& host,
   }
   return FailedPreconditionError(what + "no binfmt_misc handler for " + qemu +
                                  " (" + install + ")");
+}
+
+Status ExecFormatError(const llb::Platform& target, const llb::Platform& host,
+                       const std::string& binfmt_dir) {
+  const ElfArch* arch = FindArch(llb::NormalizePlatform(target).architecture);
+  std::string error = CannotRun(target, host);
+  error.append("the kernel refused its executable (exec format error): no ")
+      .append("binfmt_misc handler for ")
+      .append(arch != nullptr ? arch->qemu
+                              : llb::NormalizePlatform(target).architecture)
+      .append(" applies (")
+      .append(kInstall)
+      .append("; ")
+      .append(binfmt_dir)
+      .append(" is not visible here, so kiln could not check before)");
+  return FailedPreconditionError(error);
 }
 
 }  // namespace kiln::solver

@@ -258,7 +258,8 @@ Result<std::vector<OutputRef>> RunExecOp(const OpEnv& env, const Digest& key,
   }
   const pb::ExecOp& exec = env.vertex->op.exec();
   KILN_RETURN_IF_ERROR(CheckMeta(env, exec));
-  // A foreign platform fails here, before anything is prepared or started.
+  // A foreign platform fails here, before anything is prepared or started,
+  // when binfmt_misc shows it cannot run.
   KILN_RETURN_IF_ERROR(
       CheckExecPlatform(env.platform, llb::HostPlatform(), env.binfmt_dir));
   ExecSpec spec;
@@ -316,7 +317,16 @@ Result<std::vector<OutputRef>> RunExecOp(const OpEnv& env, const Digest& key,
     return InvalidArgumentError("exec: no root mount");
   }
   Result<ExecResult> run = env.executor->Run(spec, env.stop);
-  if (!run.ok()) return run.status();
+  if (!run.ok()) {
+    // A foreign platform whose handlers could not be checked before: the
+    // kernel's ENOEXEC, as the runtime reports it, said what was missing.
+    if (!RunsNatively(env.platform, llb::HostPlatform()) &&
+        !BinfmtVisible(env.binfmt_dir) &&
+        run.status().message().find("exec format error") != std::string::npos) {
+      return ExecFormatError(env.platform, llb::HostPlatform(), env.binfmt_dir);
+    }
+    return run.status();
+  }
 
   for (size_t i = 0; i < res.outputs.size(); ++i) {
     if (res.outputs[i] == nullptr) continue;

@@ -50,14 +50,28 @@ TEST_F(ExecPlatformTest, HostAndSubArchitecturesRunNatively) {
       CheckExecPlatform({"linux", "386", "", "", {}}, kAmd64, dir()).ok());
 }
 
-TEST_F(ExecPlatformTest, UnmountedDirectoryIsNamed) {
-  Status s = CheckExecPlatform(kArm64, kAmd64, dir());
+TEST_F(ExecPlatformTest, InvisibleDirectoryLetsTheExecTry) {
+  // Not mounted (as inside a container): the host's handlers may still
+  // apply, so the check lets the exec run, and an exec format error then
+  // gets the clear message.
+  EXPECT_FALSE(BinfmtVisible(dir()));
+  EXPECT_TRUE(CheckExecPlatform(kArm64, kAmd64, dir()).ok());
+  Status s = ExecFormatError(kArm64, kAmd64, dir());
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(),
-            "cannot run linux/arm64 binaries on this linux/amd64 host: no "
-            "binfmt_misc handler for aarch64 (install qemu-user-static and "
-            "register it, e.g. with update-binfmts; " +
-                dir() + " is not mounted)");
+            "cannot run linux/arm64 binaries on this linux/amd64 host: the "
+            "kernel refused its executable (exec format error): no "
+            "binfmt_misc handler for aarch64 applies (install "
+            "qemu-user-static and register it, e.g. with update-binfmts; " +
+                dir() +
+                " is not visible here, so kiln could not check before)");
+  // Unreadable status: the same.
+  std::filesystem::create_directories(dir() + "/status");
+  EXPECT_FALSE(BinfmtVisible(dir()));
+  EXPECT_TRUE(CheckExecPlatform(kArm64, kAmd64, dir()).ok());
+  // Another OS is refused whatever binfmt_misc shows.
+  EXPECT_FALSE(
+      CheckExecPlatform({"windows", "amd64", "", "", {}}, kAmd64, dir()).ok());
 }
 
 TEST_F(ExecPlatformTest, MatchingHandlerWithFixBinaryRuns) {
@@ -73,11 +87,11 @@ TEST_F(ExecPlatformTest, MatchingHandlerWithFixBinaryRuns) {
 
 TEST_F(ExecPlatformTest, EachMissingPieceIsNamed) {
   Mount();
+  EXPECT_TRUE(BinfmtVisible(dir()));
   Status none = CheckExecPlatform(kArm64, kAmd64, dir());
   EXPECT_NE(none.message().find("no binfmt_misc handler for aarch64 (install"),
             std::string::npos)
       << none.ToString();
-  EXPECT_EQ(none.message().find("not mounted"), std::string::npos);
 
   WriteFile(dir() + "/qemu-aarch64", Aarch64Handler("enabled", "OC"));
   Status unfixed = CheckExecPlatform(kArm64, kAmd64, dir());

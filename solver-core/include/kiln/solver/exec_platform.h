@@ -29,18 +29,35 @@ inline constexpr const char* kBinfmtMiscDir = "/proc/sys/fs/binfmt_misc";
 // Whether `target` runs natively on `host` (see the file comment).
 bool RunsNatively(const llb::Platform& target, const llb::Platform& host);
 
+// Whether `binfmt_dir`/status can be read (binfmt_misc mounted and visible
+// to this process).
+bool BinfmtVisible(const std::string& binfmt_dir = kBinfmtMiscDir);
+
 // Ok when a process of `target` can run on `host`: natively, or through an
 // enabled binfmt_misc handler under `binfmt_dir` (files as the kernel shows
 // them: "enabled", "interpreter …", "flags: …", "offset N", "magic HEX",
-// "mask HEX"; plus "status"). FailedPrecondition otherwise:
+// "mask HEX"; plus "status"). Ok too when binfmt_misc is not visible here
+// (not mounted or unreadable, e.g. inside a container): the host kernel's
+// F-flag handlers still apply to exec, so the caller tries the exec and
+// turns an exec format error into ExecFormatError. FailedPrecondition when
+// the directory is visible and positively refuses:
 //   "cannot run linux/arm64 binaries on this linux/amd64 host: no
 //   binfmt_misc handler for aarch64 (install qemu-user-static and register
-//   it, e.g. with update-binfmts; /proc/sys/fs/binfmt_misc is not mounted)"
-// naming the missing piece (directory not mounted, binfmt_misc disabled, the
-// handler disabled or without the F flag), and for an architecture whose ELF
-// header kiln does not know, that no emulator can be checked for it.
+//   it, e.g. with update-binfmts)"
+// naming the missing piece (binfmt_misc disabled, the handler disabled or
+// without the F flag), and, whatever binfmt_misc shows, for another OS or
+// an architecture whose ELF header kiln does not know.
 Status CheckExecPlatform(const llb::Platform& target, const llb::Platform& host,
                          const std::string& binfmt_dir = kBinfmtMiscDir);
+
+// The FailedPrecondition for an exec of `target` that failed with an exec
+// format error (ENOEXEC) after CheckExecPlatform could not look: "cannot
+// run linux/arm64 binaries on this linux/amd64 host: the kernel refused its
+// executable (exec format error): no binfmt_misc handler for aarch64
+// applies (install qemu-user-static …; /proc/sys/fs/binfmt_misc is not
+// visible here, so kiln could not check before)".
+Status ExecFormatError(const llb::Platform& target, const llb::Platform& host,
+                       const std::string& binfmt_dir = kBinfmtMiscDir);
 
 }  // namespace kiln::solver
 
