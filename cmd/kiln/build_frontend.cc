@@ -109,7 +109,8 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
                                            .platform = p.platform,
                                            .image_config = p.image_config,
                                            .created_by = p.created_by,
-                                           .attestations = p.attestations});
+                                           .attestations = p.attestations,
+                                           .id = p.id});
   }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";

@@ -29,6 +29,7 @@ struct PlatformOutput {
   // Attached by the oci and image exporters (exporter.h); filled by the
   // caller before ExportBuildOutput (e.g. provenance).
   std::vector<solver::Attestation> attestations;
+  std::string id;  // the refs.platforms ID, or "" (ExportSource::id)
 };
 
 // What a build produced, for the exporters.

@@ -63,5 +63,61 @@ TEST(PlatformOutputsTest, MalformedResultsAreRefused) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(PlatformOutputsTest, FrontendPlatformsAreValidated) {
+  gateway::FinalResult result;
+  result.refs["a"] = Ref("a");
+  result.refs["b"] = Ref("b");
+  auto listed = [&](const std::string& platform_b) {
+    result.metadata["refs.platforms"] =
+        R"({"Platforms":[{"ID":"a","Platform":{"os":"linux","architecture":"amd64"}},)"
+        R"({"ID":"b","Platform":)" +
+        platform_b + "}]}";
+    return PlatformOutputs(result, llb::HostPlatform());
+  };
+  auto good = listed(R"({"os":"Linux","architecture":"aarch64"})");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(llb::FormatPlatform((*good)[1].platform), "linux/arm64");
+  for (const char* bad :
+       {R"({"os":"linux","architecture":"arm/v7"})",
+        R"({"os":"linux","architecture":"../../x"})",
+        R"({"os":"linux","architecture":"amd64","variant":"a/b"})",
+        R"({"os":"linux","architecture":"amd64","variant":"v\u00001"})",
+        R"({"os":"nonsense","architecture":"amd64"})"}) {
+    auto out = listed(bad);
+    EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(out.status().message().find("refs.platforms: b"),
+              std::string::npos)
+        << out.status().ToString();
+  }
+  // The same ID twice.
+  result.metadata["refs.platforms"] =
+      R"({"Platforms":[{"ID":"a","Platform":{"os":"linux","architecture":"amd64"}},)"
+      R"({"ID":"a","Platform":{"os":"linux","architecture":"amd64"}}]})";
+  auto twice = PlatformOutputs(result, llb::HostPlatform());
+  EXPECT_NE(twice.status().message().find("a listed twice"), std::string::npos)
+      << twice.status().ToString();
+  // A ref's own platform (no refs.platforms) too.
+  gateway::FinalResult single;
+  single.refs["x"] = Ref("x");
+  single.refs["x"].platform = {"linux", "arm64/../../etc", "", "", {}};
+  EXPECT_EQ(PlatformOutputs(single, llb::HostPlatform()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(PlatformOutputsTest, SingleRefTakesTheListedPlatformsConfig) {
+  gateway::FinalResult result;
+  result.ref = Ref("one");
+  result.metadata["refs.platforms"] =
+      R"({"Platforms":[{"ID":"linux/s390x","Platform":{"os":"linux","architecture":"s390x"}}]})";
+  result.metadata["containerimage.config/linux/s390x"] = "{\"s390x\":1}";
+  result.metadata["containerimage.config"] = "{\"fallback\":1}";
+  auto out = PlatformOutputs(result, llb::HostPlatform());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].snapshot, "one");
+  EXPECT_EQ((*out)[0].image_config, "{\"s390x\":1}");
+  EXPECT_EQ(llb::FormatPlatform((*out)[0].platform), "linux/s390x");
+}
+
 }  // namespace
 }  // namespace kiln::cli
