@@ -57,6 +57,7 @@ class BridgeServerTest : public ::testing::Test {
     if (with_images_) env.images = image_source_.get();
     env.inputs = inputs_;
     env.nested = nested_;
+    env.base_request.platform = default_platform_;
     bridge_ = std::make_unique<BridgeServer>(std::move(env));
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -140,6 +141,9 @@ class BridgeServerTest : public ::testing::Test {
   // BuildEnv::inputs and ::nested; set by subclasses before SetUp.
   std::map<std::string, pb::Definition> inputs_;
   NestedFrontends* nested_ = nullptr;
+  // BuildEnv::base_request.platform (the default target platform); set by
+  // subclasses before SetUp.
+  llb::Platform default_platform_;
   // Snapshotter kind; set by subclasses before SetUp.
   solver::SnapshotterKind kind_ = solver::SnapshotterKind::kCopy;
   std::unique_ptr<BridgeServer> bridge_;

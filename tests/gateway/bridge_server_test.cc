@@ -47,9 +47,35 @@ TEST_F(BridgeServerTest, PingAdvertisesImplementedCapsOnly) {
   ASSERT_EQ(resp.workers_size(), 1);
   EXPECT_EQ(resp.workers(0).platforms_size(), 1);
   EXPECT_FALSE(resp.workers(0).platforms(0).os().empty());
-  // The engine's native platform: frontends take it as BUILDPLATFORM.
+}
+
+// A build whose default target platform is not the host's.
+class BridgeServerForeignTargetTest : public BridgeServerTest {
+ protected:
+  void SetUp() override {
+    default_platform_ = {
+        "linux",
+        llb::HostPlatform().architecture == "s390x" ? "riscv64" : "s390x",
+        "",
+        "",
+        {}};
+    BridgeServerTest::SetUp();
+  }
+};
+
+TEST_F(BridgeServerForeignTargetTest, PingReportsTheHostNotTheTarget) {
+  fe::PingRequest req;
+  fe::PongResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Ping(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.workers_size(), 1);
+  ASSERT_EQ(resp.workers(0).platforms_size(), 1);
+  // The engine's native platform, which frontends take as BUILDPLATFORM,
+  // not the request's default target.
   EXPECT_EQ(resp.workers(0).platforms(0).architecture(),
             llb::HostPlatform().architecture);
+  EXPECT_NE(resp.workers(0).platforms(0).architecture(),
+            default_platform_.architecture);
 }
 
 TEST_F(BridgeServerTest, HealthIsServedOnTheSameConnection) {
