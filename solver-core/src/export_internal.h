@@ -7,7 +7,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/llb/status.h"
@@ -21,6 +23,9 @@ namespace kiln::solver::internal {
 // InvalidArgument naming the key otherwise.
 Result<bool> AttrBool(const std::map<std::string, std::string>& attrs,
                       const std::string& key, bool fallback);
+// attrs["source-date-epoch"] as seconds since the epoch; -1 when absent or
+// empty. InvalidArgument for anything but a non-negative integer.
+Result<int64_t> AttrEpoch(const std::map<std::string, std::string>& attrs);
 // attrs[key] split at commas, empty parts dropped.
 std::vector<std::string> AttrList(
     const std::map<std::string, std::string>& attrs, const std::string& key);
@@ -59,6 +64,19 @@ struct BuiltImage {
 };
 Result<BuiltImage> BuildImage(const ExportRequest& request,
                               const ExportSource& source, const ExportEnv& env);
+
+// "2006-01-02T15:04:05Z" of `seconds` since the epoch (UTC).
+std::string Rfc3339(int64_t seconds);
+// Seconds since the epoch of an RFC 3339 time (fractions dropped, offsets
+// applied); nullopt when `text` is not one.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
+
+// Under a source date epoch, as BuildKit's image writer does: the leading
+// entries of `history` equal to `base`'s (the base image's history) keep
+// their times; from the first that differs on, an entry without a time or
+// with a time later than `epoch` gets `epoch` (unparseable times are kept).
+void ClampHistoryTimes(const std::vector<oci::History>& base, int64_t epoch,
+                       std::vector<oci::History>* history);
 
 // The oci, docker and image exporters (images built with BuildImage).
 Result<std::map<std::string, std::string>> ExportImage(

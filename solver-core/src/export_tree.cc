@@ -1,4 +1,5 @@
 // The local and tar exporters, and the read-only view of a result tree.
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,11 +62,29 @@ Result<std::string> RequiredDest(const ExportRequest& request) {
   return it->second;
 }
 
+// Sets the mtime (and atime) of everything under `dir`, not `dir` itself,
+// to `epoch`, without following symlinks; children before their directory.
+Status SetTreeTimes(const std::string& dir, int64_t epoch) {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  const struct timespec times[2] = {{.tv_sec = epoch, .tv_nsec = 0},
+                                    {.tv_sec = epoch, .tv_nsec = 0}};
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat", path, errno);
+    if (S_ISDIR(st.st_mode)) KILN_RETURN_IF_ERROR(SetTreeTimes(path, epoch));
+    if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError("setting the times of", path, errno);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ExportLocal(const ExportRequest& request, const ExportSource& source,
                    const ExportEnv& env) {
   KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
+  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
   KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
   // Copy next to the destination's entries, then move each into place.
@@ -73,6 +92,8 @@ Status ExportLocal(const ExportRequest& request, const ExportSource& source,
   if (mkdir(staging.c_str(), 0700) != 0)
     return ErrnoError("creating", staging, errno);
   Status s = CopyTree(view->path(), staging);
+  // As BuildKit's local exporter: every time set to the epoch, not clamped.
+  if (s.ok() && epoch >= 0) s = SetTreeTimes(staging, epoch);
   auto names = s.ok() ? ListDir(staging) : Result<std::vector<std::string>>(s);
   if (names.ok()) {
     for (const std::string& name : *names) {
@@ -93,7 +114,11 @@ Status ExportTar(const ExportRequest& request, const ExportSource& source,
                  const ExportEnv& env) {
   KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
+  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
   KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
+  if (epoch >= 0) {
+    for (auto& e : entries) e.mtime = epoch;  // set, as BuildKit's tar does
+  }
   KILN_ASSIGN_OR_RETURN(auto out, ArchiveOutput::Create(dest));
   std::string label = dest == "-" ? "standard output" : dest;
   DataSink sink = [&](std::string_view chunk) {
