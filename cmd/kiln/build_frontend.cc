@@ -2,14 +2,17 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <utility>
 
+#include "build_epoch.h"
 #include "frontend_pins.h"
 #include "kiln/gateway/frontend_policy.h"
 #include "kiln/gateway/frontend_runner.h"
 #include "kiln/solver/image_source.h"
+#include "provenance.h"
 #include "random_id.h"
 
 namespace kiln::cli {
@@ -51,6 +54,13 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
   KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy,
                         LoadOperatorPolicy(root.dir(), root.config_path()));
   KILN_ASSIGN_OR_RETURN(std::string state_dir, root.FrontendStateDir());
+  // Asked for with --attest type=provenance: the sources the solves resolve
+  // become its materials.
+  KILN_ASSIGN_OR_RETURN(std::optional<ProvenanceRequest> provenance,
+                        ParseProvenanceOpt(build.opts));
+  solver::SourceRecorder sources;
+  solver::SolveRequest solve = request;
+  if (provenance) solve.resolved_sources = &sources;
   solver::ImageSource image_source(images, registry, snapshots,
                                    {.oci_layouts = build.oci_layouts});
   gateway::FrontendRunner runner(
@@ -64,8 +74,10 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
        .session_id = build.session_id.empty() ? RandomId() : build.session_id});
   gateway::FrontendRequest frontend{
       .frontend = build.frontend, .opts = build.opts, .inputs = build.inputs};
+  const auto started = std::chrono::system_clock::now();
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,
-                        runner.Run(frontend, request, stop));
+                        runner.Run(frontend, solve, stop));
+  const auto finished = std::chrono::system_clock::now();
   const gateway::FinalResult& result = out.result;
   BuildOutput output;
   output.warnings = std::move(out.warnings);
@@ -93,6 +105,21 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
     config = result.metadata.find("containerimage.config");
   }
   if (config != result.metadata.end()) output.image_config = config->second;
+  if (provenance) {
+    ProvenanceBuild what{.frontend = build.frontend,
+                         .opts = build.opts,
+                         .locals = {},
+                         .platform = output.platform,
+                         .sources = sources.Sources(),
+                         .invocation_id = build.session_id.empty()
+                                              ? RandomId()
+                                              : build.session_id,
+                         .started_ns = UnixNanos(started),
+                         .finished_ns = UnixNanos(finished),
+                         .build_config_json = ""};
+    KILN_RETURN_IF_ERROR(AddBuildConfig(*provenance, out, &what));
+    output.attestations.push_back(ProvenanceAttestation(*provenance, what));
+  }
   return output;
 }
 
@@ -107,7 +134,8 @@ Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
                      .image_config = "",
                      .created_by = solved.created_by,
                      .metadata = {},
-                     .warnings = {}};
+                     .warnings = {},
+                     .attestations = {}};
 }
 
 Result<std::map<std::string, std::string>> ExportBuildOutput(
@@ -134,14 +162,19 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   solver::ExportSource source{.snapshot = output.snapshot,
                               .platform = output.platform,
                               .image_config = output.image_config,
-                              .created_by = output.created_by};
+                              .created_by = output.created_by,
+                              .attestations = output.attestations,
+                              .base_image_config = FrontendBaseConfig(
+                                  output.metadata, output.platform)};
   solver::ExportEnv env{.snapshots = snapshots,
                         .content = content,
                         .images = images,
                         .registry = registry,
                         .layers = &solver->layers(),
                         .work_dir = work};
-  auto response = solver::Export(request, source, env);
+  auto response = solver::Export(
+      WithFrontendEpoch(request, output.metadata, output.platform), source,
+      env);
   std::filesystem::remove_all(work, ec);
   return response;
 }

@@ -30,6 +30,8 @@ struct BuildOutput {
   std::map<std::string, std::string> metadata;
   // The frontend's warnings (build checks), for the caller to show.
   std::vector<gateway::Warning> warnings;
+  // Attached to the export (e.g. SLSA provenance for --attest).
+  std::vector<solver::Attestation> attestations;
 };
 
 // A frontend run: `kiln build --frontend` or a SolveRequest's Frontend.

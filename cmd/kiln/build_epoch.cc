@@ -1,0 +1,45 @@
+#include "build_epoch.h"
+
+#include <cstdlib>
+#include <string_view>
+
+namespace kiln::cli {
+
+Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts) {
+  const char* env = std::getenv("SOURCE_DATE_EPOCH");
+  if (env == nullptr || *env == '\0') return Status::Ok();
+  if (opts.contains("build-arg:SOURCE_DATE_EPOCH")) return Status::Ok();
+  std::string_view value(env);
+  if (value.size() > 18 ||
+      value.find_first_not_of("0123456789") != std::string_view::npos) {
+    return InvalidArgumentError(
+        "SOURCE_DATE_EPOCH=\"" + std::string(value) +
+        "\" in the environment: want a number of seconds since 1970");
+  }
+  opts["build-arg:SOURCE_DATE_EPOCH"] = std::string(value);
+  return Status::Ok();
+}
+
+solver::ExportRequest WithFrontendEpoch(
+    const solver::ExportRequest& request,
+    const std::map<std::string, std::string>& metadata,
+    const llb::Platform& platform) {
+  solver::ExportRequest out = request;
+  if (out.attrs.contains("source-date-epoch")) return out;
+  const std::string key = "source.date.epoch";
+  auto it = metadata.find(key + "/" + llb::FormatPlatform(platform));
+  if (it == metadata.end()) it = metadata.find(key);
+  if (it != metadata.end()) out.attrs["source-date-epoch"] = it->second;
+  return out;
+}
+
+std::string FrontendBaseConfig(
+    const std::map<std::string, std::string>& metadata,
+    const llb::Platform& platform) {
+  const std::string key = "containerimage.base.config";
+  auto it = metadata.find(key + "/" + llb::FormatPlatform(platform));
+  if (it == metadata.end()) it = metadata.find(key);
+  return it == metadata.end() ? "" : it->second;
+}
+
+}  // namespace kiln::cli
