@@ -43,11 +43,14 @@ std::string Rfc3339Nano(int64_t ns) {
   return out + "Z";
 }
 
+// A qualifier value as packageurl-go writes it: '/' and ':' escaped.
 std::string PercentEncode(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '/') {
       out += "%2F";
+    } else if (c == ':') {
+      out += "%3A";
     } else {
       out += c;
     }
@@ -55,8 +58,10 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-// pkg:docker/<repo>@<tag>?platform=… for docker-image://<ref>, as
-// BuildKit's provenance writes its purls (docker.io/library/ dropped).
+// pkg:docker/NAME@TAG?digest=…&platform=… for docker-image://REF, as
+// BuildKit's purl.RefToPURL writes it: the familiar name (docker.io/ and
+// library/ dropped), the tag as version (latest for a ref with neither tag
+// nor digest), a pinned ref's digest as a qualifier, then the platform.
 std::string ImagePurl(const solver::ResolvedSource& s) {
   std::string ref = s.identifier.substr(s.identifier.find("://") + 3);
   std::string type =
@@ -74,6 +79,7 @@ std::string ImagePurl(const solver::ResolvedSource& s) {
     tag = ref.substr(colon + 1);
     ref = ref.substr(0, colon);
   }
+  if (tag.empty() && digest.empty()) tag = "latest";
   for (std::string_view prefix : {"docker.io/library/", "docker.io/"}) {
     if (ref.starts_with(prefix)) {
       ref = ref.substr(prefix.size());
@@ -82,12 +88,14 @@ std::string ImagePurl(const solver::ResolvedSource& s) {
   }
   std::string purl = "pkg:" + type + "/" + ref;
   if (!tag.empty()) purl += "@" + tag;
+  std::vector<std::string> qualifiers;
+  if (!digest.empty()) qualifiers.push_back("digest=" + PercentEncode(digest));
   if (!s.platform.os.empty()) {
-    purl += "?platform=" + PercentEncode(llb::FormatPlatform(s.platform));
+    qualifiers.push_back("platform=" +
+                         PercentEncode(llb::FormatPlatform(s.platform)));
   }
-  if (tag.empty() && !digest.empty()) {
-    purl += (purl.find('?') == std::string::npos ? "?" : "&");
-    purl += "digest=" + digest;
+  for (size_t i = 0; i < qualifiers.size(); ++i) {
+    purl += (i == 0 ? "?" : "&") + qualifiers[i];
   }
   return purl;
 }

@@ -10,9 +10,10 @@
 //               ones and attest:*), parameters.locals ({"name"} per local
 //               read, sorted),
 //               environment.platform
-//   materials   each resolved image (pkg:docker/NAME@TAG?platform=…, or
-//               pkg:oci/… for an OCI layout), git (its URL with
-//               #commit) and http source, with its digest
+//   materials   each resolved image (pkg:docker/NAME@TAG?digest=…&
+//               platform=…, or pkg:oci/… for an OCI layout), git (https URL
+//               with its #ref, digest sha1 = the commit) and http source,
+//               with its digest; locals are not materials
 //   metadata    buildInvocationID, buildStartedOn, buildFinishedOn,
 //               completeness {parameters, environment, materials: false},
 //               reproducible: false, and

@@ -36,7 +36,13 @@ ProvenanceBuild SampleBuild() {
        "sha1:" + std::string(40, 'b'),
        {}},
       {"https://example.com/file.tgz", "sha256:" + std::string(64, 'd'), {}},
-      {"local://context", "", {}}};
+      {"local://context", "", {}},
+      {"docker-image://docker.io/kiln/fe:1@sha256:" + std::string(64, 'e'),
+       "sha256:" + std::string(64, 'e'),
+       {}},
+      {"docker-image://docker.io/library/alpine",
+       "sha256:" + std::string(64, 'f'),
+       {}}};
   b.invocation_id = "build-1";
   b.started_ns = 1700000000123456789;
   b.finished_ns = 1700000005000000000;
@@ -60,14 +66,16 @@ TEST(ProvenanceTest, PredicateHasBuildKitsFields) {
             Json::parse(R"([{"name":"context"},{"name":"dockerfile"}])"));
   EXPECT_EQ(inv["environment"]["platform"], "linux/arm64/v8");
 
-  ASSERT_EQ(p["materials"].size(), 4u);
+  ASSERT_EQ(p["materials"].size(), 6u) << "locals are not materials";
+  EXPECT_EQ(p["materials"][4]["uri"],
+            "pkg:docker/kiln/fe@1?digest=sha256%3A" + std::string(64, 'e'));
+  EXPECT_EQ(p["materials"][5]["uri"], "pkg:docker/alpine@latest");
   EXPECT_EQ(p["materials"][0]["uri"],
             "pkg:docker/busybox@latest?platform=linux%2Farm64%2Fv8");
   EXPECT_EQ(p["materials"][0]["digest"]["sha256"], std::string(64, 'a'));
   EXPECT_EQ(p["materials"][1]["uri"],
-            "pkg:docker/example.com:5000/team/app?platform=linux%2Famd64"
-            "&digest=sha256:" +
-                std::string(64, 'c'));
+            "pkg:docker/example.com:5000/team/app?digest=sha256%3A" +
+                std::string(64, 'c') + "&platform=linux%2Famd64");
   EXPECT_EQ(p["materials"][2]["uri"],
             "https://github.com/moby/buildkit.git#v0.12.0");
   EXPECT_EQ(p["materials"][2]["digest"]["sha1"], std::string(40, 'b'));
