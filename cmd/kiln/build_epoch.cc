@@ -4,14 +4,21 @@
 #include <string_view>
 
 namespace kiln::cli {
+namespace {
+
+bool IsSeconds(std::string_view value) {
+  return !value.empty() && value.size() <= 18 &&
+         value.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+}  // namespace
 
 Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts) {
   const char* env = std::getenv("SOURCE_DATE_EPOCH");
   if (env == nullptr || *env == '\0') return Status::Ok();
   if (opts.contains("build-arg:SOURCE_DATE_EPOCH")) return Status::Ok();
   std::string_view value(env);
-  if (value.size() > 18 ||
-      value.find_first_not_of("0123456789") != std::string_view::npos) {
+  if (!IsSeconds(value)) {
     return InvalidArgumentError(
         "SOURCE_DATE_EPOCH=\"" + std::string(value) +
         "\" in the environment: want a number of seconds since 1970");
@@ -20,7 +27,7 @@ Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts) {
   return Status::Ok();
 }
 
-solver::ExportRequest WithFrontendEpoch(
+Result<solver::ExportRequest> WithFrontendEpoch(
     const solver::ExportRequest& request,
     const std::map<std::string, std::string>& metadata,
     const llb::Platform& platform) {
@@ -29,7 +36,13 @@ solver::ExportRequest WithFrontendEpoch(
   const std::string key = "source.date.epoch";
   auto it = metadata.find(key + "/" + llb::FormatPlatform(platform));
   if (it == metadata.end()) it = metadata.find(key);
-  if (it != metadata.end()) out.attrs["source-date-epoch"] = it->second;
+  if (it == metadata.end() || it->second.empty()) return out;
+  if (!IsSeconds(it->second)) {
+    return InvalidArgumentError(
+        "invalid SOURCE_DATE_EPOCH from the frontend: \"" + it->second +
+        "\" is not a number of seconds since 1970");
+  }
+  out.attrs["source-date-epoch"] = it->second;
   return out;
 }
 

@@ -31,8 +31,9 @@ Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts);
 
 // The export request with source-date-epoch defaulted from the frontend's
 // result metadata: "source.date.epoch/<platform id of `platform`>", else
-// "source.date.epoch". An explicit attr (even empty) wins.
-solver::ExportRequest WithFrontendEpoch(
+// "source.date.epoch". An explicit attr (even empty) wins. Errors:
+// InvalidArgument for a frontend value that is not a number of seconds.
+Result<solver::ExportRequest> WithFrontendEpoch(
     const solver::ExportRequest& request,
     const std::map<std::string, std::string>& metadata,
     const llb::Platform& platform);

@@ -172,9 +172,12 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
                         .registry = registry,
                         .layers = &solver->layers(),
                         .work_dir = work};
-  auto response = solver::Export(
-      WithFrontendEpoch(request, output.metadata, output.platform), source,
-      env);
+  auto effective = WithFrontendEpoch(request, output.metadata, output.platform);
+  if (!effective.ok()) {
+    std::filesystem::remove_all(work, ec);
+    return effective.status();
+  }
+  auto response = solver::Export(*effective, source, env);
   std::filesystem::remove_all(work, ec);
   return response;
 }
