@@ -1,6 +1,7 @@
 #include "build_epoch.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 namespace kiln::cli {
@@ -30,19 +31,32 @@ Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts) {
 Result<solver::ExportRequest> WithFrontendEpoch(
     const solver::ExportRequest& request,
     const std::map<std::string, std::string>& metadata,
-    const llb::Platform& platform) {
+    const std::vector<llb::Platform>& platforms) {
   solver::ExportRequest out = request;
   if (out.attrs.contains("source-date-epoch")) return out;
   const std::string key = "source.date.epoch";
-  auto it = metadata.find(key + "/" + llb::FormatPlatform(platform));
-  if (it == metadata.end()) it = metadata.find(key);
-  if (it == metadata.end() || it->second.empty()) return out;
-  if (!IsSeconds(it->second)) {
+  std::optional<std::string> epoch;
+  for (const llb::Platform& platform : platforms) {
+    auto it = metadata.find(key + "/" + llb::FormatPlatform(platform));
+    if (it == metadata.end()) it = metadata.find(key);
+    std::string value = it == metadata.end() ? "" : it->second;
+    if (epoch.has_value() && *epoch != value) {
+      // One export request serves every platform.
+      return InvalidArgumentError(
+          "the frontend returned a different SOURCE_DATE_EPOCH per platform "
+          "(\"" +
+          *epoch + "\" and \"" + value +
+          "\"); give the exporter its own source-date-epoch=");
+    }
+    epoch = value;
+  }
+  if (!epoch.has_value() || epoch->empty()) return out;
+  if (!IsSeconds(*epoch)) {
     return InvalidArgumentError(
-        "invalid SOURCE_DATE_EPOCH from the frontend: \"" + it->second +
+        "invalid SOURCE_DATE_EPOCH from the frontend: \"" + *epoch +
         "\" is not a number of seconds since 1970");
   }
-  out.attrs["source-date-epoch"] = it->second;
+  out.attrs["source-date-epoch"] = *epoch;
   return out;
 }
 

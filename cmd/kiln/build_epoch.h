@@ -16,6 +16,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
@@ -30,13 +31,15 @@ namespace kiln::cli {
 Status AddSourceDateEpochArg(std::map<std::string, std::string>& opts);
 
 // The export request with source-date-epoch defaulted from the frontend's
-// result metadata: "source.date.epoch/<platform id of `platform`>", else
-// "source.date.epoch". An explicit attr (even empty) wins. Errors:
-// InvalidArgument for a frontend value that is not a number of seconds.
+// result metadata: "source.date.epoch/<platform id>", else
+// "source.date.epoch", for each of `platforms` (the export's). An explicit
+// attr (even empty) wins. Errors: InvalidArgument for a frontend value that
+// is not a number of seconds, or for platforms whose values differ (one
+// request serves them all).
 Result<solver::ExportRequest> WithFrontendEpoch(
     const solver::ExportRequest& request,
     const std::map<std::string, std::string>& metadata,
-    const llb::Platform& platform);
+    const std::vector<llb::Platform>& platforms);
 
 // The frontend's containerimage.base.config for `platform` (suffixed by its
 // platform id, else unsuffixed); "" when absent.

@@ -16,8 +16,6 @@
 #include "random_id.h"
 
 namespace kiln::cli {
-namespace {}  // namespace
-
 void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   if (warnings.empty()) return;
   std::fprintf(stderr, "%zu warning%s found:\n", warnings.size(),
@@ -78,47 +76,29 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,
                         runner.Run(frontend, solve, stop));
   const auto finished = std::chrono::system_clock::now();
-  const gateway::FinalResult& result = out.result;
   BuildOutput output;
   output.warnings = std::move(out.warnings);
-  output.metadata = result.metadata;
-  std::string config_key = "containerimage.config";
-  if (!result.refs.empty()) {
-    if (result.refs.size() > 1) {
-      return UnimplementedError(
-          "the frontend returned " + std::to_string(result.refs.size()) +
-          " platform results; exporting multi-platform results is not "
-          "supported yet");
-    }
-    const auto& [key, ref] = *result.refs.begin();
-    output.snapshot = ref.snapshot;
-    output.platform = ref.platform;
-    config_key += "/" + key;
-  } else if (result.ref) {
-    output.snapshot = result.ref->snapshot;
-    output.platform = result.ref->platform;
-  } else {
-    output.platform = request.platform;
-  }
-  auto config = result.metadata.find(config_key);
-  if (config == result.metadata.end()) {
-    config = result.metadata.find("containerimage.config");
-  }
-  if (config != result.metadata.end()) output.image_config = config->second;
+  output.metadata = out.result.metadata;
+  KILN_ASSIGN_OR_RETURN(output.platforms,
+                        PlatformOutputs(out.result, request.platform));
   if (provenance) {
-    ProvenanceBuild what{.frontend = build.frontend,
-                         .opts = build.opts,
-                         .locals = {},
-                         .platform = output.platform,
-                         .sources = sources.Sources(),
-                         .invocation_id = build.session_id.empty()
-                                              ? RandomId()
-                                              : build.session_id,
-                         .started_ns = UnixNanos(started),
-                         .finished_ns = UnixNanos(finished),
-                         .build_config_json = ""};
-    KILN_RETURN_IF_ERROR(AddBuildConfig(*provenance, out, &what));
-    output.attestations.push_back(ProvenanceAttestation(*provenance, what));
+    // One predicate per platform, as BuildKit attests each platform's image.
+    const std::string invocation_id =
+        build.session_id.empty() ? RandomId() : build.session_id;
+    const std::vector<solver::ResolvedSource> resolved = sources.Sources();
+    for (PlatformOutput& p : output.platforms) {
+      ProvenanceBuild what{.frontend = build.frontend,
+                           .opts = build.opts,
+                           .locals = {},
+                           .platform = p.platform,
+                           .sources = resolved,
+                           .invocation_id = invocation_id,
+                           .started_ns = UnixNanos(started),
+                           .finished_ns = UnixNanos(finished),
+                           .build_config_json = ""};
+      KILN_RETURN_IF_ERROR(AddBuildConfig(*provenance, out, p.platform, &what));
+      p.attestations.push_back(ProvenanceAttestation(*provenance, what));
+    }
   }
   return output;
 }
@@ -129,13 +109,13 @@ Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
   KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
   KILN_ASSIGN_OR_RETURN(solver::SolveResult solved,
                         solver->Solve(graph, request, stop));
-  return BuildOutput{.snapshot = solved.snapshot,
-                     .platform = solved.platform,
-                     .image_config = "",
-                     .created_by = solved.created_by,
-                     .metadata = {},
-                     .warnings = {},
-                     .attestations = {}};
+  BuildOutput output;
+  output.platforms.push_back(PlatformOutput{.snapshot = solved.snapshot,
+                                            .platform = solved.platform,
+                                            .image_config = "",
+                                            .created_by = solved.created_by,
+                                            .attestations = {}});
+  return output;
 }
 
 Result<std::map<std::string, std::string>> ExportBuildOutput(
@@ -148,9 +128,21 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
   // Another build's GC or a prune must not remove the result while it is
   // exported (a partial export would look complete).
-  std::shared_ptr<void> hold;
-  if (!output.snapshot.empty()) {
-    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(output.snapshot));
+  std::vector<std::shared_ptr<void>> holds;
+  std::vector<solver::ExportSource> sources;
+  for (const PlatformOutput& p : output.platforms) {
+    if (!p.snapshot.empty()) {
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> hold,
+                            solver->Hold(p.snapshot));
+      holds.push_back(std::move(hold));
+    }
+    sources.push_back(solver::ExportSource{
+        .snapshot = p.snapshot,
+        .platform = p.platform,
+        .image_config = p.image_config,
+        .created_by = p.created_by,
+        .attestations = p.attestations,
+        .base_image_config = FrontendBaseConfig(output.metadata, p.platform)});
   }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";
@@ -159,25 +151,22 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   if (ec || mkdtemp(work.data()) == nullptr) {
     return InternalError("creating a work directory under " + tmp + " failed");
   }
-  solver::ExportSource source{.snapshot = output.snapshot,
-                              .platform = output.platform,
-                              .image_config = output.image_config,
-                              .created_by = output.created_by,
-                              .attestations = output.attestations,
-                              .base_image_config = FrontendBaseConfig(
-                                  output.metadata, output.platform)};
   solver::ExportEnv env{.snapshots = snapshots,
                         .content = content,
                         .images = images,
                         .registry = registry,
                         .layers = &solver->layers(),
                         .work_dir = work};
-  auto effective = WithFrontendEpoch(request, output.metadata, output.platform);
+  std::vector<llb::Platform> platforms;
+  for (const PlatformOutput& p : output.platforms) {
+    platforms.push_back(p.platform);
+  }
+  auto effective = WithFrontendEpoch(request, output.metadata, platforms);
   if (!effective.ok()) {
     std::filesystem::remove_all(work, ec);
     return effective.status();
   }
-  auto response = solver::Export(*effective, source, env);
+  auto response = solver::ExportPlatforms(*effective, sources, env);
   std::filesystem::remove_all(work, ec);
   return response;
 }

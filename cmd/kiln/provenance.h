@@ -82,11 +82,12 @@ struct ProvenanceBuild {
 Result<std::string> BuildConfigJson(const pb::Definition& definition);
 
 // mode=max: sets build->build_config_json from the Definition of `out`'s
-// result ref (the first of a RefMap); left "" when there is none or the mode
-// is min. Errors: BuildConfigJson's.
+// result ref for `platform` (the single ref, or the RefMap entry keyed by
+// the platform's id); left "" when there is none or the mode is min.
+// Errors: BuildConfigJson's.
 Status AddBuildConfig(const ProvenanceRequest& request,
                       const gateway::FrontendOutput& out,
-                      ProvenanceBuild* build);
+                      const llb::Platform& platform, ProvenanceBuild* build);
 
 // Nanoseconds since the epoch of `t`, for ProvenanceBuild's times.
 int64_t UnixNanos(std::chrono::system_clock::time_point t);

@@ -87,14 +87,15 @@ Result<std::string> BuildConfigJson(const pb::Definition& definition) {
 
 Status AddBuildConfig(const ProvenanceRequest& request,
                       const gateway::FrontendOutput& out,
-                      ProvenanceBuild* build) {
+                      const llb::Platform& platform, ProvenanceBuild* build) {
   if (request.mode != "max") return Status::Ok();
   const gateway::FinalResult& result = out.result;
   const gateway::ResultRef* ref = nullptr;
   if (result.ref) {
     ref = &*result.ref;
-  } else if (!result.refs.empty()) {
-    ref = &result.refs.begin()->second;
+  } else if (auto it = result.refs.find(llb::FormatPlatform(platform));
+             it != result.refs.end()) {
+    ref = &it->second;
   }
   if (ref == nullptr) return Status::Ok();
   auto def = out.definitions.find(ref->id);

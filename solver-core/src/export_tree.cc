@@ -1,4 +1,5 @@
-// The local and tar exporters, and the read-only view of a result tree.
+// A result tree copied into a directory (the local exporter), and the
+// read-only view of a result tree.
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -54,14 +55,6 @@ TreeView::~TreeView() {
 
 namespace {
 
-// The request's "dest" attribute, which the local and tar exporters require.
-Result<std::string> RequiredDest(const ExportRequest& request) {
-  auto it = request.attrs.find("dest");
-  if (it == request.attrs.end() || it->second.empty())
-    return InvalidArgumentError("dest is required");
-  return it->second;
-}
-
 // Sets the mtime (and atime) of everything under `dir`, not `dir` itself,
 // to `epoch`, without following symlinks; children before their directory.
 Status SetTreeTimes(const std::string& dir, int64_t epoch) {
@@ -81,11 +74,9 @@ Status SetTreeTimes(const std::string& dir, int64_t epoch) {
 
 }  // namespace
 
-Status ExportLocal(const ExportRequest& request, const ExportSource& source,
-                   const ExportEnv& env) {
-  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
-  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
-  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
+Status CopyResultTo(const ExportEnv& env, const std::string& snapshot,
+                    const std::string& dest, int64_t epoch) {
+  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, snapshot));
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
   // Copy next to the destination's entries, then move each into place.
   std::string staging = dest + "/.kiln-export-" + RandomNonce();
@@ -108,25 +99,6 @@ Status ExportLocal(const ExportRequest& request, const ExportSource& source,
   }
   RemoveTree(staging).IgnoreError();
   return s;
-}
-
-Status ExportTar(const ExportRequest& request, const ExportSource& source,
-                 const ExportEnv& env) {
-  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
-  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
-  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
-  KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
-  if (epoch >= 0) {
-    for (auto& e : entries) e.mtime = epoch;  // set, as BuildKit's tar does
-  }
-  KILN_ASSIGN_OR_RETURN(auto out, ArchiveOutput::Create(dest));
-  std::string label = dest == "-" ? "standard output" : dest;
-  DataSink sink = [&](std::string_view chunk) {
-    return WriteFull(out->fd(), chunk, label);
-  };
-  KILN_RETURN_IF_ERROR(WriteTarStream(entries, FileDataSource(view->path()),
-                                      oci::Compression::kNone, sink, nullptr));
-  return out->Commit();
 }
 
 }  // namespace kiln::solver::internal

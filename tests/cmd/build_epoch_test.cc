@@ -63,24 +63,33 @@ TEST_F(BuildEpochTest, ExportersTakeTheFrontendsEpoch) {
   llb::Platform arm64{"linux", "arm64", "", "", {}};
   std::map<std::string, std::string> meta = {
       {"source.date.epoch", "10"}, {"source.date.epoch/linux/arm64", "20"}};
-  EXPECT_EQ(WithFrontendEpoch(req, meta, amd64)->attrs["source-date-epoch"],
+  EXPECT_EQ(WithFrontendEpoch(req, meta, {amd64})->attrs["source-date-epoch"],
             "10");
-  EXPECT_EQ(WithFrontendEpoch(req, meta, arm64)->attrs["source-date-epoch"],
+  EXPECT_EQ(WithFrontendEpoch(req, meta, {arm64})->attrs["source-date-epoch"],
             "20");
   req.attrs["source-date-epoch"] = "30";  // the exporter's own attr wins
-  EXPECT_EQ(WithFrontendEpoch(req, meta, arm64)->attrs["source-date-epoch"],
+  EXPECT_EQ(WithFrontendEpoch(req, meta, {arm64})->attrs["source-date-epoch"],
             "30");
   req.attrs.erase("source-date-epoch");
   EXPECT_FALSE(
-      WithFrontendEpoch(req, {}, amd64)->attrs.contains("source-date-epoch"));
+      WithFrontendEpoch(req, {}, {amd64})->attrs.contains("source-date-epoch"));
   EXPECT_EQ(
       FrontendBaseConfig(
           {{"containerimage.base.config/linux/arm64", "{\"a\":1}"}}, arm64),
       "{\"a\":1}");
-  auto bad = WithFrontendEpoch(req, {{"source.date.epoch", "abc"}}, amd64);
+  auto bad = WithFrontendEpoch(req, {{"source.date.epoch", "abc"}}, {amd64});
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("SOURCE_DATE_EPOCH from the frontend"),
             std::string::npos);
+  // Several platforms: one value for all, else an error.
+  EXPECT_EQ(WithFrontendEpoch(req,
+                              {{"source.date.epoch/linux/amd64", "7"},
+                               {"source.date.epoch/linux/arm64", "7"}},
+                              {amd64, arm64})
+                ->attrs["source-date-epoch"],
+            "7");
+  EXPECT_EQ(WithFrontendEpoch(req, meta, {amd64, arm64}).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(FrontendBaseConfig({}, arm64), "");
 }
 

@@ -197,15 +197,28 @@ TEST(ProvenanceTest, BuildConfigComesFromTheResultRefsDefinition) {
   ProvenanceRequest max;
   max.mode = "max";
   ProvenanceBuild build = SampleBuild();
-  ASSERT_TRUE(AddBuildConfig(max, out, &build).ok());
+  ASSERT_TRUE(AddBuildConfig(max, out, {}, &build).ok());
   EXPECT_EQ(Json::parse(build.build_config_json)["digestMapping"][exec],
             "step1");
   ProvenanceBuild min_build = SampleBuild();
-  ASSERT_TRUE(AddBuildConfig({}, out, &min_build).ok());
+  ASSERT_TRUE(AddBuildConfig({}, out, {}, &min_build).ok());
   EXPECT_EQ(min_build.build_config_json, "");
+  // A RefMap: the entry of the platform asked for.
+  out.result.ref.reset();
+  llb::Platform arm64{"linux", "arm64", "", "", {}};
+  out.result.refs["linux/arm64"] =
+      gateway::ResultRef{.id = "r1", .snapshot = "s", .platform = arm64};
+  ProvenanceBuild mapped = SampleBuild();
+  ASSERT_TRUE(AddBuildConfig(max, out, arm64, &mapped).ok());
+  EXPECT_NE(mapped.build_config_json, "");
+  ProvenanceBuild other = SampleBuild();
+  ASSERT_TRUE(AddBuildConfig(
+                  max, out, llb::Platform{"linux", "amd64", "", "", {}}, &other)
+                  .ok());
+  EXPECT_EQ(other.build_config_json, "");
   out.definitions.clear();  // e.g. a scratch result
   ProvenanceBuild none = SampleBuild();
-  ASSERT_TRUE(AddBuildConfig(max, out, &none).ok());
+  ASSERT_TRUE(AddBuildConfig(max, out, {}, &none).ok());
   EXPECT_EQ(none.build_config_json, "");
 }
 

@@ -2,7 +2,9 @@
 // the same project built in two fresh state roots with SOURCE_DATE_EPOCH
 // set and rewrite-timestamp=true gives byte-identical oci and docker
 // archives and the same image in the store; a different epoch gives a
-// different image (the negative control). Needs root and runc.
+// different image (the negative control). And --attest type=provenance: the
+// SLSA predicate in the OCI layout's attestation manifest. Needs root and
+// runc.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -231,6 +233,95 @@ TEST_F(ReproCliTest, ADifferentEpochGivesADifferentImage) {
   EXPECT_EQ(e.exit_code, 1);
   EXPECT_NE(e.err.find("SOURCE_DATE_EPOCH=\"yesterday\""), std::string::npos)
       << e.err;
+}
+
+// --attest type=provenance through the real CLI: the OCI layout's index
+// holds an attestation manifest whose in-toto statement carries the SLSA
+// provenance predicate of this build; without the flag, no attestation.
+TEST_F(ReproCliTest, ProvenanceIsAttachedOnlyWhenAsked) {
+  std::string root = FreshRoot("p");
+  std::string ctx = Project("ctx", time(nullptr));
+  ScopedEnv env("SOURCE_DATE_EPOCH", "1700000000");
+  std::string layout = (dir_ / "layout").string();
+  CliRun b = cli_test::RunKilnIn(
+      dir_,
+      "--root " + root +
+          " build --progress quiet --attest type=provenance,mode=max"
+          " -o type=oci,tar=false,dest=" +
+          layout + " " + ctx,
+      "");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto blob = [&](const std::string& digest) {
+    return cli_test::Slurp(fs::path(layout) / "blobs/sha256" /
+                           digest.substr(7));
+  };
+  Json top = Json::parse(cli_test::Slurp(fs::path(layout) / "index.json"));
+  Json index = top;
+  if (top["manifests"].size() == 1 &&
+      top["manifests"][0]["mediaType"] ==
+          "application/vnd.oci.image.index.v1+json") {
+    index = Json::parse(blob(top["manifests"][0]["digest"]));
+  }
+  Json statement;
+  std::string image_digest;
+  for (const Json& m : index["manifests"]) {
+    auto annotations = m.value("annotations", Json::object());
+    if (annotations.value("vnd.docker.reference.type", "") ==
+        "attestation-manifest") {
+      Json manifest = Json::parse(blob(m["digest"]));
+      ASSERT_EQ(manifest["layers"].size(), 1u) << manifest.dump();
+      statement = Json::parse(blob(manifest["layers"][0]["digest"]));
+    } else {
+      image_digest = m["digest"];
+    }
+  }
+  ASSERT_TRUE(statement.is_object()) << index.dump();
+  EXPECT_EQ(statement["predicateType"], "https://slsa.dev/provenance/v0.2");
+  const Json& p = statement["predicate"];
+  EXPECT_EQ(p["buildType"], "https://mobyproject.org/buildkit@v1");
+  EXPECT_EQ(p["invocation"]["parameters"]["frontend"], "dockerfile.v0");
+  EXPECT_EQ(
+      p["invocation"]["parameters"]["args"]["build-arg:SOURCE_DATE_EPOCH"],
+      "1700000000");
+  EXPECT_EQ(p["invocation"]["parameters"]["locals"],
+            Json::parse(R"([{"name":"context"},{"name":"dockerfile"}])"));
+  EXPECT_EQ(p["invocation"]["configSource"]["entryPoint"], "Dockerfile");
+  bool busybox = false;
+  for (const Json& m : p["materials"]) {
+    std::string uri = m["uri"];
+    if (uri.starts_with("pkg:docker/busybox")) {
+      busybox = true;
+      EXPECT_EQ(m["digest"]["sha256"].get<std::string>().size(), 64u);
+    }
+  }
+  EXPECT_TRUE(busybox) << p["materials"].dump();
+  // mode=max: the LLB steps, the last one the RUN writing /app/epoch.
+  const Json& steps = p["buildConfig"]["llbDefinition"];
+  ASSERT_GE(steps.size(), 3u) << p.dump();
+  EXPECT_NE(steps.back()["op"].dump().find("/app/epoch"), std::string::npos);
+  EXPECT_FALSE(p["metadata"]["buildInvocationID"].get<std::string>().empty());
+
+  // Off unless asked for: a plain single-manifest layout.
+  std::string plain = (dir_ / "plain").string();
+  CliRun c = cli_test::RunKilnIn(dir_,
+                                 "--root " + root +
+                                     " build --progress quiet"
+                                     " -o type=oci,tar=false,dest=" +
+                                     plain + " " + ctx,
+                                 "");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  Json plain_index =
+      Json::parse(cli_test::Slurp(fs::path(plain) / "index.json"));
+  ASSERT_EQ(plain_index["manifests"].size(), 1u);
+  EXPECT_EQ(plain_index["manifests"][0]["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json");
+  // SBOMs are refused, naming the scanner kiln lacks.
+  CliRun sbom = cli_test::RunKilnIn(
+      dir_, "--root " + root + " build --progress quiet --sbom true " + ctx,
+      "");
+  EXPECT_EQ(sbom.exit_code, 1);
+  EXPECT_NE(sbom.err.find("docker/buildkit-syft-scanner"), std::string::npos)
+      << sbom.err;
 }
 
 }  // namespace

@@ -426,24 +426,6 @@ TEST_F(ExporterTest, TarBytesAreTheSameForTheSameTree) {
   for (const auto& [path, mtime] : TarTimes(oa)) EXPECT_EQ(mtime, 0) << path;
 }
 
-TEST_F(ExporterTest, AttestationsAreRefusedNotDropped) {
-  source_.attestations.push_back(
-      Attestation{.predicate_type = "https://slsa.dev/provenance/v0.2",
-                  .predicate_json = "{}"});
-  for (const std::string& spec : std::vector<std::string>{
-           "type=oci,dest=" + tmp_.path() + "/att.tar", "type=image,name=x/att",
-           "type=docker,name=x/att,dest=" + tmp_.path() + "/att-docker.tar",
-           "type=tar,dest=" + tmp_.path() + "/att-plain.tar",
-           "type=local,dest=" + tmp_.path() + "/att-local"}) {
-    auto r = Run(spec);
-    EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented) << spec;
-    EXPECT_NE(r.status().message().find("attestation"), std::string::npos)
-        << r.status().ToString();
-  }
-  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/att.tar"));
-  EXPECT_FALSE(images_->Get("x/att").ok());
-}
-
 TEST_F(ExporterTest, EpochClampsHistoryAfterTheBaseImage) {
   const std::string base =
       R"({"architecture":"arm64","os":"linux",)"
