@@ -2,14 +2,17 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <utility>
 
+#include "build_epoch.h"
 #include "frontend_pins.h"
 #include "kiln/gateway/frontend_policy.h"
 #include "kiln/gateway/frontend_runner.h"
 #include "kiln/solver/image_source.h"
+#include "provenance.h"
 #include "random_id.h"
 
 namespace kiln::cli {
@@ -49,6 +52,13 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
   KILN_ASSIGN_OR_RETURN(gateway::FrontendPolicy policy,
                         LoadOperatorPolicy(root.dir(), root.config_path()));
   KILN_ASSIGN_OR_RETURN(std::string state_dir, root.FrontendStateDir());
+  // Asked for with --attest type=provenance: the sources the solves resolve
+  // become its materials.
+  KILN_ASSIGN_OR_RETURN(std::optional<ProvenanceRequest> provenance,
+                        ParseProvenanceOpt(build.opts));
+  solver::SourceRecorder sources;
+  solver::SolveRequest solve = request;
+  if (provenance) solve.resolved_sources = &sources;
   solver::ImageSource image_source(images, registry, snapshots,
                                    {.oci_layouts = build.oci_layouts});
   gateway::FrontendRunner runner(
@@ -62,13 +72,34 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
        .session_id = build.session_id.empty() ? RandomId() : build.session_id});
   gateway::FrontendRequest frontend{
       .frontend = build.frontend, .opts = build.opts, .inputs = build.inputs};
+  const auto started = std::chrono::system_clock::now();
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,
-                        runner.Run(frontend, request, stop));
+                        runner.Run(frontend, solve, stop));
+  const auto finished = std::chrono::system_clock::now();
   BuildOutput output;
   output.warnings = std::move(out.warnings);
   output.metadata = out.result.metadata;
   KILN_ASSIGN_OR_RETURN(output.platforms,
                         PlatformOutputs(out.result, request.platform));
+  if (provenance) {
+    // One predicate per platform, as BuildKit attests each platform's image.
+    const std::string invocation_id =
+        build.session_id.empty() ? RandomId() : build.session_id;
+    const std::vector<solver::ResolvedSource> resolved = sources.Sources();
+    for (PlatformOutput& p : output.platforms) {
+      ProvenanceBuild what{.frontend = build.frontend,
+                           .opts = build.opts,
+                           .locals = {},
+                           .platform = p.platform,
+                           .sources = resolved,
+                           .invocation_id = invocation_id,
+                           .started_ns = UnixNanos(started),
+                           .finished_ns = UnixNanos(finished),
+                           .build_config_json = ""};
+      KILN_RETURN_IF_ERROR(AddBuildConfig(*provenance, out, p.platform, &what));
+      p.attestations.push_back(ProvenanceAttestation(*provenance, what));
+    }
+  }
   return output;
 }
 
@@ -105,12 +136,14 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
                             solver->Hold(p.snapshot));
       holds.push_back(std::move(hold));
     }
-    sources.push_back(solver::ExportSource{.snapshot = p.snapshot,
-                                           .platform = p.platform,
-                                           .image_config = p.image_config,
-                                           .created_by = p.created_by,
-                                           .attestations = p.attestations,
-                                           .id = p.id});
+    sources.push_back(solver::ExportSource{
+        .snapshot = p.snapshot,
+        .platform = p.platform,
+        .image_config = p.image_config,
+        .created_by = p.created_by,
+        .attestations = p.attestations,
+        .id = p.id,
+        .base_image_config = FrontendBaseConfig(output.metadata, p.platform)});
   }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";
@@ -125,7 +158,16 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
                         .registry = registry,
                         .layers = &solver->layers(),
                         .work_dir = work};
-  auto response = solver::ExportPlatforms(request, sources, env);
+  std::vector<llb::Platform> platforms;
+  for (const PlatformOutput& p : output.platforms) {
+    platforms.push_back(p.platform);
+  }
+  auto effective = WithFrontendEpoch(request, output.metadata, platforms);
+  if (!effective.ok()) {
+    std::filesystem::remove_all(work, ec);
+    return effective.status();
+  }
+  auto response = solver::ExportPlatforms(*effective, sources, env);
   std::filesystem::remove_all(work, ec);
   return response;
 }

@@ -8,15 +8,6 @@
 namespace kiln::solver::internal {
 namespace {
 
-std::string Rfc3339(int64_t seconds) {
-  time_t t = static_cast<time_t>(seconds);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Result<oci::Compression> ParseCompression(const ExportRequest& request) {
   auto it = request.attrs.find("compression");
   if (it == request.attrs.end() || it->second == "gzip")
@@ -25,19 +16,6 @@ Result<oci::Compression> ParseCompression(const ExportRequest& request) {
   if (it->second == "zstd") return oci::Compression::kZstd;
   return InvalidArgumentError("compression=" + it->second +
                               ": want gzip, uncompressed or zstd");
-}
-
-Result<int64_t> ParseEpoch(const ExportRequest& request) {
-  auto it = request.attrs.find("source-date-epoch");
-  if (it == request.attrs.end() || it->second.empty()) return -1;
-  try {
-    size_t used = 0;
-    long long v = std::stoll(it->second, &used);
-    if (used == it->second.size() && v >= 0) return static_cast<int64_t>(v);
-  } catch (const std::exception&) {
-  }
-  return InvalidArgumentError("source-date-epoch=" + it->second +
-                              ": not a number of seconds");
 }
 
 std::string_view DockerLayerType(oci::Compression c) {
@@ -76,7 +54,7 @@ Result<BuiltImage> BuildImage(const ExportRequest& request,
   KILN_ASSIGN_OR_RETURN(bool oci_types,
                         AttrBool(request.attrs, "oci-mediatypes", true));
   if (compression == oci::Compression::kZstd) oci_types = true;
-  KILN_ASSIGN_OR_RETURN(int64_t epoch, ParseEpoch(request));
+  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
   KILN_ASSIGN_OR_RETURN(bool rewrite,
                         AttrBool(request.attrs, "rewrite-timestamp", false));
   if (rewrite && epoch < 0) {
@@ -138,6 +116,15 @@ Result<BuiltImage> BuildImage(const ExportRequest& request,
     h.comment = "kiln";
     h.empty_layer = empty[i];
     config.history.push_back(std::move(h));
+  }
+  if (epoch >= 0) {
+    std::vector<oci::History> base;
+    if (!source.base_image_config.empty()) {
+      auto parsed = oci::ParseImageConfig(source.base_image_config);
+      if (!parsed.ok()) return parsed.status().WithContext("base image config");
+      base = std::move(parsed->history);
+    }
+    ClampHistoryTimes(base, epoch, &config.history);
   }
   // Entries a frontend left without a time (the Dockerfile frontend without
   // SOURCE_DATE_EPOCH) get their neighbour's, as BuildKit's exporter does:

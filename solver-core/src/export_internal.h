@@ -7,8 +7,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/llb/reference.h"
@@ -23,6 +25,9 @@ namespace kiln::solver::internal {
 // InvalidArgument naming the key otherwise.
 Result<bool> AttrBool(const std::map<std::string, std::string>& attrs,
                       const std::string& key, bool fallback);
+// attrs["source-date-epoch"] as seconds since the epoch; -1 when absent or
+// empty. InvalidArgument for anything but a non-negative integer.
+Result<int64_t> AttrEpoch(const std::map<std::string, std::string>& attrs);
 // attrs[key] split at commas, empty parts dropped.
 std::vector<std::string> AttrList(
     const std::map<std::string, std::string>& attrs, const std::string& key);
@@ -55,10 +60,12 @@ class TreeView {
 // PLATFORM with PLATFORM when split option is disabled", as BuildKit). All
 // trees are copied into one staging directory inside `dest` first; entries
 // of `dest` are replaced only once every copy and the merge succeeded, and
-// the staging directory is removed whatever the outcome.
+// the staging directory is removed whatever the outcome. With `epoch` >= 0,
+// every copied entry's times (and each platform directory's) are set to it
+// (BuildKit's local exporter under source-date-epoch).
 Status CopyResultsTo(const ExportEnv& env,
                      std::span<const ExportSource> sources,
-                     const std::string& dest, bool split);
+                     const std::string& dest, bool split, int64_t epoch = -1);
 
 // The source's platform ID (its id, else FormatPlatform of its platform),
 // and its directory name in a platform-split output, the ID with '/' as '_'
@@ -80,6 +87,19 @@ struct BuiltImage {
 };
 Result<BuiltImage> BuildImage(const ExportRequest& request,
                               const ExportSource& source, const ExportEnv& env);
+
+// "2006-01-02T15:04:05Z" of `seconds` since the epoch (UTC).
+std::string Rfc3339(int64_t seconds);
+// Seconds since the epoch of an RFC 3339 time (fractions dropped, offsets
+// applied); nullopt when `text` is not one.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
+
+// Under a source date epoch, as BuildKit's image writer does: the leading
+// entries of `history` equal to `base`'s (the base image's history) keep
+// their times; from the first that differs on, an entry without a time or
+// with a time later than `epoch` gets `epoch` (unparseable times are kept).
+void ClampHistoryTimes(const std::vector<oci::History>& base, int64_t epoch,
+                       std::vector<oci::History>* history);
 
 // The in-toto attestations of one platform's image written to the content
 // store as BuildKit's attestation manifest (export_attest.cc): the returned

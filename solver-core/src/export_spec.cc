@@ -1,4 +1,5 @@
 // ParseOutputSpec, attr helpers and the Export dispatch.
+#include <exception>
 #include <map>
 #include <set>
 #include <string>
@@ -155,6 +156,19 @@ Result<bool> AttrBool(const std::map<std::string, std::string>& attrs,
   if (v == "true" || v == "1" || v.empty()) return true;
   if (v == "false" || v == "0") return false;
   return InvalidArgumentError(key + "=" + v + ": not a boolean");
+}
+
+Result<int64_t> AttrEpoch(const std::map<std::string, std::string>& attrs) {
+  auto it = attrs.find("source-date-epoch");
+  if (it == attrs.end() || it->second.empty()) return -1;
+  try {
+    size_t used = 0;
+    long long v = std::stoll(it->second, &used);
+    if (used == it->second.size() && v >= 0) return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+  }
+  return InvalidArgumentError("source-date-epoch=" + it->second +
+                              ": not a number of seconds");
 }
 
 std::vector<std::string> AttrList(

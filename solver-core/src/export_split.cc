@@ -1,6 +1,11 @@
 // The local and tar exporters over one or several platforms: BuildKit's
 // platform-split (a directory per platform) or, for local, merged trees.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <map>
 
@@ -27,23 +32,6 @@ Result<bool> Split(const ExportRequest& request, size_t platforms) {
   return AttrBool(request.attrs, "platform-split", platforms > 1);
 }
 
-// The split directories' mtime in a tar: source-date-epoch when given,
-// else 0 (BuildKit's SubDirFS entries).
-Result<int64_t> SplitDirTime(const ExportRequest& request) {
-  auto it = request.attrs.find("source-date-epoch");
-  if (it == request.attrs.end() || it->second.empty()) return 0;
-  const std::string& v = it->second;
-  int64_t seconds = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9' || seconds > (INT64_MAX - 9) / 10) {
-      return InvalidArgumentError("source-date-epoch=" + v +
-                                  ": not a number of seconds");
-    }
-    seconds = seconds * 10 + (c - '0');
-  }
-  return seconds;
-}
-
 }  // namespace
 
 std::string PlatformId(const ExportSource& source) {
@@ -65,19 +53,20 @@ Status ExportLocal(const ExportRequest& request,
                    const ExportEnv& env) {
   KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(bool split, Split(request, sources.size()));
-  return CopyResultsTo(env, sources, dest, split);
+  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
+  return CopyResultsTo(env, sources, dest, split, epoch);
 }
 
 Status ExportTar(const ExportRequest& request,
                  std::span<const ExportSource> sources, const ExportEnv& env) {
   KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
   KILN_ASSIGN_OR_RETURN(bool split, Split(request, sources.size()));
+  KILN_ASSIGN_OR_RETURN(int64_t epoch, AttrEpoch(request.attrs));
   if (!split && sources.size() > 1) {
     return InvalidArgumentError(
         "platform-split=false: the tar exporter writes several platforms "
         "only split (use type=local to merge them)");
   }
-  KILN_ASSIGN_OR_RETURN(int64_t dir_time, SplitDirTime(request));
   // Each tree under its prefix ("" unsplit); data ids kept apart per tree.
   std::vector<std::unique_ptr<TreeView>> views;
   std::map<std::string, std::string> roots;  // prefix -> tree
@@ -97,7 +86,7 @@ Status ExportTar(const ExportRequest& request,
       dir.path = prefix;
       dir.type = EntryType::kDir;
       dir.mode = 0755;
-      dir.mtime = dir_time;
+      dir.mtime = 0;  // the epoch below when given (BuildKit's SubDirFS)
       all.push_back(std::move(dir));
     }
     int64_t next = id_base;
@@ -114,6 +103,9 @@ Status ExportTar(const ExportRequest& request,
       all.push_back(std::move(e));
     }
     id_base = next;
+  }
+  if (epoch >= 0) {
+    for (LayerEntry& e : all) e.mtime = epoch;  // set, as BuildKit's tar does
   }
   FinalizeEntries(&all);
   DataSource data = [&roots](const LayerEntry& entry, const DataSink& sink) {

@@ -120,11 +120,30 @@ Status MergeTree(const std::string& from, const std::string& into,
   return Status::Ok();
 }
 
-// Copies every tree under `staging`, then merges or moves them into `dest`.
+// Sets the mtime (and atime) of everything under `dir`, not `dir` itself,
+// to `epoch`, without following symlinks; children before their directory.
+Status SetTreeTimes(const std::string& dir, int64_t epoch) {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  const struct timespec times[2] = {{.tv_sec = epoch, .tv_nsec = 0},
+                                    {.tv_sec = epoch, .tv_nsec = 0}};
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat", path, errno);
+    if (S_ISDIR(st.st_mode)) KILN_RETURN_IF_ERROR(SetTreeTimes(path, epoch));
+    if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError("setting the times of", path, errno);
+  }
+  return Status::Ok();
+}
+
+// Copies every tree under `staging` (with `epoch` >= 0 every time set to
+// it, the platform directories' too, as BuildKit's local exporter), then
+// merges or moves them into `dest`.
 Status StageAndPlace(const ExportEnv& env,
                      std::span<const ExportSource> sources,
                      const std::string& dest, const std::string& staging,
-                     bool split) {
+                     bool split, int64_t epoch) {
   std::vector<std::string> trees, labels;
   for (size_t i = 0; i < sources.size(); ++i) {
     std::string tree = staging + "/" + std::to_string(i);
@@ -132,6 +151,13 @@ Status StageAndPlace(const ExportEnv& env,
       return ErrnoError("creating", tree, errno);
     KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, sources[i].snapshot));
     KILN_RETURN_IF_ERROR(CopyTree(view->path(), tree));
+    if (epoch >= 0) {
+      KILN_RETURN_IF_ERROR(SetTreeTimes(tree, epoch));
+      const struct timespec times[2] = {{.tv_sec = epoch, .tv_nsec = 0},
+                                        {.tv_sec = epoch, .tv_nsec = 0}};
+      if (utimensat(AT_FDCWD, tree.c_str(), times, 0) != 0)
+        return ErrnoError("setting the times of", tree, errno);
+    }
     trees.push_back(std::move(tree));
     labels.push_back(PlatformId(sources[i]));
   }
@@ -164,12 +190,12 @@ Status StageAndPlace(const ExportEnv& env,
 
 Status CopyResultsTo(const ExportEnv& env,
                      std::span<const ExportSource> sources,
-                     const std::string& dest, bool split) {
+                     const std::string& dest, bool split, int64_t epoch) {
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
   std::string staging = dest + "/.kiln-export-" + RandomNonce();
   if (mkdir(staging.c_str(), 0700) != 0)
     return ErrnoError("creating", staging, errno);
-  Status s = StageAndPlace(env, sources, dest, staging, split);
+  Status s = StageAndPlace(env, sources, dest, staging, split, epoch);
   RemoveTree(staging).IgnoreError();
   return s;
 }

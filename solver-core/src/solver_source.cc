@@ -70,6 +70,10 @@ Result<SourceOutcome> LoadImage(SourceEnv& env, const pb::SourceOp& op) {
           .IgnoreError();  // a miss only costs a re-pack at export
     }
   }
+  if (SourceRecorder* r = env.op->request->resolved_sources) {
+    r->Record({op.identifier(), image.image.manifest_descriptor.digest.str(),
+               env.op->platform});
+  }
   SourceOutcome out;
   out.key = SourceKey(*env.op->vertex, "image",
                       image.image.manifest_descriptor.digest.str());
@@ -215,6 +219,9 @@ Result<SourceOutcome> FetchGitSource(SourceEnv& env, const pb::SourceOp& op) {
   options.ssh = env.op->request->ssh;
   KILN_ASSIGN_OR_RETURN(std::string commit,
                         ResolveGitCommit(ref, options, env.op->stop));
+  if (SourceRecorder* r = env.op->request->resolved_sources) {
+    r->Record({op.identifier(), "sha1:" + commit, {}});
+  }
   Digest key = SourceKey(*env.op->vertex, "git", commit);
   return CachedOrFill(env, key, [&](const std::string& dir) {
     return CheckoutGit(ref, commit, dir, options, env.op->stop);
@@ -231,6 +238,9 @@ Result<SourceOutcome> FetchHttpSource(SourceEnv& env, const pb::SourceOp& op) {
   KILN_ASSIGN_OR_RETURN(std::string path, work->Path());
   KILN_ASSIGN_OR_RETURN(HttpFetch fetched,
                         FetchHttp(op, path, options, env.op->stop));
+  if (SourceRecorder* r = env.op->request->resolved_sources) {
+    r->Record({op.identifier(), fetched.content.str(), {}});
+  }
   SourceOutcome out;
   out.key = SourceKey(*env.op->vertex, "http", fetched.content.str());
   if (auto hit = env.Lookup(out.key); hit.has_value()) {
@@ -255,10 +265,32 @@ Result<SourceOutcome> RunSourceOp(SourceEnv& env) {
   if (scheme("docker-image://") || scheme("oci-layout://")) {
     return LoadImage(env, op);
   }
-  if (scheme("local://")) return SyncLocalSource(env, op);
+  if (scheme("local://")) {
+    if (SourceRecorder* r = env.op->request->resolved_sources) {
+      r->Record({id, "", {}});
+    }
+    return SyncLocalSource(env, op);
+  }
   if (scheme("git://")) return FetchGitSource(env, op);
   if (scheme("https://") || scheme("http://")) return FetchHttpSource(env, op);
   return InvalidArgumentError("unsupported source \"" + id + "\"");
 }
 
 }  // namespace kiln::solver::internal
+
+namespace kiln::solver {
+
+void SourceRecorder::Record(ResolvedSource source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ResolvedSource& s : sources_) {
+    if (s == source) return;
+  }
+  sources_.push_back(std::move(source));
+}
+
+std::vector<ResolvedSource> SourceRecorder::Sources() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sources_;
+}
+
+}  // namespace kiln::solver

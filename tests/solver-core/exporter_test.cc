@@ -363,5 +363,103 @@ TEST_F(ExporterTest, EmptySourceGivesAnImageWithoutLayers) {
   EXPECT_TRUE(testing::DumpTree(dest).empty());
 }
 
+// The mtime of each entry of an uncompressed tar file.
+std::map<std::string, int64_t> TarTimes(const std::string& path) {
+  std::map<std::string, int64_t> out;
+  struct archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    archive_read_free(a);
+    return out;
+  }
+  struct archive_entry* e = nullptr;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    out[archive_entry_pathname(e)] = archive_entry_mtime(e);
+    EXPECT_FALSE(archive_entry_atime_is_set(e)) << archive_entry_pathname(e);
+    EXPECT_FALSE(archive_entry_ctime_is_set(e)) << archive_entry_pathname(e);
+  }
+  archive_read_free(a);
+  return out;
+}
+
+TEST_F(ExporterTest, TarAndLocalSetEveryTimeToTheEpoch) {
+  std::string tar = tmp_.path() + "/epoch.tar";
+  ASSERT_TRUE(Run("type=tar,source-date-epoch=86400,dest=" + tar).ok());
+  auto times = TarTimes(tar);
+  ASSERT_EQ(times.size(), 4u);
+  for (const auto& [path, mtime] : times) EXPECT_EQ(mtime, 86400) << path;
+  // Set, not clamped: a later epoch moves the times forward too.
+  ASSERT_TRUE(Run("type=tar,source-date-epoch=4000000000,dest=" + tar).ok());
+  for (const auto& [path, mtime] : TarTimes(tar))
+    EXPECT_EQ(mtime, 4000000000) << path;
+  // Without an epoch the tree's own times are kept (now-ish here).
+  ASSERT_TRUE(Run("type=tar,dest=" + tar).ok());
+  EXPECT_GT(TarTimes(tar)["a.txt"], 1600000000);
+
+  std::string dest = tmp_.path() + "/epoch-local";
+  ASSERT_TRUE(Run("type=local,source-date-epoch=86400,dest=" + dest).ok());
+  for (const char* path : {"a.txt", "ln", "run", "run/out"}) {
+    struct stat st {};
+    ASSERT_EQ(lstat((dest + "/" + path).c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mtime, 86400) << path;
+  }
+  auto bad = Run("type=tar,source-date-epoch=soon,dest=" + tar);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("source-date-epoch=soon"),
+            std::string::npos);
+}
+
+TEST_F(ExporterTest, TarBytesAreTheSameForTheSameTree) {
+  std::string a = tmp_.path() + "/a.tar", b = tmp_.path() + "/b.tar";
+  ASSERT_TRUE(Run("type=tar,source-date-epoch=5,dest=" + a).ok());
+  ASSERT_TRUE(Run("type=tar,source-date-epoch=5,dest=" + b).ok());
+  EXPECT_EQ(ReadFile(a), ReadFile(b));
+  std::string oa = tmp_.path() + "/a.oci", ob = tmp_.path() + "/b.oci";
+  ASSERT_TRUE(
+      Run("type=oci,source-date-epoch=5,rewrite-timestamp=true,dest=" + oa)
+          .ok());
+  ASSERT_TRUE(
+      Run("type=oci,source-date-epoch=5,rewrite-timestamp=true,dest=" + ob)
+          .ok());
+  EXPECT_EQ(ReadFile(oa), ReadFile(ob));
+  // The archive's own entries carry no build time.
+  for (const auto& [path, mtime] : TarTimes(oa)) EXPECT_EQ(mtime, 0) << path;
+}
+
+TEST_F(ExporterTest, EpochClampsHistoryAfterTheBaseImage) {
+  const std::string base =
+      R"({"architecture":"arm64","os":"linux",)"
+      R"("history":[{"created":"2030-01-01T00:00:00Z","created_by":"base"}]})";
+  source_.base_image_config = base;
+  source_.image_config =
+      R"({"architecture":"arm64","os":"linux",)"
+      R"("created":"2031-01-01T00:00:00+02:00",)"
+      R"("history":[{"created":"2030-01-01T00:00:00Z","created_by":"base"},)"
+      R"({"created_by":"ENV A=1","empty_layer":true},)"
+      R"({"created":"1999-12-31T23:59:59.5Z","created_by":"old"},)"
+      R"({"created":"2029-06-01T00:00:00-01:30","created_by":"new"}]})";
+  auto r = Run("type=image,name=x/e,source-date-epoch=1700000000");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Json c = Json::parse(
+      *content_->ReadAll(*Digest::Parse((*r)["containerimage.config.digest"])));
+  EXPECT_EQ(c["created"], "2023-11-14T22:13:20Z");
+  ASSERT_GE(c["history"].size(), 4u) << c.dump();
+  EXPECT_EQ(c["history"][0]["created"], "2030-01-01T00:00:00Z") << "base kept";
+  EXPECT_EQ(c["history"][1]["created"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(c["history"][2]["created"], "1999-12-31T23:59:59.5Z")
+      << "older kept (clamp, not set)";
+  EXPECT_EQ(c["history"][3]["created"], "2023-11-14T22:13:20Z");
+  for (size_t i = 4; i < c["history"].size(); ++i)
+    EXPECT_EQ(c["history"][i]["created"], "2023-11-14T22:13:20Z");
+  // Without the base config every later entry is clamped, as BuildKit does
+  // without a base image.
+  source_.base_image_config.clear();
+  r = Run("type=image,name=x/f,source-date-epoch=1700000000");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  c = Json::parse(
+      *content_->ReadAll(*Digest::Parse((*r)["containerimage.config.digest"])));
+  EXPECT_EQ(c["history"][0]["created"], "2023-11-14T22:13:20Z");
+}
+
 }  // namespace
 }  // namespace kiln::solver

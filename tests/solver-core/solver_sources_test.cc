@@ -105,11 +105,12 @@ class SolverSourcesTest : public testing::SolverTest {
     return r.output.substr(0, r.output.find('\n'));
   }
 
-  Result<SolveResult> SolveWithRepo(const llb::State& state) {
+  Result<SolveResult> SolveWithRepo(const llb::State& state,
+                                    const SolveRequest& request = {}) {
     KILN_ASSIGN_OR_RETURN(pb::Definition def, state.Marshal());
     KILN_ASSIGN_OR_RETURN(pb::Definition patched,
                           PointGitAt(def, "file://" + repo_));
-    return SolveDefinition(patched);
+    return SolveDefinition(patched, request);
   }
 
   testing::TempDir repo_dir_{"kiln-git-repo"};
@@ -176,6 +177,38 @@ TEST_F(SolverSourcesTest, GitSubdirAndHttpReadByAnExecThenCached) {
   ASSERT_TRUE(third.ok()) << third.status().ToString();
   EXPECT_EQ(third->stats.executed, 0);
   EXPECT_EQ(third->snapshot, first->snapshot);
+}
+
+// Provenance materials: each image, git and http source the solve resolved,
+// with what it resolved to, recorded even when the solve is cached.
+TEST_F(SolverSourcesTest, ResolvedSourcesAreRecorded) {
+  llb::State git = llb::Git(kPlaceholder, "main");
+  llb::State http = llb::Http(http_->url() + "/files/payload.bin");
+  llb::State state =
+      Busybox()
+          .Run({.args = {"/bin/sh", "-c", "cat /http/* > /out"},
+                .mounts = {llb::Mount::Bind("/git", git).Readonly(),
+                           llb::Mount::Bind("/http", http).Readonly()}})
+          .Root();
+  for (int round = 0; round < 2; ++round) {
+    SourceRecorder recorder;
+    SolveRequest request;
+    request.resolved_sources = &recorder;
+    auto solved = SolveWithRepo(state, request);
+    ASSERT_TRUE(solved.ok()) << solved.status().ToString();
+    std::map<std::string, ResolvedSource> by_kind;
+    for (const ResolvedSource& s : recorder.Sources()) {
+      by_kind[s.identifier.substr(0, s.identifier.find("://"))] = s;
+    }
+    ASSERT_EQ(by_kind.size(), 3u) << "round " << round;
+    EXPECT_EQ(by_kind["git"].digest, "sha1:" + commit_);
+    EXPECT_THAT(by_kind["git"].identifier, HasSubstr("git.invalid/repo.git"));
+    EXPECT_EQ(by_kind["http"].digest,
+              Digest::FromBytes("payload over http\n").str());
+    EXPECT_THAT(by_kind["docker-image"].identifier, HasSubstr("busybox"));
+    EXPECT_THAT(by_kind["docker-image"].digest, HasSubstr("sha256:"));
+    EXPECT_FALSE(by_kind["docker-image"].platform.os.empty());
+  }
 }
 
 TEST_F(SolverSourcesTest, HttpNotFoundFailsNamingTheUrl) {

@@ -4,8 +4,11 @@
 //   local   dest=DIR: the result tree copied into DIR (created when
 //           missing; existing entries of the same name are replaced), with
 //           modes, owners (when privileged), times, xattrs and hardlinks;
-//           symlinks copied as they are.
-//   tar     dest=FILE or "-" (stdout): an uncompressed tar of the tree.
+//           symlinks copied as they are. With source-date-epoch, every
+//           copied entry's mtime is set to it (BuildKit's local exporter).
+//   tar     dest=FILE or "-" (stdout): an uncompressed tar of the tree
+//           (sorted, numeric owners, no atime/ctime); with
+//           source-date-epoch every entry's mtime is the epoch.
 //   oci     dest=FILE or "-": an OCI image layout tar (image_archive.h's
 //           format); tar=false: dest is a directory to write the layout into.
 //           name=a,b names the index entries.
@@ -26,14 +29,18 @@
 // layers than the chain has, one entry is appended per further snapshot
 // (created_by from ExportSource::created_by, comment "kiln", created now or
 // at source-date-epoch); when they account for more, the extra entries from
-// the bottom are marked empty_layer. Unknown fields of image_config are
+// the bottom are marked empty_layer. With source-date-epoch (BuildKit's
+// semantics): config created is the epoch, and every history entry after
+// those repeating base_image_config's that has no time or a later one gets
+// the epoch. Unknown fields of image_config are
 // dropped (it is parsed into oci::ImageConfig).
 //
 // Image attrs (BuildKit's names): compression=gzip|uncompressed|zstd (gzip);
 // oci-mediatypes=false for Docker schema 2 media types (zstd keeps OCI
 // types, as BuildKit forces them); source-date-epoch=SECONDS (created times);
-// rewrite-timestamp=true (needs source-date-epoch: layer mtimes clamped to
-// it; the LayerCache is bypassed then). Unknown attrs are ignored.
+// rewrite-timestamp=true (needs source-date-epoch: layer mtimes newer than
+// it are clamped to it, older ones kept; the LayerCache is bypassed then).
+// Unknown attrs are ignored.
 //
 // Multi-platform results (ExportPlatforms, one source per platform in the
 // frontend's refs.platforms order), as BuildKit exports them:
@@ -109,6 +116,10 @@ struct ExportSource {
   // named after it with '/' as '_', and conflicts name it. InvalidArgument
   // when that name is empty, "." or "..", or holds a NUL.
   std::string id;
+  // JSON of the base image's config (the frontend's
+  // containerimage.base.config); "" = unknown. With source-date-epoch, the
+  // history entries that repeat the base's keep their times.
+  std::string base_image_config;
 };
 
 // Borrowed services; each must outlive the call. Which are needed depends on

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -105,6 +106,31 @@ class LocalProvider {
                                 const std::string& name) = 0;
 };
 
+// A source a solve resolved, as provenance needs it (BuildKit's llbsolver
+// provenance capture): the source op's identifier, what it resolved to
+// ("sha256:…" of an image manifest or of http content, "sha1:…" of a git
+// commit, "" for a local) and, for images, the platform loaded.
+struct ResolvedSource {
+  std::string identifier;
+  std::string digest;
+  llb::Platform platform;
+  friend bool operator==(const ResolvedSource&,
+                         const ResolvedSource&) = default;
+};
+
+// Collects the image, git, http and local sources of one or more solves.
+// Thread-safe: the solver records from its
+// workers. Sources() is in first-recorded order, without duplicates.
+class SourceRecorder {
+ public:
+  void Record(ResolvedSource source);
+  std::vector<ResolvedSource> Sources() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ResolvedSource> sources_;  // guarded by mu_
+};
+
 struct SolveRequest {
   // local:// name → host directory (the CLI's --local name=dir).
   std::map<std::string, std::string> locals;
@@ -120,6 +146,9 @@ struct SolveRequest {
   ProgressSink* progress = nullptr;  // may be null
   // Default platform of ops that carry none: the host's.
   llb::Platform platform;
+  // When set, every image, git, http and local source resolved is recorded
+  // here (provenance); borrowed, must outlive the solve.
+  SourceRecorder* resolved_sources = nullptr;
 };
 
 // Exec, file, merge and diff vertices only (sources are resolved every
