@@ -33,9 +33,13 @@ struct BuildFlags {
   std::string frontend_exec;                       // --frontend-exec PATH
   std::map<std::string, std::string> locals;       // --local NAME=DIR
   std::map<std::string, std::string> oci_layouts;  // --oci-layout NAME=DIR
-  std::vector<std::string> secrets;    // --secret id=…,src=…|env=…
-  std::vector<std::string> ssh;        // --ssh default[=SOCKET|KEY[,KEY]]
-  std::vector<std::string> outputs;    // --output type=…,…
+  std::vector<std::string> secrets;  // --secret id=…,src=…|env=…
+  std::vector<std::string> ssh;      // --ssh default[=SOCKET|KEY[,KEY]]
+  std::vector<std::string> outputs;  // --output type=…,…
+  // --export-cache/--cache-to and --import-cache/--cache-from specs
+  // (checked with build_cache.h's parser), in order.
+  std::vector<std::string> cache_exports;
+  std::vector<std::string> cache_imports;
   std::string progress = "auto";       // auto|plain|tty|rawjson|quiet
   std::set<std::string> entitlements;  // --allow
   std::optional<llb::Platform> platform;
@@ -53,8 +57,7 @@ struct BuildFlags {
 };
 
 // The parse result: the flags, or an error message and its exit code: 2
-// for a usage error (the message names the flag), 1 for flags kiln knows
-// but cannot honour yet (the cache import/export flags) and for a CONTEXT
+// for a usage error (the message names the flag), 1 for a CONTEXT
 // directory that does not exist.
 struct BuildFlagsResult {
   BuildFlags flags;

@@ -50,6 +50,7 @@
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
+#include "kiln/solver/build_cache.h"
 #include "kiln/solver/executor.h"
 #include "kiln/solver/gc.h"
 #include "kiln/solver/graph.h"
@@ -68,10 +69,10 @@ struct SolverOptions {
   // (solver/cache.db), cache mounts, checksum caches and work directories
   // live under <root>/solver.
   std::string root;
-  ImageStore* images = nullptr;          // required
-  RegistryClient* registry = nullptr;    // may be null: no registry access
-  Snapshotter* snapshots = nullptr;      // required
-  Executor* executor = nullptr;          // may be null: execs fail clearly
+  ImageStore* images = nullptr;        // required
+  RegistryClient* registry = nullptr;  // may be null: no registry access
+  Snapshotter* snapshots = nullptr;    // required
+  Executor* executor = nullptr;        // may be null: execs fail clearly
   // Vertices run at once, per Solver (shared by concurrent solves). 0: the
   // number of CPUs, at least 2.
   int parallelism = 0;
@@ -116,6 +117,16 @@ struct SolveRequest {
   ProgressSink* progress = nullptr;  // may be null
   // Default platform of ops that carry none: the host's.
   llb::Platform platform;
+  // Imported caches (build_cache.h), consulted in order after a miss in the
+  // local cache index (never for ignore_cache vertices). A hit fetches the
+  // layer blobs whose chain-ID snapshots are missing, unpacks them, records
+  // the result in the local index and counts as cached; a hit that cannot
+  // be materialized (a blob missing or corrupt) is logged on the vertex,
+  // which then runs. Borrowed: must outlive the solve.
+  std::vector<const ImportedCache*> cache_imports;
+  // Collects the key and outputs of every exec, file, merge and diff
+  // vertex (run or cached), for a cache export; may be null. Borrowed.
+  CacheRecorder* cache_recorder = nullptr;
 };
 
 // Exec, file, merge and diff vertices only (sources are resolved every

@@ -1,0 +1,126 @@
+// Cache import and export around a build (build_cache_run.h).
+#include "build_cache_run.h"
+
+namespace kiln::cli {
+namespace {
+
+// A vertex of the cache step `name`, started now; Done() completes it.
+class CacheVertex {
+ public:
+  CacheVertex(solver::ProgressSink* sink, const std::string& name)
+      : sink_(sink) {
+    p_.digest = Digest::FromBytes("kiln cache step\n" + name);
+    p_.name = name;
+    p_.started = solver::ProgressClock::now();
+    if (sink_ != nullptr) sink_->OnVertex(p_);
+  }
+  // Completes the vertex: failed with `error`, or done with `warning` in
+  // its log (a cache that could not be read fails no build).
+  void Done(const std::string& error, const std::string& warning = "") {
+    p_.completed = solver::ProgressClock::now();
+    p_.error = error;
+    if (sink_ == nullptr) return;
+    if (!warning.empty()) {
+      sink_->OnLog(solver::VertexLogEntry{p_.digest, 2,
+                                          "warning: " + warning + "\n",
+                                          solver::ProgressClock::now()});
+    }
+    sink_->OnVertex(p_);
+  }
+
+ private:
+  solver::ProgressSink* sink_;
+  solver::VertexProgress p_;
+};
+
+}  // namespace
+
+Result<CacheSpecs> ParseCacheSpecs(const std::vector<std::string>& exports,
+                                   const std::vector<std::string>& imports) {
+  CacheSpecs out;
+  for (const std::string& v : exports) {
+    KILN_ASSIGN_OR_RETURN(solver::CacheSpec spec, solver::ParseCacheSpec(v));
+    KILN_RETURN_IF_ERROR(solver::ValidateCacheExport(spec));
+    out.exports.push_back(std::move(spec));
+  }
+  for (const std::string& v : imports) {
+    KILN_ASSIGN_OR_RETURN(solver::CacheSpec spec, solver::ParseCacheSpec(v));
+    KILN_RETURN_IF_ERROR(solver::ValidateCacheImport(spec));
+    out.imports.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::vector<const solver::ImportedCache*> LoadedCaches::Pointers() const {
+  std::vector<const solver::ImportedCache*> out;
+  for (const auto& c : caches) out.push_back(c.get());
+  return out;
+}
+
+LoadedCaches LoadCacheImports(Root& root,
+                              const std::vector<solver::CacheSpec>& imports,
+                              solver::ProgressSink* progress) {
+  LoadedCaches out;
+  for (const solver::CacheSpec& spec : imports) {
+    const std::string name = solver::CacheSpecName(spec);
+    CacheVertex vertex(progress, "importing cache manifest from " + name);
+    auto content = root.Content();
+    auto registry = root.Registry();
+    Status status = !content.ok() ? content.status() : registry.status();
+    if (status.ok()) {
+      solver::CacheServices services{.snapshots = nullptr,
+                                     .content = *content,
+                                     .layers = nullptr,
+                                     .registry = *registry};
+      auto loaded = solver::ImportedCache::Load(spec, services);
+      status = loaded.status();
+      if (loaded.ok()) out.caches.push_back(*std::move(loaded));
+    }
+    if (!status.ok()) {
+      out.warnings.push_back(status.message() +
+                             " (building without this cache)");
+    }
+    vertex.Done("", status.ok() ? "" : status.message());
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ExportCaches(
+    Root& root, const std::vector<solver::CacheSpec>& exports,
+    const solver::CacheRecorder& recorded, const std::string& result,
+    solver::ProgressSink* progress, std::vector<std::string>* warnings) {
+  std::vector<std::string> digests;
+  if (exports.empty()) return digests;
+  KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
+  KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, root.Content());
+  KILN_ASSIGN_OR_RETURN(solver::RegistryClient * registry, root.Registry());
+  KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
+  std::shared_ptr<void> hold;
+  if (!result.empty()) {
+    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(result));
+  }
+  solver::CacheServices services{.snapshots = snapshots,
+                                 .content = content,
+                                 .layers = &solver->layers(),
+                                 .registry = registry};
+  for (const solver::CacheSpec& spec : exports) {
+    const std::string name = solver::CacheSpecName(spec);
+    CacheVertex vertex(progress, "exporting cache to " + name);
+    auto desc = solver::ExportCache(spec, recorded, result, services);
+    vertex.Done(desc.ok() ? "" : desc.status().message());
+    if (desc.ok()) {
+      digests.push_back(desc->digest.str());
+      continue;
+    }
+    auto ignore = spec.attrs.find("ignore-error");
+    if (ignore != spec.attrs.end() && ignore->second == "true") {
+      if (warnings != nullptr) warnings->push_back(desc.status().message());
+      digests.emplace_back();
+      continue;
+    }
+    return desc.status();
+  }
+  return digests;
+}
+
+}  // namespace kiln::cli
