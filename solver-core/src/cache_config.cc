@@ -76,6 +76,8 @@ Result<CacheConfig> Parse(const oci::Manifest& manifest, const Json& j) {
       return Malformed(what + ": diff_id: " + diff_id.status().message());
     }
     layer.blob.diff_id = *diff_id;
+    // Kept as an image manifest lists the blob: the diff_id lives apart.
+    layer.blob.descriptor.annotations.erase(diff);
     KILN_ASSIGN_OR_RETURN(
         layer.parent, Index(l.value("parent", Json(-1)), static_cast<int>(i),
                             what + ": parent"));
