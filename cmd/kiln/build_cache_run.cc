@@ -85,6 +85,60 @@ LoadedCaches LoadCacheImports(Root& root,
   return out;
 }
 
+Status PrepareInlineCache(Root& root,
+                          const std::vector<solver::CacheSpec>& exports,
+                          const solver::CacheRecorder& recorded,
+                          const std::vector<solver::ExportRequest>& outputs,
+                          BuildOutput& output) {
+  bool inline_cache = false;
+  for (const solver::CacheSpec& spec : exports) {
+    inline_cache |= spec.type == "inline";
+  }
+  if (!inline_cache) return Status::Ok();
+  const solver::ExportRequest* image = nullptr;
+  for (const solver::ExportRequest& o : outputs) {
+    if (o.type == "image" || o.type == "oci" || o.type == "docker") {
+      image = &o;
+      break;
+    }
+  }
+  if (image == nullptr) {
+    return InvalidArgumentError(
+        "--export-cache type=inline needs an image output (-t NAME, or -o "
+        "type=image|oci|docker)");
+  }
+  auto rewrite = image->attrs.find("rewrite-timestamp");
+  if (rewrite != image->attrs.end() && rewrite->second == "true") {
+    return InvalidArgumentError(
+        "--export-cache type=inline cannot be combined with "
+        "rewrite-timestamp=true (the image's layers would not be the "
+        "cache's)");
+  }
+  solver::oci::Compression compression = solver::oci::Compression::kGzip;
+  auto c = image->attrs.find("compression");
+  if (c != image->attrs.end() && c->second == "zstd") {
+    compression = solver::oci::Compression::kZstd;
+  }
+  if (c != image->attrs.end() && c->second == "uncompressed") {
+    compression = solver::oci::Compression::kNone;
+  }
+  KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
+  KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, root.Content());
+  KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
+  std::shared_ptr<void> hold;
+  if (!output.snapshot.empty()) {
+    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(output.snapshot));
+  }
+  solver::CacheServices services{.snapshots = snapshots,
+                                 .content = content,
+                                 .layers = &solver->layers(),
+                                 .registry = nullptr};
+  KILN_ASSIGN_OR_RETURN(output.inline_cache,
+                        solver::InlineCacheConfig(recorded, output.snapshot,
+                                                  services, compression));
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> ExportCaches(
     Root& root, const std::vector<solver::CacheSpec>& exports,
     const solver::CacheRecorder& recorded, const std::string& result,
@@ -104,6 +158,7 @@ Result<std::vector<std::string>> ExportCaches(
                                  .layers = &solver->layers(),
                                  .registry = registry};
   for (const solver::CacheSpec& spec : exports) {
+    if (spec.type == "inline") continue;  // in the image (PrepareInlineCache)
     const std::string name = solver::CacheSpecName(spec);
     CacheVertex vertex(progress, "exporting cache to " + name);
     auto desc = solver::ExportCache(spec, recorded, result, services);

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "build_frontend.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/build_cache.h"
+#include "kiln/solver/exporter.h"
 #include "kiln/solver/progress.h"
 #include "state_root.h"
 
@@ -43,7 +45,19 @@ LoadedCaches LoadCacheImports(Root& root,
                               const std::vector<solver::CacheSpec>& imports,
                               solver::ProgressSink* progress);
 
-// Exports `recorded` to each spec (an "exporting cache to NAME" vertex on
+// For a type=inline export: sets output.inline_cache to the cache config
+// the image exporters embed, made with the compression of the first image,
+// oci or docker output (whose layers it then shares). Nothing without an
+// inline spec. InvalidArgument when there is no such output or it rewrites
+// timestamps (its layers would not be the cache's).
+Status PrepareInlineCache(Root& root,
+                          const std::vector<solver::CacheSpec>& exports,
+                          const solver::CacheRecorder& recorded,
+                          const std::vector<solver::ExportRequest>& outputs,
+                          BuildOutput& output);
+
+// Exports `recorded` to each spec (type=inline specs are skipped: the image
+// exporters wrote them) (an "exporting cache to NAME" vertex on
 // `progress`, may be null), relative to the result snapshot `result`.
 // Returns the manifest digest per export. Errors name the cache; an export
 // with ignore-error=true only warns (its entry is then "").

@@ -78,6 +78,7 @@ int ExportCache(Root& root, const std::vector<solver::CacheSpec>& exports,
                 const solver::CacheRecorder& recorder,
                 const BuildOutput& result) {
   for (const solver::CacheSpec& spec : exports) {
+    if (spec.type == "inline") continue;  // written into the image
     std::fprintf(stderr, "exporting cache to %s\n",
                  solver::CacheSpecName(spec).c_str());
     std::vector<std::string> warnings;
@@ -179,6 +180,11 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   }
   if (!flags.call.empty()) {
     return PrintCallResult(flags.call, result->metadata);
+  }
+  if (Status s =
+          PrepareInlineCache(root, caches->exports, recorder, outputs, *result);
+      !s.ok()) {
+    return Error(s);
   }
   if (int rc = Export(root, outputs, *result); rc != kExitOk) return rc;
   return ExportCache(root, caches->exports, recorder, *result);

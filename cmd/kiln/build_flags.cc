@@ -74,14 +74,16 @@ Options:
                                type=tar,dest=FILE|-; type=oci|docker,dest=FILE,
                                name=NAME; type=image,name=NAME[,push=true]
   --export-cache SPEC          Export the build cache (repeatable):
-                               type=registry,ref=HOST/REPO:TAG or
-                               type=local,dest=DIR[,tag=TAG], with
+                               type=registry,ref=HOST/REPO:TAG,
+                               type=local,dest=DIR[,tag=TAG] or
+                               type=inline (in the image), with
                                mode=min|max (default min: the result's
                                steps; max: every step) and
                                compression=gzip|zstd|uncompressed
   --import-cache SPEC          Reuse an exported cache (repeatable):
                                type=registry,ref=REF or
-                               type=local,src=DIR[,tag=TAG]; a cache that
+                               type=local,src=DIR[,tag=TAG] (a registry
+                               image: its inline cache); a cache that
                                cannot be read is a warning
   --progress MODE              auto (tty on a terminal, else plain), plain,
                                tty, rawjson or quiet (default auto)

@@ -135,6 +135,7 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
                               .platform = output.platform,
                               .image_config = output.image_config,
                               .created_by = output.created_by};
+  source.inline_cache = output.inline_cache;
   solver::ExportEnv env{.snapshots = snapshots,
                         .content = content,
                         .images = images,

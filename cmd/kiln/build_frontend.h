@@ -30,6 +30,9 @@ struct BuildOutput {
   std::map<std::string, std::string> metadata;
   // The frontend's warnings (build checks), for the caller to show.
   std::vector<gateway::Warning> warnings;
+  // --export-cache type=inline: the cache config the image exporters embed
+  // (build_cache_run.h PrepareInlineCache); "" = none.
+  std::string inline_cache;
 };
 
 // A frontend run: `kiln build --frontend` or a SolveRequest's Frontend.

@@ -203,6 +203,11 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
     }
     log.Append(std::move(warnings));
   }
+  if (kiln::Status s = cli::PrepareInlineCache(root_, caches->exports, recorder,
+                                               *exporters, *output);
+      !s.ok()) {
+    return Fail(s);
+  }
   auto& exporter_response = *response->mutable_exporterresponse();
   for (const auto& [key, value] : output->metadata) {
     // The frontend's subrequest answers (--call) go back to the client.

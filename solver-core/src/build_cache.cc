@@ -7,7 +7,7 @@
 namespace kiln::solver {
 namespace {
 
-constexpr const char* kSupported = "registry, local";
+constexpr const char* kSupported = "registry, local, inline";
 
 // CSV fields; a quote opens anywhere in a field and "" inside quotes is a
 // quote (buildctl's csv reading).
@@ -132,6 +132,15 @@ Status ValidateCacheExport(const CacheSpec& spec) {
                    {"dest", "tag", "mode", "compression", "oci-mediatypes",
                     "image-manifest", "ignore-error"},
                    "dest");
+  } else if (spec.type == "inline") {
+    // The image's own layers, from the result's chain: min only.
+    for (const auto& [key, value] : spec.attrs) {
+      if (key != "mode") {
+        return InvalidArgumentError("cache type inline: unknown attribute \"" +
+                                    key + "\" (known: mode)");
+      }
+    }
+    return CheckValue(spec, "mode", {"min"});
   } else {
     return Unsupported(spec);
   }
@@ -147,6 +156,11 @@ Status ValidateCacheExport(const CacheSpec& spec) {
 }
 
 Status ValidateCacheImport(const CacheSpec& spec) {
+  if (spec.type == "inline") {
+    return InvalidArgumentError(
+        "cache type inline is for exports: import an inline cache with "
+        "type=registry,ref=IMAGE");
+  }
   if (spec.type == "registry") return CheckAttrs(spec, {"ref"}, "ref");
   if (spec.type == "local") {
     return CheckAttrs(spec, {"src", "tag", "digest"}, "src");

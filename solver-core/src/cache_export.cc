@@ -182,6 +182,40 @@ Status WriteLayout(const std::string& dir, const std::string& tag,
 
 }  // namespace
 
+Result<std::string> InlineCacheConfig(const CacheRecorder& recorded,
+                                      const std::string& result,
+                                      const CacheServices& services,
+                                      oci::Compression compression) {
+  if (services.snapshots == nullptr || services.content == nullptr) {
+    return FailedPreconditionError(
+        "inline cache: no snapshots or content store");
+  }
+  std::set<std::string> in_result;
+  ConfigBuilder builder(services, compression);
+  if (!result.empty()) {
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> chain,
+                          SnapshotChain(*services.snapshots, result));
+    in_result.insert(chain.begin(), chain.end());
+    // First, so that layer i is the image's layer i.
+    Result<int> top = builder.Top(result);
+    if (!top.ok()) return top.status();
+  }
+  for (const CacheRecorder::Entry& entry : recorded.Entries()) {
+    CacheResultRecord record{.key = entry.key, .results = {}};
+    bool selected = true;
+    for (const std::string& out : entry.outputs) {
+      if (!out.empty() && !in_result.contains(out)) {
+        selected = false;
+        break;
+      }
+      KILN_ASSIGN_OR_RETURN(int top, builder.Top(out));
+      record.results.push_back(top);
+    }
+    if (selected) builder.config().records.push_back(std::move(record));
+  }
+  return CacheConfigJson(builder.config());
+}
+
 Result<oci::Descriptor> ExportCache(const CacheSpec& spec,
                                     const CacheRecorder& recorded,
                                     const std::string& result,

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cache_inline.h"
 #include "kiln/solver/build_cache.h"
 
 namespace kiln::solver {
@@ -77,17 +78,16 @@ Result<CacheConfig> LoadRegistry(const CacheSpec& spec,
   KILN_ASSIGN_OR_RETURN(std::string bytes,
                         services.content->ReadAll(desc.digest));
   KILN_ASSIGN_OR_RETURN(oci::Manifest manifest, oci::ParseManifest(bytes));
-  if (manifest.config.media_type != kCacheConfigMediaType) {
-    return FailedPreconditionError(
-        "it is an image (config " + manifest.config.media_type +
-        "), not a kiln cache manifest; kiln does not read inline caches");
-  }
   if (manifest.config.size > (4 << 20)) {
-    return FailedPreconditionError("its cache config is larger than 4 MiB");
+    return FailedPreconditionError("its config is larger than 4 MiB");
   }
   KILN_RETURN_IF_ERROR(services.registry->FetchBlob(ref, manifest.config));
   KILN_ASSIGN_OR_RETURN(std::string config,
                         services.content->ReadAll(manifest.config.digest));
+  if (manifest.config.media_type != kCacheConfigMediaType) {
+    // An image: its inline cache (--export-cache type=inline).
+    return internal::ParseInlineCache(manifest, config);
+  }
   return ParseCacheManifest(manifest, config);
 }
 

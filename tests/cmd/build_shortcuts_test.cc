@@ -210,9 +210,9 @@ TEST_F(BuildShortcutsTest, ErrorsNameTheFlag) {
        1},
       {{"--cache-from", "type=gha,scope=x", P("ctx")},
        "--cache-from \"type=gha,scope=x\": cache type gha is not supported "
-       "by kiln (supported: registry, local)"},
-      {{"--cache-to=type=inline", P("ctx")},
-       "cache type inline is not supported by kiln"},
+       "by kiln (supported: registry, local, inline)"},
+      {{"--cache-to=type=inline,mode=max", P("ctx")},
+       "cache mode=max: want min"},
       {{"--llb", "x", "--export-cache", "type=local,src=c"},
        "--export-cache \"type=local,src=c\": cache type local: unknown "
        "attribute \"src\""},

@@ -201,5 +201,42 @@ TEST_F(CacheCliTest, LocalCacheRoundTripAndBrokenCacheWarns) {
             Inspect("c", "app:1")["Config"]["rootfs"]["diff_ids"]);
 }
 
+TEST_F(CacheCliTest, InlineCacheTravelsWithThePushedImage) {
+  const std::string ctx = (dir_ / "ctx").string();
+  const std::string image = registry_->host() + "/app/inline:1";
+  CliRun first =
+      Kiln("a", "build --progress plain -o type=image,name=" + image +
+                    ",push=true --cache-to type=inline " + ctx);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(RanRun(first.err)) << first.err;
+
+  // Without an image output there is nothing to embed the cache in.
+  CliRun no_image =
+      Kiln("a", "build --progress quiet -o type=local,dest=" +
+                    (dir_ / "out").string() + " --cache-to type=inline " + ctx);
+  EXPECT_EQ(no_image.exit_code, 1);
+  EXPECT_NE(no_image.err.find("needs an image output"), std::string::npos)
+      << no_image.err;
+
+  CliRun second = Kiln(
+      "b", "build --progress plain -t app:1 --cache-from " + image + " " + ctx);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_FALSE(RanRun(second.err)) << second.err;
+  EXPECT_TRUE(Cached(second.err, "RUN echo marker-run-two")) << second.err;
+  nlohmann::json pushed = Inspect("a", image);
+  ASSERT_FALSE(pushed.is_null());
+  EXPECT_EQ(pushed["Config"]["rootfs"]["diff_ids"],
+            Inspect("b", "app:1")["Config"]["rootfs"]["diff_ids"]);
+
+  // A plain image (no inline cache) is a warning, and the build runs.
+  CliRun plain = Kiln("b",
+                      "build --progress plain -t other:1 --no-cache "
+                      "--cache-from " +
+                          base_ + " " + ctx);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.err.find("without an inline cache"), std::string::npos)
+      << plain.err;
+}
+
 }  // namespace
 }  // namespace kiln

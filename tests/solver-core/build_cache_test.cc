@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kiln/solver/cache_config.h"
 #include "kiln/solver/cache_index.h"
@@ -64,6 +65,8 @@ TEST(CacheConfigTest, RoundTripsThroughManifestAndJson) {
   ASSERT_EQ(back->layers.size(), 2u);
   EXPECT_EQ(back->layers[1].parent, 0);
   EXPECT_EQ(back->layers[1].blob.diff_id, D("diff b"));
+  // The descriptor is the image layer's: the annotation is the format's.
+  EXPECT_TRUE(back->layers[1].blob.descriptor.annotations.empty());
   ASSERT_EQ(back->records.size(), 2u);
   EXPECT_EQ(back->records[1].results, (std::vector<int>{0, -1}));
   std::vector<LayerBlob> chain = back->Chain(1);
@@ -132,7 +135,7 @@ TEST(CacheSpecTest, ParsesAndChecksSpecs) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "cache type gha is not supported by kiln (supported: registry, "
-            "local)");
+            "local, inline)");
   EXPECT_FALSE(ValidateCacheImport(*ParseCacheSpec("type=s3,bucket=b")).ok());
   EXPECT_FALSE(ValidateCacheExport(*ParseCacheSpec("type=local,src=x")).ok());
   EXPECT_FALSE(ValidateCacheImport(*ParseCacheSpec("type=local,dest=x")).ok());
@@ -294,6 +297,35 @@ TEST_F(CacheExportTest, LocalLayoutIsReadableAndBlobsAreVerified) {
   auto missing = ImportedCache::Load(
       {.type = "local", .attrs = {{"src", dir_ + "/nothing"}}}, Services());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CacheExportTest, InlineConfigFollowsTheImageLayers) {
+  auto json =
+      InlineCacheConfig(recorder_, "b", Services(), oci::Compression::kGzip);
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  auto j = nlohmann::json::parse(*json);
+  ASSERT_EQ(j["layers"].size(), 2u);  // a then b: the image's layer order
+  EXPECT_EQ(j["layers"][0]["blob"],
+            index_->GetLayer("a")->descriptor.digest.str());
+  EXPECT_EQ(j["layers"][1]["blob"],
+            index_->GetLayer("b")->descriptor.digest.str());
+  EXPECT_EQ(j["layers"][1]["parent"], 0);
+  std::set<std::string> keys;
+  for (const auto& r : j["records"]) keys.insert(r["digest"]);
+  EXPECT_EQ(keys, (std::set<std::string>{D("key-a").str(), D("key-b").str(),
+                                         D("key-empty").str()}));
+
+  auto embedded =
+      EmbedInlineCache(R"({"os":"linux","architecture":"amd64"})", "abc");
+  ASSERT_TRUE(embedded.ok());
+  EXPECT_EQ(
+      *embedded,
+      R"({"os":"linux","architecture":"amd64","moby.buildkit.cache.v0":"YWJj"})");
+  EXPECT_FALSE(EmbedInlineCache("[1]", "abc").ok());
+  EXPECT_TRUE(ValidateCacheExport(*ParseCacheSpec("type=inline")).ok());
+  EXPECT_FALSE(
+      ValidateCacheExport(*ParseCacheSpec("type=inline,mode=max")).ok());
+  EXPECT_FALSE(ValidateCacheImport(*ParseCacheSpec("type=inline")).ok());
 }
 
 }  // namespace

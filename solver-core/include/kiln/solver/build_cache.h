@@ -6,7 +6,9 @@
 // Specs use buildctl's --export-cache/--import-cache syntax:
 //   type=registry,ref=HOST/REPO:TAG[,mode=min|max][,compression=gzip|zstd|uncompressed]
 //   type=local,dest=DIR[,tag=TAG][,mode=…][,compression=…]     (export)
-//   type=registry,ref=HOST/REPO:TAG | type=local,src=DIR[,tag=TAG]  (import)
+//   type=inline                      (export: embedded in the exported image)
+//   type=registry,ref=HOST/REPO:TAG | type=local,src=DIR[,tag=TAG]  (import;
+//   a registry ref naming an image reads the image's inline cache)
 // mode=min (the default, as BuildKit's) exports the records whose outputs
 // are all in the exported result's snapshot chain; mode=max every exec,
 // file, merge and diff result of the build. Layer blobs are the blobs image
@@ -51,8 +53,8 @@ Result<CacheSpec> ParseCacheSpec(std::string_view spec);
 // Checks a spec of --export-cache (ValidateCacheExport) or --import-cache
 // (ValidateCacheImport): a known type with its required attrs and known
 // attr values. InvalidArgument naming the problem; for other types
-// (gha, s3, azblob, inline…) "cache type T is not supported by kiln
-// (supported: registry, local)".
+// (gha, s3, azblob…) "cache type T is not supported by kiln (supported:
+// registry, local, inline)"; inline is an export type only.
 Status ValidateCacheExport(const CacheSpec& spec);
 Status ValidateCacheImport(const CacheSpec& spec);
 
@@ -99,14 +101,35 @@ Result<oci::Descriptor> ExportCache(const CacheSpec& spec,
                                     const std::string& result,
                                     const CacheServices& services);
 
+// type=inline (BuildKit's inline cache): the cache config JSON
+// (cache_config.h) to embed in the image exported from the result snapshot
+// `result`: the records of `recorded` whose outputs are all in the
+// result's chain, its layers the image's own layers in order (made with
+// `compression` and remembered in services.layers, so the image export
+// reuses exactly these blobs). Errors: layer and snapshot errors.
+Result<std::string> InlineCacheConfig(const CacheRecorder& recorded,
+                                      const std::string& result,
+                                      const CacheServices& services,
+                                      oci::Compression compression);
+
+// The image config JSON `image_config` with `cache_config` added under
+// "moby.buildkit.cache.v0" (base64, as BuildKit stores it); other fields
+// keep their order. InvalidArgument when image_config is not a JSON object.
+Result<std::string> EmbedInlineCache(std::string_view image_config,
+                                     std::string_view cache_config);
+
+// The name of the image config field holding an inline cache.
+inline constexpr std::string_view kInlineCacheField = "moby.buildkit.cache.v0";
+
 // An imported cache: its records, with layer blobs fetched only when a
 // result is used (Fetch).
 class ImportedCache {
  public:
   // Reads the cache manifest and config the spec names (small documents;
-  // no layer is fetched). Errors: InvalidArgument for a bad spec; NotFound
-  // when the ref, tag or layout is missing; FailedPrecondition for a cache
-  // written by another builder or a ref naming an image or index rather
+  // no layer is fetched); a registry ref naming an image manifest reads the
+  // inline cache in its config. Errors: InvalidArgument for a bad spec;
+  // NotFound when the ref, tag or layout is missing; FailedPrecondition for a
+  // cache written by another builder or a ref naming an image or index rather
   // than a kiln cache manifest; DataLoss/InvalidArgument for a corrupt one;
   // registry errors. Errors name the cache.
   static Result<std::unique_ptr<ImportedCache>> Load(

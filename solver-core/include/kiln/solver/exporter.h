@@ -89,6 +89,9 @@ struct ExportSource {
   std::string image_config;
   std::map<std::string, std::string> created_by;  // snapshot -> created_by
   std::vector<Attestation> attestations;
+  // Images: a cache config (build_cache.h InlineCacheConfig) embedded in the
+  // image config as BuildKit's inline cache; "" = none.
+  std::string inline_cache;
 };
 
 // Borrowed services; each must outlive the call. Which are needed depends on
