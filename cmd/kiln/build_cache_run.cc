@@ -162,17 +162,19 @@ Result<std::vector<std::string>> ExportCaches(
     const std::string name = solver::CacheSpecName(spec);
     CacheVertex vertex(progress, "exporting cache to " + name);
     auto desc = solver::ExportCache(spec, recorded, result, services);
-    vertex.Done(desc.ok() ? "" : desc.status().message());
     if (desc.ok()) {
+      vertex.Done("");
       digests.push_back(desc->digest.str());
       continue;
     }
     auto ignore = spec.attrs.find("ignore-error");
     if (ignore != spec.attrs.end() && ignore->second == "true") {
+      vertex.Done("", desc.status().message());
       if (warnings != nullptr) warnings->push_back(desc.status().message());
       digests.emplace_back();
       continue;
     }
+    vertex.Done(desc.status().message());
     return desc.status();
   }
   return digests;

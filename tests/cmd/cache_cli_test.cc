@@ -178,6 +178,25 @@ TEST_F(CacheCliTest, LocalCacheRoundTripAndBrokenCacheWarns) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_TRUE(fs::exists(layout + "/index.json"));
 
+  // A failed export fails the build, naming the cache, unless
+  // ignore-error=true makes it a warning.
+  CliRun broken = Kiln("a",
+                       "build --progress quiet -t app:1 --export-cache "
+                       "type=local,dest=/proc/kiln-no-such " +
+                           ctx);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("exporting cache to /proc/kiln-no-such"),
+            std::string::npos)
+      << broken.err;
+  CliRun ignored = Kiln("a",
+                        "build --progress quiet -t app:1 --export-cache "
+                        "type=local,dest=/proc/kiln-no-such,"
+                        "ignore-error=true " +
+                            ctx);
+  EXPECT_EQ(ignored.exit_code, 0) << ignored.err;
+  EXPECT_NE(ignored.err.find("warning: exporting cache to"), std::string::npos)
+      << ignored.err;
+
   // A cache that cannot be read is a warning; the build runs.
   CliRun missing = Kiln("b",
                         "build --progress plain -t other:1 --import-cache "
