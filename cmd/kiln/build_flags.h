@@ -33,16 +33,16 @@ struct BuildFlags {
   std::string frontend_exec;                       // --frontend-exec PATH
   std::map<std::string, std::string> locals;       // --local NAME=DIR
   std::map<std::string, std::string> oci_layouts;  // --oci-layout NAME=DIR
-  std::vector<std::string> secrets;  // --secret id=…,src=…|env=…
-  std::vector<std::string> ssh;      // --ssh default[=SOCKET|KEY[,KEY]]
-  std::vector<std::string> outputs;  // --output type=…,…
+  std::vector<std::string> secrets;    // --secret id=…,src=…|env=…
+  std::vector<std::string> ssh;        // --ssh default[=SOCKET|KEY[,KEY]]
+  std::vector<std::string> outputs;    // --output type=…,…
+  std::string progress = "auto";       // auto|plain|tty|rawjson|quiet
+  std::set<std::string> entitlements;  // --allow
+  std::optional<llb::Platform> platform;
   // --export-cache/--cache-to and --import-cache/--cache-from specs
   // (checked with build_cache.h's parser), in order.
   std::vector<std::string> cache_exports;
   std::vector<std::string> cache_imports;
-  std::string progress = "auto";       // auto|plain|tty|rawjson|quiet
-  std::set<std::string> entitlements;  // --allow
-  std::optional<llb::Platform> platform;
   // --call check|outline|targets (buildx's spelling): runs the frontend's
   // subrequest (opt requestid=frontend.lint|outline|targets) instead of a
   // build; "" = build. Nothing is exported: the result's result.txt goes to

@@ -69,10 +69,10 @@ struct SolverOptions {
   // (solver/cache.db), cache mounts, checksum caches and work directories
   // live under <root>/solver.
   std::string root;
-  ImageStore* images = nullptr;        // required
-  RegistryClient* registry = nullptr;  // may be null: no registry access
-  Snapshotter* snapshots = nullptr;    // required
-  Executor* executor = nullptr;        // may be null: execs fail clearly
+  ImageStore* images = nullptr;          // required
+  RegistryClient* registry = nullptr;    // may be null: no registry access
+  Snapshotter* snapshots = nullptr;      // required
+  Executor* executor = nullptr;          // may be null: execs fail clearly
   // Vertices run at once, per Solver (shared by concurrent solves). 0: the
   // number of CPUs, at least 2.
   int parallelism = 0;
