@@ -125,23 +125,25 @@ Status PrepareInlineCache(Root& root,
   KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
   KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, root.Content());
   KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
-  std::shared_ptr<void> hold;
-  if (!output.snapshot.empty()) {
-    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(output.snapshot));
-  }
   solver::CacheServices services{.snapshots = snapshots,
                                  .content = content,
                                  .layers = &solver->layers(),
                                  .registry = nullptr};
-  KILN_ASSIGN_OR_RETURN(output.inline_cache,
-                        solver::InlineCacheConfig(recorded, output.snapshot,
-                                                  services, compression));
+  for (PlatformOutput& p : output.platforms) {
+    std::shared_ptr<void> hold;
+    if (!p.snapshot.empty()) {
+      KILN_ASSIGN_OR_RETURN(hold, solver->Hold(p.snapshot));
+    }
+    KILN_ASSIGN_OR_RETURN(
+        p.inline_cache,
+        solver::InlineCacheConfig(recorded, p.snapshot, services, compression));
+  }
   return Status::Ok();
 }
 
 Result<std::vector<std::string>> ExportCaches(
     Root& root, const std::vector<solver::CacheSpec>& exports,
-    const solver::CacheRecorder& recorded, const std::string& result,
+    const solver::CacheRecorder& recorded, const BuildOutput& output,
     solver::ProgressSink* progress, std::vector<std::string>* warnings) {
   std::vector<std::string> digests;
   if (exports.empty()) return digests;
@@ -149,9 +151,13 @@ Result<std::vector<std::string>> ExportCaches(
   KILN_ASSIGN_OR_RETURN(solver::ContentStore * content, root.Content());
   KILN_ASSIGN_OR_RETURN(solver::RegistryClient * registry, root.Registry());
   KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
-  std::shared_ptr<void> hold;
-  if (!result.empty()) {
-    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(result));
+  std::vector<std::shared_ptr<void>> holds;
+  std::vector<std::string> results;
+  for (const PlatformOutput& p : output.platforms) {
+    results.push_back(p.snapshot);
+    if (p.snapshot.empty()) continue;
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> hold, solver->Hold(p.snapshot));
+    holds.push_back(std::move(hold));
   }
   solver::CacheServices services{.snapshots = snapshots,
                                  .content = content,
@@ -161,7 +167,7 @@ Result<std::vector<std::string>> ExportCaches(
     if (spec.type == "inline") continue;  // in the image (PrepareInlineCache)
     const std::string name = solver::CacheSpecName(spec);
     CacheVertex vertex(progress, "exporting cache to " + name);
-    auto desc = solver::ExportCache(spec, recorded, result, services);
+    auto desc = solver::ExportCache(spec, recorded, results, services);
     if (desc.ok()) {
       vertex.Done("");
       digests.push_back(desc->digest.str());

@@ -45,9 +45,9 @@ LoadedCaches LoadCacheImports(Root& root,
                               const std::vector<solver::CacheSpec>& imports,
                               solver::ProgressSink* progress);
 
-// For a type=inline export: sets output.inline_cache to the cache config
-// the image exporters embed, made with the compression of the first image,
-// oci or docker output (whose layers it then shares). Nothing without an
+// For a type=inline export: sets each platform's inline_cache to the cache
+// config the image exporters embed, made with the compression of the first
+// image, oci or docker output (whose layers it then shares). Nothing without an
 // inline spec. InvalidArgument when there is no such output or it rewrites
 // timestamps (its layers would not be the cache's).
 Status PrepareInlineCache(Root& root,
@@ -58,12 +58,12 @@ Status PrepareInlineCache(Root& root,
 
 // Exports `recorded` to each spec (type=inline specs are skipped: the image
 // exporters wrote them) (an "exporting cache to NAME" vertex on
-// `progress`, may be null), relative to the result snapshot `result`.
+// `progress`, may be null), relative to the result `output`.
 // Returns the manifest digest per export. Errors name the cache; an export
 // with ignore-error=true only warns (its entry is then "").
 Result<std::vector<std::string>> ExportCaches(
     Root& root, const std::vector<solver::CacheSpec>& exports,
-    const solver::CacheRecorder& recorded, const std::string& result,
+    const solver::CacheRecorder& recorded, const BuildOutput& output,
     solver::ProgressSink* progress, std::vector<std::string>* warnings);
 
 }  // namespace kiln::cli

@@ -82,8 +82,8 @@ int ExportCache(Root& root, const std::vector<solver::CacheSpec>& exports,
     std::fprintf(stderr, "exporting cache to %s\n",
                  solver::CacheSpecName(spec).c_str());
     std::vector<std::string> warnings;
-    auto digests = ExportCaches(root, {spec}, recorder, result.snapshot,
-                                nullptr, &warnings);
+    auto digests =
+        ExportCaches(root, {spec}, recorder, result, nullptr, &warnings);
     if (!digests.ok()) return Error(digests.status());
     for (const std::string& w : warnings) {
       std::fprintf(stderr, "warning: %s\n", w.c_str());

@@ -31,7 +31,9 @@ Docker options (with CONTEXT; those marked * also with --frontend):
   --build-arg NAME[=VALUE]   * Build argument (repeatable; NAME alone takes
                                $NAME)
   --target STAGE             * The stage to build
-  --platform P[,P...]          Target platforms (opt platform=)
+  --platform P[,P...]          Target platforms (opt platform=); several give
+                               an image index (oci, image) or a directory
+                               per platform (local, tar; docker refuses)
   --label NAME=VALUE         * Image label (repeatable)
   --no-cache                 * Do not use the cache for the build's steps
   --pull                     * Check the registry for newer base images

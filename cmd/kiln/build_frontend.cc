@@ -13,8 +13,6 @@
 #include "random_id.h"
 
 namespace kiln::cli {
-namespace {}  // namespace
-
 void PrintWarnings(const std::vector<gateway::Warning>& warnings) {
   if (warnings.empty()) return;
   std::fprintf(stderr, "%zu warning%s found:\n", warnings.size(),
@@ -66,33 +64,11 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
       .frontend = build.frontend, .opts = build.opts, .inputs = build.inputs};
   KILN_ASSIGN_OR_RETURN(gateway::FrontendOutput out,
                         runner.Run(frontend, request, stop));
-  const gateway::FinalResult& result = out.result;
   BuildOutput output;
   output.warnings = std::move(out.warnings);
-  output.metadata = result.metadata;
-  std::string config_key = "containerimage.config";
-  if (!result.refs.empty()) {
-    if (result.refs.size() > 1) {
-      return UnimplementedError(
-          "the frontend returned " + std::to_string(result.refs.size()) +
-          " platform results; exporting multi-platform results is not "
-          "supported yet");
-    }
-    const auto& [key, ref] = *result.refs.begin();
-    output.snapshot = ref.snapshot;
-    output.platform = ref.platform;
-    config_key += "/" + key;
-  } else if (result.ref) {
-    output.snapshot = result.ref->snapshot;
-    output.platform = result.ref->platform;
-  } else {
-    output.platform = request.platform;
-  }
-  auto config = result.metadata.find(config_key);
-  if (config == result.metadata.end()) {
-    config = result.metadata.find("containerimage.config");
-  }
-  if (config != result.metadata.end()) output.image_config = config->second;
+  output.metadata = out.result.metadata;
+  KILN_ASSIGN_OR_RETURN(output.platforms,
+                        PlatformOutputs(out.result, request.platform));
   return output;
 }
 
@@ -102,12 +78,13 @@ Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
   KILN_ASSIGN_OR_RETURN(solver::Solver * solver, root.Solver());
   KILN_ASSIGN_OR_RETURN(solver::SolveResult solved,
                         solver->Solve(graph, request, stop));
-  return BuildOutput{.snapshot = solved.snapshot,
-                     .platform = solved.platform,
-                     .image_config = "",
-                     .created_by = solved.created_by,
-                     .metadata = {},
-                     .warnings = {}};
+  BuildOutput output;
+  output.platforms.push_back(PlatformOutput{.snapshot = solved.snapshot,
+                                            .platform = solved.platform,
+                                            .image_config = "",
+                                            .created_by = solved.created_by,
+                                            .attestations = {}});
+  return output;
 }
 
 Result<std::map<std::string, std::string>> ExportBuildOutput(
@@ -120,9 +97,20 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   KILN_ASSIGN_OR_RETURN(solver::Snapshotter * snapshots, root.Snapshots());
   // Another build's GC or a prune must not remove the result while it is
   // exported (a partial export would look complete).
-  std::shared_ptr<void> hold;
-  if (!output.snapshot.empty()) {
-    KILN_ASSIGN_OR_RETURN(hold, solver->Hold(output.snapshot));
+  std::vector<std::shared_ptr<void>> holds;
+  std::vector<solver::ExportSource> sources;
+  for (const PlatformOutput& p : output.platforms) {
+    if (!p.snapshot.empty()) {
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> hold,
+                            solver->Hold(p.snapshot));
+      holds.push_back(std::move(hold));
+    }
+    sources.push_back(solver::ExportSource{.snapshot = p.snapshot,
+                                           .platform = p.platform,
+                                           .image_config = p.image_config,
+                                           .created_by = p.created_by,
+                                           .attestations = p.attestations});
+    sources.back().inline_cache = p.inline_cache;
   }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";
@@ -131,18 +119,13 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
   if (ec || mkdtemp(work.data()) == nullptr) {
     return InternalError("creating a work directory under " + tmp + " failed");
   }
-  solver::ExportSource source{.snapshot = output.snapshot,
-                              .platform = output.platform,
-                              .image_config = output.image_config,
-                              .created_by = output.created_by};
-  source.inline_cache = output.inline_cache;
   solver::ExportEnv env{.snapshots = snapshots,
                         .content = content,
                         .images = images,
                         .registry = registry,
                         .layers = &solver->layers(),
                         .work_dir = work};
-  auto response = solver::Export(request, source, env);
+  auto response = solver::ExportPlatforms(request, sources, env);
   std::filesystem::remove_all(work, ec);
   return response;
 }

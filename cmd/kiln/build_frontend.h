@@ -20,19 +20,29 @@
 
 namespace kiln::cli {
 
-// What a build produced, for the exporters.
-struct BuildOutput {
+// One platform's result.
+struct PlatformOutput {
   std::string snapshot;  // "" = empty filesystem
   llb::Platform platform;
-  std::string image_config;  // containerimage.config from a frontend
+  std::string image_config;  // containerimage.config[/<id>] from a frontend
   std::map<std::string, std::string> created_by;
+  // Attached by the oci and image exporters (exporter.h); filled by the
+  // caller before ExportBuildOutput (e.g. provenance).
+  std::vector<solver::Attestation> attestations;
+  // --export-cache type=inline: the cache config the image exporters embed
+  // (build_cache_run.h PrepareInlineCache); "" = none.
+  std::string inline_cache;
+};
+
+// What a build produced, for the exporters.
+struct BuildOutput {
+  // One entry per platform, in the frontend's refs.platforms order; one for a
+  // single-platform build (a frontend's single ref or an LLB solve).
+  std::vector<PlatformOutput> platforms;
   // The frontend's exporter metadata (e.g. result.txt of a --call).
   std::map<std::string, std::string> metadata;
   // The frontend's warnings (build checks), for the caller to show.
   std::vector<gateway::Warning> warnings;
-  // --export-cache type=inline: the cache config the image exporters embed
-  // (build_cache_run.h PrepareInlineCache); "" = none.
-  std::string inline_cache;
 };
 
 // A frontend run: `kiln build --frontend` or a SolveRequest's Frontend.
@@ -45,10 +55,11 @@ struct FrontendBuild {
   std::string session_id;  // BUILDKIT_SESSION_ID; "" = a random one
 };
 
-// Runs `build` against `request` (progress, locals, secrets, ...).
+// Runs `build` against `request` (progress, locals, secrets, ...). A result
+// with several refs becomes one PlatformOutput per refs.platforms entry.
 // Errors: the runner's (policy, resolution, the frontend's own error);
-// Unimplemented for a multi-platform result (several refs), which kiln
-// cannot export yet. Thread-safe (concurrent builds share the Root).
+// InvalidArgument for several refs without a (matching) refs.platforms.
+// Thread-safe (concurrent builds share the Root).
 Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
                                       const solver::SolveRequest& request,
                                       std::stop_token stop);
@@ -58,8 +69,18 @@ Result<BuildOutput> SolveGraph(Root& root, const solver::Graph& graph,
                                const solver::SolveRequest& request,
                                std::stop_token stop);
 
-// Runs one exporter on `output` (a scratch directory under <root>/tmp is
-// made and removed around it) and returns its response keys. Thread-safe.
+// The per-platform outputs of a frontend's result, in refs.platforms order
+// (exptypes.Platforms JSON: {"Platforms":[{"ID":…,"Platform":{…}}]}), with
+// each platform's containerimage.config/<ID> (else containerimage.config).
+// A single ref (or none: the empty filesystem of `fallback`) gives one.
+// InvalidArgument for several refs without refs.platforms, bad JSON, or an
+// ID with no ref.
+Result<std::vector<PlatformOutput>> PlatformOutputs(
+    const gateway::FinalResult& result, const llb::Platform& fallback);
+
+// Runs one exporter on `output`, all its platforms (exporter.h's
+// ExportPlatforms; a scratch directory under <root>/tmp is made and removed
+// around it) and returns its response keys. Thread-safe.
 Result<std::map<std::string, std::string>> ExportBuildOutput(
     Root& root, const solver::ExportRequest& request,
     const BuildOutput& output);

@@ -255,6 +255,9 @@ int RunRemoteBuild(const RemoteOptions& options,
   std::vector<gateway::Warning> warnings =
       status.Finish(std::chrono::seconds(solved.ok() ? 10 : 2));
   (*printer)->Finish();
+  // Exported files and new directories appear only for a build that
+  // succeeded (the session discards them otherwise).
+  if (solved.ok() && session) solved = session->CommitExports();
   Status closed = session ? session->Close() : Status::Ok();
   if (!solved.ok()) {
     std::string logs = (*printer)->ErrorLogs();

@@ -248,8 +248,8 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
     for (const auto& [key, value] : *exported) exporter_response[key] = value;
   }
   if (stop.stop_requested()) return Fail(CancelledError("build cancelled"));
-  auto cached = cli::ExportCaches(root_, caches->exports, recorder,
-                                  output->snapshot, &sink, nullptr);
+  auto cached = cli::ExportCaches(root_, caches->exports, recorder, *output,
+                                  &sink, nullptr);
   if (!cached.ok()) return Fail(cached.status());
   return grpc::Status::OK;
 }

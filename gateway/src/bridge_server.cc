@@ -7,10 +7,10 @@
 #include <utility>
 
 #include "grpc_status.h"
+#include "kiln/gateway/rpc_error.h"
 #include "kiln/llb/caps.h"
 #include "kiln/llb/definition.h"
 #include "kiln/solver/graph.h"
-#include "kiln/gateway/rpc_error.h"
 
 namespace kiln::gateway {
 namespace {
@@ -130,10 +130,9 @@ grpc::Status BridgeServer::Ping(grpc::ServerContext*,
   }
   moby::buildkit::v1::types::WorkerRecord* worker = resp->add_workers();
   worker->set_id("kiln");
-  const llb::Platform& platform = env_.base_request.platform.os.empty()
-                                      ? llb::HostPlatform()
-                                      : env_.base_request.platform;
-  llb::ToProto(platform, worker->add_platforms());
+  // The engine's native platform (frontends take it as BUILDPLATFORM), not
+  // the request's default target platform.
+  llb::ToProto(llb::HostPlatform(), worker->add_platforms());
   return grpc::Status::OK;
 }
 

@@ -91,6 +91,7 @@ class Client::Impl {
   explicit Impl(std::shared_ptr<grpc::Channel> channel)
       : stub_(gw::LLBBridge::NewStub(std::move(channel))) {}
   gw::LLBBridge::Stub& stub() { return *stub_; }
+  std::vector<llb::Platform> worker_platforms;  // from the last Ping
 
  private:
   std::unique_ptr<gw::LLBBridge::Stub> stub_;
@@ -131,9 +132,19 @@ Result<Capabilities> Client::Ping() {
   for (const auto& cap : resp.llbcaps()) {
     if (cap.enabled()) caps.llb.push_back(cap.id());
   }
+  if (resp.workers_size() > 0) {
+    for (const auto& p : resp.workers(0).platforms()) {
+      caps.worker_platforms.push_back(llb::FromProto(p));
+    }
+  }
+  impl_->worker_platforms = caps.worker_platforms;
   if (resp.frontendapicaps_size() == 0) caps.frontend = DefaultFrontendCaps();
   if (resp.llbcaps_size() == 0) caps.llb = DefaultLLBCaps();
   return caps;
+}
+
+const std::vector<llb::Platform>& Client::WorkerPlatforms() const {
+  return impl_->worker_platforms;
 }
 
 Result<ImageConfig> Client::ResolveImageConfig(

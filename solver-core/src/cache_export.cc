@@ -218,7 +218,7 @@ Result<std::string> InlineCacheConfig(const CacheRecorder& recorded,
 
 Result<oci::Descriptor> ExportCache(const CacheSpec& spec,
                                     const CacheRecorder& recorded,
-                                    const std::string& result,
+                                    const std::vector<std::string>& results,
                                     const CacheServices& services) {
   const std::string context = "exporting cache to " + CacheSpecName(spec);
   KILN_RETURN_IF_ERROR(ValidateCacheExport(spec).WithContext(context));
@@ -233,7 +233,8 @@ Result<oci::Descriptor> ExportCache(const CacheSpec& spec,
   const bool max = mode != spec.attrs.end() && mode->second == "max";
 
   std::set<std::string> in_result;
-  if (!result.empty()) {
+  for (const std::string& result : results) {
+    if (result.empty()) continue;
     auto chain = SnapshotChain(*services.snapshots, result);
     if (!chain.ok()) return chain.status().WithContext(context);
     in_result.insert(chain->begin(), chain->end());

@@ -29,26 +29,40 @@ Result<std::vector<llb::ImageReference>> ParseNames(
   return refs;
 }
 
-// The OCI layout of the image: every blob, index.json naming it.
+// The blobs of a manifest: itself, its config and layers.
+Status AddManifestBlobs(const ContentStore& content, const oci::Descriptor& d,
+                        ArchivePlan* plan) {
+  KILN_RETURN_IF_ERROR(AddStoredBlob(content, d.digest, d.size, plan));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, content.ReadAll(d.digest));
+  KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(bytes));
+  KILN_RETURN_IF_ERROR(
+      AddStoredBlob(content, m.config.digest, m.config.size, plan));
+  for (const auto& l : m.layers)
+    KILN_RETURN_IF_ERROR(AddStoredBlob(content, l.digest, l.size, plan));
+  return Status::Ok();
+}
+
+// The OCI layout of the image (a manifest, or an index and its manifests):
+// every blob, index.json naming the root.
 Result<ArchivePlan> PlanLayout(const ContentStore& content,
-                               const BuiltImage& image,
+                               const oci::Descriptor& root,
                                const std::vector<llb::ImageReference>& refs) {
   ArchivePlan plan;
   AddDirectories(&plan);
-  KILN_RETURN_IF_ERROR(AddStoredBlob(content, image.manifest.digest,
-                                     image.manifest.size, &plan));
-  KILN_ASSIGN_OR_RETURN(std::string bytes,
-                        content.ReadAll(image.manifest.digest));
-  KILN_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(bytes));
-  KILN_RETURN_IF_ERROR(
-      AddStoredBlob(content, m.config.digest, m.config.size, &plan));
-  for (const auto& l : m.layers)
-    KILN_RETURN_IF_ERROR(AddStoredBlob(content, l.digest, l.size, &plan));
+  if (oci::IsIndexMediaType(root.media_type)) {
+    KILN_RETURN_IF_ERROR(AddStoredBlob(content, root.digest, root.size, &plan));
+    KILN_ASSIGN_OR_RETURN(std::string bytes, content.ReadAll(root.digest));
+    KILN_ASSIGN_OR_RETURN(oci::Index children, oci::ParseIndex(bytes));
+    for (const auto& child : children.manifests)
+      KILN_RETURN_IF_ERROR(AddManifestBlobs(content, child, &plan));
+  } else {
+    KILN_RETURN_IF_ERROR(AddManifestBlobs(content, root, &plan));
+  }
   oci::Index index;
   index.media_type = std::string(oci::kMediaTypeImageIndex);
-  if (refs.empty()) index.manifests.push_back(image.manifest);
+  if (refs.empty()) index.manifests.push_back(root);
   for (const auto& ref : refs)
-    index.manifests.push_back(NamedDescriptor(image.manifest, ref));
+    index.manifests.push_back(NamedDescriptor(root, ref));
   AddBytes(&plan, "index.json", oci::ToJson(index));
   AddBytes(&plan, "oci-layout", std::string(kOciLayoutJson));
   return plan;
@@ -114,13 +128,19 @@ std::string JoinNames(const std::vector<llb::ImageReference>& refs) {
 }  // namespace
 
 Result<std::map<std::string, std::string>> ExportImage(
-    const ExportRequest& request, const ExportSource& source,
+    const ExportRequest& request, std::span<const ExportSource> sources,
     const ExportEnv& env) {
   const std::string& type = request.type;
   KILN_ASSIGN_OR_RETURN(bool unpack, AttrBool(request.attrs, "unpack", false));
   if (unpack) return UnimplementedError("unpack=true is not supported");
   KILN_ASSIGN_OR_RETURN(bool push, AttrBool(request.attrs, "push", false));
   KILN_ASSIGN_OR_RETURN(bool as_tar, AttrBool(request.attrs, "tar", true));
+  KILN_ASSIGN_OR_RETURN(bool oci_types,
+                        AttrBool(request.attrs, "oci-mediatypes", true));
+  if (auto c = request.attrs.find("compression");
+      c != request.attrs.end() && c->second == "zstd") {
+    oci_types = true;  // as BuildImage: zstd layers need OCI types
+  }
   KILN_ASSIGN_OR_RETURN(auto refs, ParseNames(AttrList(request.attrs, "name")));
   std::string dest;
   if (type != "image") {
@@ -135,41 +155,90 @@ Result<std::map<std::string, std::string>> ExportImage(
     return FailedPreconditionError("no image store");
   if (push && env.registry == nullptr)
     return FailedPreconditionError("push=true: no registry client");
+  bool attested = false;
+  for (const ExportSource& s : sources) attested |= !s.attestations.empty();
+  if (type == "docker" && sources.size() > 1) {
+    return FailedPreconditionError(
+        "the docker exporter cannot export a multi-platform result (" +
+        std::to_string(sources.size()) +
+        " platforms): a docker archive holds no manifest list; use "
+        "type=oci or type=image");
+  }
+  if (type == "docker" && attested) {
+    return InvalidArgumentError(
+        "the docker exporter cannot carry attestations; use type=oci or "
+        "type=image");
+  }
 
-  KILN_ASSIGN_OR_RETURN(BuiltImage image, BuildImage(request, source, env));
+  std::vector<BuiltImage> images;
+  for (const ExportSource& source : sources) {
+    auto image = BuildImage(request, source, env);
+    if (!image.ok() && sources.size() > 1) {
+      return image.status().WithContext("platform " +
+                                        llb::FormatPlatform(source.platform));
+    }
+    if (!image.ok()) return image.status();
+    images.push_back(*std::move(image));
+  }
+  // BuildKit writes an index for several platforms or any attestation.
+  oci::Descriptor root = images[0].manifest;
+  const bool as_index = images.size() > 1 || attested;
+  if (as_index) {
+    oci::Index index;
+    index.media_type =
+        std::string(oci_types ? oci::kMediaTypeImageIndex
+                              : oci::kMediaTypeDockerManifestList);
+    for (const BuiltImage& image : images)
+      index.manifests.push_back(image.manifest);
+    for (size_t i = 0; i < images.size(); ++i) {
+      if (sources[i].attestations.empty()) continue;
+      KILN_ASSIGN_OR_RETURN(
+          oci::Descriptor d,
+          WriteAttestationManifest(env, images[i].manifest, refs,
+                                   sources[i].attestations, oci_types));
+      index.manifests.push_back(std::move(d));
+    }
+    std::string bytes = oci::ToJson(index);
+    KILN_ASSIGN_OR_RETURN(Digest digest, env.content->Put(bytes));
+    root = oci::Descriptor{};
+    root.media_type = index.media_type;
+    root.digest = digest;
+    root.size = static_cast<int64_t>(bytes.size());
+  }
 
   if (type == "oci") {
     KILN_ASSIGN_OR_RETURN(ArchivePlan plan,
-                          PlanLayout(*env.content, image, refs));
+                          PlanLayout(*env.content, root, refs));
     KILN_RETURN_IF_ERROR(as_tar ? WriteArchive(*env.content, plan, dest)
                                 : WriteLayoutDir(*env.content, plan, dest));
   } else if (type == "docker") {
     std::vector<SavedName> names;
     for (const auto& ref : refs)
-      names.push_back(
-          SavedName{ImageRecord{ref.String(), image.manifest}, ref});
+      names.push_back(SavedName{ImageRecord{ref.String(), root}, ref});
     ArchivePlan plan;
     AddDirectories(&plan);
     SaveOptions options;
-    options.platform = source.platform;
+    options.platform = sources[0].platform;
     KILN_RETURN_IF_ERROR(PlanDockerArchive(*env.images, names, options, &plan));
     KILN_RETURN_IF_ERROR(WriteArchive(*env.content, plan, dest));
   } else {
     for (const auto& ref : refs) {
-      KILN_RETURN_IF_ERROR(env.images->Put(ref.String(), image.manifest));
+      KILN_RETURN_IF_ERROR(env.images->Put(ref.String(), root));
     }
     if (push) {
       for (const auto& ref : refs) {
-        Status s = env.registry->Push(ref, image.manifest);
+        Status s = env.registry->Push(ref, root);
         if (!s.ok()) return s.WithContext("pushing " + ref.String());
       }
     }
   }
 
   std::map<std::string, std::string> out;
-  out["containerimage.digest"] = image.manifest.digest.str();
-  out["containerimage.config.digest"] = image.config_digest.str();
-  oci::Descriptor plain = image.manifest;
+  out["containerimage.digest"] = root.digest.str();
+  if (!as_index) {
+    out["containerimage.config.digest"] = images[0].config_digest.str();
+  }
+  oci::Descriptor plain = root;
   plain.platform.reset();
   out["containerimage.descriptor"] = Base64Encode(oci::ToJson(plain));
   if (!refs.empty()) out["image.name"] = JoinNames(refs);

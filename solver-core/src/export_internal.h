@@ -7,9 +7,11 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "kiln/llb/reference.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/exporter.h"
 #include "kiln/solver/oci.h"
@@ -46,11 +48,19 @@ class TreeView {
   std::string path_;
 };
 
-// The local and tar exporters.
-Status ExportLocal(const ExportRequest& request, const ExportSource& source,
-                   const ExportEnv& env);
-Status ExportTar(const ExportRequest& request, const ExportSource& source,
-                 const ExportEnv& env);
+// The tree of `snapshot` copied into `dest` (created when missing; entries
+// of the same name replaced).
+Status CopyResultTo(const ExportEnv& env, const std::string& snapshot,
+                    const std::string& dest);
+
+// The platform's directory name in a platform-split output: "linux_arm_v7".
+std::string PlatformDirName(const llb::Platform& platform);
+
+// The local and tar exporters (export_split.cc), one source per platform.
+Status ExportLocal(const ExportRequest& request,
+                   std::span<const ExportSource> sources, const ExportEnv& env);
+Status ExportTar(const ExportRequest& request,
+                 std::span<const ExportSource> sources, const ExportEnv& env);
 
 // An image built into the content store.
 struct BuiltImage {
@@ -60,9 +70,27 @@ struct BuiltImage {
 Result<BuiltImage> BuildImage(const ExportRequest& request,
                               const ExportSource& source, const ExportEnv& env);
 
-// The oci, docker and image exporters (images built with BuildImage).
+// The in-toto attestations of one platform's image written to the content
+// store as BuildKit's attestation manifest (export_attest.cc): the returned
+// descriptor has platform unknown/unknown and the vnd.docker.reference.*
+// annotations pointing at `image`. Statement subjects: one package URL per
+// name in `refs` ("pkg:docker/app@1?platform=linux%2Famd64"), "_" when
+// there are none. Layers are annotated with in-toto.io/predicate-type unless
+// `oci_types` is false (Docker media types, no layer annotations).
+// InvalidArgument for a predicate that is not a JSON object.
+Result<oci::Descriptor> WriteAttestationManifest(
+    const ExportEnv& env, const oci::Descriptor& image,
+    const std::vector<llb::ImageReference>& refs,
+    const std::vector<Attestation>& attestations, bool oci_types);
+
+// BuildKit's in-toto subject name of `ref` for `platform` (util/purl).
+std::string PackageUrl(const llb::ImageReference& ref,
+                       const llb::Platform& platform);
+
+// The oci, docker and image exporters (images built with BuildImage), one
+// source per platform.
 Result<std::map<std::string, std::string>> ExportImage(
-    const ExportRequest& request, const ExportSource& source,
+    const ExportRequest& request, std::span<const ExportSource> sources,
     const ExportEnv& env);
 
 }  // namespace kiln::solver::internal

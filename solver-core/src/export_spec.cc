@@ -1,4 +1,5 @@
 // ParseOutputSpec, attr helpers and the Export dispatch.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,23 +85,46 @@ Result<ExportRequest> ParseOutputSpec(std::string_view spec) {
 Result<std::map<std::string, std::string>> Export(const ExportRequest& request,
                                                   const ExportSource& source,
                                                   const ExportEnv& env) {
+  return ExportPlatforms(request, std::span<const ExportSource>(&source, 1),
+                         env);
+}
+
+Result<std::map<std::string, std::string>> ExportPlatforms(
+    const ExportRequest& request, std::span<const ExportSource> sources,
+    const ExportEnv& env) {
   std::string what = "exporting " + request.type;
-  if (!source.snapshot.empty() && env.snapshots == nullptr)
-    return FailedPreconditionError(what + ": no snapshotter");
+  if (sources.empty()) return InvalidArgumentError(what + ": no result");
+  std::set<std::string> platforms;
+  bool attested = false;
+  for (const ExportSource& source : sources) {
+    if (!source.snapshot.empty() && env.snapshots == nullptr)
+      return FailedPreconditionError(what + ": no snapshotter");
+    std::string platform = llb::FormatPlatform(source.platform);
+    if (sources.size() > 1 && !platforms.insert(platform).second) {
+      return InvalidArgumentError(what + ": platform " + platform +
+                                  " given twice");
+    }
+    attested |= !source.attestations.empty();
+  }
   if (request.type == "local" || request.type == "tar") {
+    if (attested) {
+      return InvalidArgumentError(what + ": the " + request.type +
+                                  " exporter cannot carry attestations; use "
+                                  "type=oci or type=image");
+    }
     Status s = request.type == "local"
-                   ? internal::ExportLocal(request, source, env)
-                   : internal::ExportTar(request, source, env);
+                   ? internal::ExportLocal(request, sources, env)
+                   : internal::ExportTar(request, sources, env);
     if (!s.ok()) return s.WithContext(what);
     return std::map<std::string, std::string>{};
   }
   if (request.type == "oci" || request.type == "docker" ||
       request.type == "image") {
-    auto out = internal::ExportImage(request, source, env);
+    auto out = internal::ExportImage(request, sources, env);
     if (!out.ok()) return out.status().WithContext(what);
     return out;
   }
-  return InvalidArgumentError("exporting: unknown type \"" + request.type +
+  return InvalidArgumentError(what + ": unknown type \"" + request.type +
                               "\" (known types: " + kKnownTypes + ")");
 }
 

@@ -1,4 +1,5 @@
-// The local and tar exporters, and the read-only view of a result tree.
+// A result tree copied into a directory (the local exporter), and the
+// read-only view of a result tree.
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,22 +52,9 @@ TreeView::~TreeView() {
   if (!view_key_.empty()) snapshots_->Remove(view_key_).IgnoreError();
 }
 
-namespace {
-
-// The request's "dest" attribute, which the local and tar exporters require.
-Result<std::string> RequiredDest(const ExportRequest& request) {
-  auto it = request.attrs.find("dest");
-  if (it == request.attrs.end() || it->second.empty())
-    return InvalidArgumentError("dest is required");
-  return it->second;
-}
-
-}  // namespace
-
-Status ExportLocal(const ExportRequest& request, const ExportSource& source,
-                   const ExportEnv& env) {
-  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
-  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
+Status CopyResultTo(const ExportEnv& env, const std::string& snapshot,
+                    const std::string& dest) {
+  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, snapshot));
   KILN_RETURN_IF_ERROR(MakeDirs(dest, "export destination " + dest));
   // Copy next to the destination's entries, then move each into place.
   std::string staging = dest + "/.kiln-export-" + RandomNonce();
@@ -87,21 +75,6 @@ Status ExportLocal(const ExportRequest& request, const ExportSource& source,
   }
   RemoveTree(staging).IgnoreError();
   return s;
-}
-
-Status ExportTar(const ExportRequest& request, const ExportSource& source,
-                 const ExportEnv& env) {
-  KILN_ASSIGN_OR_RETURN(std::string dest, RequiredDest(request));
-  KILN_ASSIGN_OR_RETURN(auto view, TreeView::Open(env, source.snapshot));
-  KILN_ASSIGN_OR_RETURN(auto entries, ScanTree(view->path()));
-  KILN_ASSIGN_OR_RETURN(auto out, ArchiveOutput::Create(dest));
-  std::string label = dest == "-" ? "standard output" : dest;
-  DataSink sink = [&](std::string_view chunk) {
-    return WriteFull(out->fd(), chunk, label);
-  };
-  KILN_RETURN_IF_ERROR(WriteTarStream(entries, FileDataSource(view->path()),
-                                      oci::Compression::kNone, sink, nullptr));
-  return out->Commit();
 }
 
 }  // namespace kiln::solver::internal

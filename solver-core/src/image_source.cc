@@ -138,8 +138,8 @@ Result<ImageSource::Root> ImageSource::ResolveRoot(
   // The store answers unless the mode says otherwise, but only with an image
   // complete for this platform: an interrupted pull may have left the root
   // blob without its manifest, config or layers, and must be resumed.
+  std::optional<oci::Descriptor> stored;
   if (mode != ResolveMode::kForcePull) {
-    std::optional<oci::Descriptor> stored;
     if (!ref.digest.empty()) {
       KILN_ASSIGN_OR_RETURN(Digest pinned, Digest::Parse(ref.digest));
       if (content.Has(pinned)) {
@@ -156,6 +156,13 @@ Result<ImageSource::Root> ImageSource::ResolveRoot(
     if (stored && CompleteFor(*stored, platform)) return Root{name, *stored};
   }
   if (mode == ResolveMode::kPreferLocal) {
+    // A stored index without this platform: say which platforms it has.
+    if (stored && oci::IsIndexMediaType(stored->media_type)) {
+      auto image = store_->Resolve(*stored, platform);
+      if (!image.ok() && image.status().code() == StatusCode::kNotFound) {
+        return image.status().WithContext("image " + name);
+      }
+    }
     return NotFoundError("image " + name + " for " +
                          llb::FormatPlatform(platform) +
                          " is not (completely) in the embedded store "

@@ -8,6 +8,7 @@
 
 #include "file_op_internal.h"
 #include "kiln/solver/exec_mounts.h"
+#include "kiln/solver/exec_platform.h"
 #include "snapshot_base.h"
 #include "solver_internal.h"
 
@@ -257,6 +258,9 @@ Result<std::vector<OutputRef>> RunExecOp(const OpEnv& env, const Digest& key,
   }
   const pb::ExecOp& exec = env.vertex->op.exec();
   KILN_RETURN_IF_ERROR(CheckMeta(env, exec));
+  // A foreign platform fails here, before anything is prepared or started.
+  KILN_RETURN_IF_ERROR(
+      CheckExecPlatform(env.platform, llb::HostPlatform(), env.binfmt_dir));
   ExecSpec spec;
   FillMeta(env, exec, spec);
   KILN_RETURN_IF_ERROR(AddSecretEnv(env, exec, spec));

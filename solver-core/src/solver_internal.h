@@ -131,6 +131,7 @@ struct OpEnv {
   const SolveRequest* request = nullptr;
   const SolverDirs* dirs = nullptr;
   llb::Platform platform;  // of the vertex
+  std::string binfmt_dir;  // SolverOptions::binfmt_dir
   std::stop_token stop;
   // Process output and byte progress of this vertex.
   std::function<void(int stream, std::string_view data)> log;

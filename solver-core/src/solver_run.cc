@@ -223,6 +223,7 @@ Status SolveRun::Process(int v) {
   env.request = &request_;
   env.dirs = &solver_.dirs();
   env.platform = state.platform;
+  env.binfmt_dir = solver_.options().binfmt_dir;
   env.stop = stop_.get_token();
   env.hold = [this](const std::string& s) {
     return solver_.HoldExisting(holds_, s);

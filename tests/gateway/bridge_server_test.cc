@@ -47,6 +47,9 @@ TEST_F(BridgeServerTest, PingAdvertisesImplementedCapsOnly) {
   ASSERT_EQ(resp.workers_size(), 1);
   EXPECT_EQ(resp.workers(0).platforms_size(), 1);
   EXPECT_FALSE(resp.workers(0).platforms(0).os().empty());
+  // The engine's native platform: frontends take it as BUILDPLATFORM.
+  EXPECT_EQ(resp.workers(0).platforms(0).architecture(),
+            llb::HostPlatform().architecture);
 }
 
 TEST_F(BridgeServerTest, HealthIsServedOnTheSameConnection) {

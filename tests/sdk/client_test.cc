@@ -49,6 +49,20 @@ TEST_F(ClientTest, PingListsOnlyEnabledCaps) {
   EXPECT_TRUE(caps->HasLLBCap("source.image"));
 }
 
+TEST_F(ClientTest, PingKeepsTheWorkerPlatforms) {
+  EXPECT_TRUE(client_->WorkerPlatforms().empty());
+  auto* worker = bridge_.pong.add_workers();
+  auto* p = worker->add_platforms();
+  p->set_os("linux");
+  p->set_architecture("s390x");
+  Result<Capabilities> caps = client_->Ping();
+  ASSERT_TRUE(caps.ok()) << caps.status().ToString();
+  ASSERT_EQ(caps->worker_platforms.size(), 1u);
+  EXPECT_EQ(caps->worker_platforms[0].architecture, "s390x");
+  ASSERT_EQ(client_->WorkerPlatforms().size(), 1u);
+  EXPECT_EQ(llb::FormatPlatform(client_->WorkerPlatforms()[0]), "linux/s390x");
+}
+
 TEST_F(ClientTest, PingDefaultsCapsAnOldEngineOmits) {
   Result<Capabilities> caps = client_->Ping();
   ASSERT_TRUE(caps.ok()) << caps.status().ToString();

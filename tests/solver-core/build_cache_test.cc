@@ -193,7 +193,7 @@ class CacheExportTest : public ::testing::Test {
       const std::string& mode, const std::string& dest) {
     CacheSpec spec{.type = "local", .attrs = {{"dest", dest}, {"mode", mode}}};
     KILN_ASSIGN_OR_RETURN(oci::Descriptor d,
-                          ExportCache(spec, recorder_, "b", Services()));
+                          ExportCache(spec, recorder_, {"b"}, Services()));
     (void)d;
     CacheSpec in{.type = "local", .attrs = {{"src", dest}}};
     return ImportedCache::Load(in, Services());
@@ -284,7 +284,7 @@ TEST_F(CacheExportTest, LocalLayoutIsReadableAndBlobsAreVerified) {
   // Another tag keeps the first; a missing tag is NotFound.
   CacheSpec tagged{.type = "local",
                    .attrs = {{"dest", dest}, {"tag", "v2"}, {"mode", "max"}}};
-  ASSERT_TRUE(ExportCache(tagged, recorder_, "b", Services()).ok());
+  ASSERT_TRUE(ExportCache(tagged, recorder_, {"b"}, Services()).ok());
   std::ifstream in2(dest + "/index.json");
   EXPECT_EQ(nlohmann::json::parse(in2)["manifests"].size(), 2u);
   auto v2 = ImportedCache::Load(

@@ -70,7 +70,7 @@ TEST_F(SolverCacheImportTest, ImportedResultsAnswerAFreshRoot) {
   EXPECT_EQ(recorder.Entries().size(), 2u);
   layout_ = MakeTempDir("kiln-cache-layout");
   CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
-  auto exported = ExportCache(out, recorder, built->snapshot, Services());
+  auto exported = ExportCache(out, recorder, {built->snapshot}, Services());
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
 
   ASSERT_NO_FATAL_FAILURE(FreshRoot());
@@ -108,7 +108,7 @@ TEST_F(SolverCacheImportTest, AMissingBlobMakesTheStepRun) {
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   layout_ = MakeTempDir("kiln-cache-layout");
   CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
-  ASSERT_TRUE(ExportCache(out, recorder, built->snapshot, Services()).ok());
+  ASSERT_TRUE(ExportCache(out, recorder, {built->snapshot}, Services()).ok());
   // The top layer's blob (the second RUN's) goes missing.
   auto top = solver_->layers().GetLayer(built->snapshot);
   ASSERT_TRUE(top.has_value());

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <thread>
 
 #include "client_services.h"
 #include "diff_copy.h"
@@ -79,6 +77,17 @@ class FileSendService final : public grpc::Service {
 
  private:
   grpc::Status DiffCopy(grpc::ServerContext* ctx, RawStream* stream) {
+    {
+      std::lock_guard lock(state_.mu);
+      ++state_.receiving;
+    }
+    struct Done {
+      ClientState& state;
+      ~Done() {
+        std::lock_guard lock(state.mu);
+        if (--state.receiving == 0) state.idle.notify_all();
+      }
+    } done{state_};
     const auto& exports = state_.options.exports;
     auto ids = MetadataValues(*ctx, kMetaExporterId);
     const ExportTarget* target = nullptr;
@@ -100,10 +109,10 @@ class FileSendService final : public grpc::Service {
         s = ReceiveDir(ctx, stream, target->path);
         break;
       case ExportTarget::Kind::kFile:
-        s = ReceiveFile(ctx, stream, target->path);
+        s = ReceiveFile(stream, target->path);
         break;
       case ExportTarget::Kind::kStdout:
-        s = ReceiveToFd(ctx, stream, 1, "stdout");
+        s = ReceiveToFd(stream, 1, "stdout");
         break;
     }
     return ToGrpc(s);
@@ -134,33 +143,43 @@ class FileSendService final : public grpc::Service {
       std::lock_guard lock(state_.mu);
       state_.exported += result.stats;
     }
-    if (s.ok() && !existed && rename(dest.c_str(), path.c_str()) != 0) {
-      s = ErrnoError("renaming the export into " + path, errno);
+    if (!existed) {
+      if (s.ok()) {
+        Hold(dest, path);
+      } else {
+        RemoveTree(dest);
+      }
     }
-    if (!s.ok() && !existed) RemovePath(parent, dest);
     return s.ok() ? s : s.WithContext("exporting to " + path);
   }
 
-  Status ReceiveFile(grpc::ServerContext* ctx, RawStream* stream,
-                     const std::string& path) {
+  Status ReceiveFile(RawStream* stream, const std::string& path) {
     auto [parent, base] = SplitPath(path);
     KILN_RETURN_IF_ERROR(MakeParents(parent));
     std::string temp = parent + "/" + TempName(base);
     Fd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd.valid()) return ErrnoError("creating " + temp, errno);
-    Status s = ReceiveToFd(ctx, stream, fd.get(), path);
+    Status s = ReceiveToFd(stream, fd.get(), path);
     if (s.ok() && fsync(fd.get()) != 0)
       s = ErrnoError("writing " + path, errno);
     fd.Reset();
-    if (s.ok() && rename(temp.c_str(), path.c_str()) != 0) {
-      s = ErrnoError("renaming the export into " + path, errno);
+    if (s.ok()) {
+      Hold(temp, path);
+    } else {
+      unlink(temp.c_str());
     }
-    if (!s.ok()) unlink(temp.c_str());
     return s;
   }
 
-  Status ReceiveToFd(grpc::ServerContext* ctx, RawStream* stream, int fd,
-                     const std::string& where) {
+  // A complete transfer stays under its temporary name until the build
+  // succeeded (ClientSession::CommitExports): a stream that ended early
+  // looks complete here, only the Solve's result tells.
+  void Hold(const std::string& temp, const std::string& path) {
+    std::lock_guard lock(state_.mu);
+    state_.pending.push_back({temp, path});
+  }
+
+  Status ReceiveToFd(RawStream* stream, int fd, const std::string& where) {
     grpc::ByteBuffer buffer;
     moby::filesync::v1::BytesMessage message;
     uint64_t bytes = 0;
@@ -188,25 +207,11 @@ class FileSendService final : public grpc::Service {
       if (!s.ok()) break;
       bytes += data.size();
     }
-    if (s.ok() && Cancelled(ctx)) {
-      s = CancelledError("export to " + where +
-                         ": the daemon ended the transfer early");
-    }
     std::lock_guard lock(state_.mu);
     state_.exported.packets_received += packets;
     state_.exported.data_bytes += bytes;
     if (s.ok()) ++state_.exported.files_written;
     return s;
-  }
-
-  // A cancelled stream also ends Read(); the cancellation may be reported a
-  // moment later, so look a few times before taking the end as complete.
-  bool Cancelled(grpc::ServerContext* ctx) {
-    for (int i = 0; i < 20; ++i) {
-      if (ctx->IsCancelled() || state_.transport_done.load()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
   }
 
   static std::pair<std::string, std::string> SplitPath(std::string path) {
@@ -230,13 +235,6 @@ class FileSendService final : public grpc::Service {
       start = slash + 1;
     }
     return Status::Ok();
-  }
-
-  static void RemovePath(const std::string& parent, const std::string& path) {
-    Fd dir(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir.valid()) return;
-    RemoveAllAt(dir.get(), path.substr(path.rfind('/') + 1), path)
-        .IgnoreError();
   }
 
   ClientState& state_;

@@ -9,6 +9,7 @@
 #include <grpcpp/impl/service_type.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,12 +20,23 @@
 
 namespace kiln::session::internal {
 
+// An export received whole under a temporary name, waiting for the build's
+// verdict: ClientSession::CommitExports renames it to `path`,
+// DiscardExports removes it.
+struct PendingExport {
+  std::string temp;
+  std::string path;
+};
+
 struct ClientState {
   ClientSessionOptions options;
   std::atomic<bool> transport_done{false};  // the Control.Session call ended
   std::mutex mu;
-  TransferStats sent;      // guarded by mu
-  TransferStats exported;  // guarded by mu
+  std::condition_variable idle;        // notified when `receiving` drops to 0
+  TransferStats sent;                  // guarded by mu
+  TransferStats exported;              // guarded by mu
+  int receiving = 0;                   // guarded by mu: FileSend calls running
+  std::vector<PendingExport> pending;  // guarded by mu
 };
 
 // Each returns the service and appends the methods it serves to `methods`.

@@ -162,7 +162,45 @@ ClientSession::ClientSession(std::string id, std::string shared_key,
       shared_key_(std::move(shared_key)),
       impl_(std::move(impl)) {}
 
-ClientSession::~ClientSession() { Close().IgnoreError(); }
+ClientSession::~ClientSession() {
+  Close().IgnoreError();
+  DiscardExports();
+}
+
+Status ClientSession::CommitExports(std::chrono::milliseconds timeout) {
+  internal::ClientState& state = impl_->state;
+  std::unique_lock lock(state.mu);
+  if (!state.idle.wait_for(lock, timeout,
+                           [&] { return state.receiving == 0; })) {
+    return DeadlineExceededError("exports still arriving after " +
+                                 std::to_string(timeout.count()) +
+                                 " ms; nothing was renamed");
+  }
+  std::vector<internal::PendingExport> pending = std::move(state.pending);
+  state.pending.clear();
+  lock.unlock();
+  Status first;
+  for (const internal::PendingExport& p : pending) {
+    if (rename(p.temp.c_str(), p.path.c_str()) == 0) continue;
+    Status s = internal::ErrnoError("renaming the export into " + p.path, errno);
+    internal::RemoveTree(p.temp);
+    if (first.ok()) first = s;
+  }
+  return first;
+}
+
+void ClientSession::DiscardExports() {
+  internal::ClientState& state = impl_->state;
+  std::vector<internal::PendingExport> pending;
+  {
+    std::lock_guard lock(state.mu);
+    pending = std::move(state.pending);
+    state.pending.clear();
+  }
+  for (const internal::PendingExport& p : pending) {
+    internal::RemoveTree(p.temp);
+  }
+}
 
 Status ClientSession::Close() {
   Impl& p = *impl_;

@@ -107,6 +107,19 @@ std::string TempName(std::string_view name) {
 
 bool IsTempName(std::string_view name) { return name.starts_with(kTempPrefix); }
 
+void RemoveTree(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  std::string parent = ".";
+  if (slash == 0) {
+    parent.assign(1, '/');
+  } else if (slash != std::string::npos) {
+    parent.assign(path, 0, slash);
+  }
+  Fd dir(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return;
+  RemoveAllAt(dir.get(), path.substr(slash + 1), path).IgnoreError();
+}
+
 std::pair<std::string, std::string> SplitParent(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return {"", path};

@@ -64,6 +64,10 @@ Result<UnixSocket> NewUnixSocket(const std::string& path);
 Status RemoveAllAt(int dir_fd, const std::string& name,
                    const std::string& where);
 
+// Removes the host path `path` (a file or a whole tree) the same way;
+// errors are ignored (clean-up of temporary entries).
+void RemoveTree(const std::string& path);
+
 // Sorted names in the directory `dir_fd` (which stays open).
 Result<std::vector<std::string>> ListDirFd(int dir_fd,
                                            const std::string& where);

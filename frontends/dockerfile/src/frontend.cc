@@ -188,6 +188,11 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     co.build_args = opts.build_args;
     co.target = opts.target;
     co.target_platform = platform;
+    // BUILDPLATFORM: the engine's native platform, as the gateway's Ping
+    // reports it (the frontend's own host only when it reports none).
+    if (!client.WorkerPlatforms().empty()) {
+      co.build_platform = client.WorkerPlatforms().front();
+    }
     co.context_name = opts.context_key;
     co.excludes = dockerfile.excludes;
     co.filename = effective.filename;

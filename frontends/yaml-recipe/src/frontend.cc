@@ -171,6 +171,10 @@ Result<sdk::BuildResult> Build(sdk::Client& client,
     lo.filename = filename;
     lo.build_args = opts.build_args;
     lo.target_platform = platform;
+    // BUILDPLATFORM: the engine's native platform from the gateway's Ping.
+    if (!client.WorkerPlatforms().empty()) {
+      lo.build_platform = client.WorkerPlatforms().front();
+    }
     KILN_ASSIGN_OR_RETURN(Recipe recipe, LoadRecipe(*text, lo));
     ConvertOptions co;
     co.target = opts.target;

@@ -60,6 +60,8 @@ TEST_F(FileSendTest, DirectoryArrivesWhole) {
   auto sent = SendDirToClient(*session_, "0", result);
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   EXPECT_EQ(sent->files_requested, 3u);  // every regular file is new
+  EXPECT_FALSE(Exists(out_dir_)) << "a new directory waits for the commit";
+  ASSERT_TRUE(client_->CommitExports().ok());
   EXPECT_EQ(DumpTree(out_dir_), DumpTree(result));
   EXPECT_EQ(ReadFile(out_dir_ + "/data/big"), big);
   EXPECT_GE(client_->export_stats().data_bytes, big.size());
@@ -80,6 +82,8 @@ TEST_F(FileSendTest, FileArrivesWholeOrNotAtAll) {
   WriteFile(tar, bytes);
   Status sent = SendFileToClient(*session_, "1", tar, {{"image.name", "x"}});
   ASSERT_TRUE(sent.ok()) << sent.ToString();
+  EXPECT_FALSE(Exists(out_file_)) << "the file waits for the commit";
+  ASSERT_TRUE(client_->CommitExports().ok());
   EXPECT_EQ(ReadFile(out_file_), bytes);
 
   // An aborted transfer leaves the previous file and no temporary.
@@ -90,10 +94,32 @@ TEST_F(FileSendTest, FileArrivesWholeOrNotAtAll) {
   writer->reset();
   client_->Close().IgnoreError();  // waits for the client's handlers
   EXPECT_EQ(ReadFile(out_file_), bytes);
+  client_.reset();  // the failed build's session: its leftovers go
+  EXPECT_EQ(ReadFile(out_file_), bytes);
   for (const auto& [path, what] : DumpTree(h_.dir() + "/out")) {
     EXPECT_EQ(path.find(".kiln-incoming"), std::string::npos) << path;
   }
-  client_.reset();
+}
+
+TEST_F(FileSendTest, ACompleteTransferOfAFailedBuildIsDiscarded) {
+  // The daemon sent everything, then the build failed (or the stream was
+  // cut where a message ends): the receiver cannot tell, so nothing appears
+  // until CommitExports, and DiscardExports leaves no trace.
+  std::string tar = h_.dir() + "/export.tar";
+  WriteFile(tar, "a whole tar\n");
+  ASSERT_TRUE(SendFileToClient(*session_, "1", tar, {}).ok());
+  std::string result = h_.dir() + "/result";
+  WriteFile(result + "/f", "x\n");
+  ASSERT_TRUE(SendDirToClient(*session_, "0", result).ok());
+  client_->DiscardExports();
+  EXPECT_FALSE(Exists(out_file_));
+  EXPECT_FALSE(Exists(out_dir_));
+  for (const auto& [path, what] : DumpTree(h_.dir() + "/out")) {
+    EXPECT_EQ(path.find(".kiln-incoming"), std::string::npos) << path;
+  }
+  // A later commit has nothing left to rename.
+  EXPECT_TRUE(client_->CommitExports().ok());
+  EXPECT_FALSE(Exists(out_file_));
 }
 
 TEST_F(FileSendTest, NewDirectoryDoesNotAppearWhenTheSenderFails) {

@@ -30,6 +30,9 @@ namespace kiln::sdk {
 struct Capabilities {
   std::vector<std::string> frontend;  // e.g. "solve.base", "return"
   std::vector<std::string> llb;       // e.g. "source.image", "exec.mount.bind"
+  // The first worker's platforms; [0] is the engine's native platform (what
+  // BuildKit's frontends use as BUILDPLATFORM). Empty when none is sent.
+  std::vector<llb::Platform> worker_platforms;
 
   bool HasFrontendCap(const std::string& id) const;
   bool HasLLBCap(const std::string& id) const;
@@ -108,6 +111,8 @@ class Client {
   // Handshake: the engine's capabilities (15 s deadline). An engine that
   // sends no list gets upstream's defaults for it (gateway.md §3).
   Result<Capabilities> Ping();
+  // The worker platforms of the last successful Ping (empty before one).
+  const std::vector<llb::Platform>& WorkerPlatforms() const;
 
   // Resolves `ref` to a manifest digest and config for `platform` (nullopt =
   // the engine's default platform).

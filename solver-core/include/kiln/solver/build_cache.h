@@ -10,7 +10,8 @@
 //   type=registry,ref=HOST/REPO:TAG | type=local,src=DIR[,tag=TAG]  (import;
 //   a registry ref naming an image reads the image's inline cache)
 // mode=min (the default, as BuildKit's) exports the records whose outputs
-// are all in the exported result's snapshot chain; mode=max every exec,
+// are all in the exported result's snapshot chain (of one of its
+// platforms); mode=max every exec,
 // file, merge and diff result of the build. Layer blobs are the blobs image
 // exports use (LayerCache, layer_diff.h): a cached result and an exported
 // image share them.
@@ -88,7 +89,8 @@ struct CacheServices {
 };
 
 // Writes the cache of `recorded` (mode per spec, relative to the result
-// snapshot `result`, "" = empty filesystem) to the spec's destination:
+// snapshots `results`, one per platform, "" = empty filesystem) to the
+// spec's destination:
 // layer blobs and config into services.content, then pushed (registry) or
 // written into the OCI layout DIR, blobs first and index.json last by
 // rename, so an interrupted export never leaves an index naming missing
@@ -98,7 +100,7 @@ struct CacheServices {
 // errors with context.
 Result<oci::Descriptor> ExportCache(const CacheSpec& spec,
                                     const CacheRecorder& recorded,
-                                    const std::string& result,
+                                    const std::vector<std::string>& results,
                                     const CacheServices& services);
 
 // type=inline (BuildKit's inline cache): the cache config JSON

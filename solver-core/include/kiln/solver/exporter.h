@@ -35,12 +35,27 @@
 // rewrite-timestamp=true (needs source-date-epoch: layer mtimes clamped to
 // it; the LayerCache is bypassed then). Unknown attrs are ignored.
 //
+// Multi-platform results (ExportPlatforms, one source per platform in the
+// frontend's refs.platforms order), as BuildKit exports them:
+//   oci, image  an image index (OCI index; a Docker manifest list with
+//               oci-mediatypes=false) with one manifest per platform, its
+//               descriptor's platform set (variant included), then the
+//               attestation manifests; oci's index.json names the index.
+//               One platform without attestations keeps the plain manifest.
+//   docker      refused: a docker archive cannot hold a manifest list.
+//   local, tar  platform-split (default: true with several platforms): one
+//               directory per platform named after it with '/' as '_'
+//               ("linux_amd64", "linux_arm_v7"). local with
+//               platform-split=false merges the trees into dest and refuses
+//               a file path two platforms both hold; tar always splits.
+//
 // Thread safety: Export may run concurrently (stores are thread-safe); each
 // call uses its own scratch entries under ExportEnv::work_dir.
 #ifndef KILN_SOLVER_EXPORTER_H_
 #define KILN_SOLVER_EXPORTER_H_
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +133,20 @@ struct ExportEnv {
 Result<std::map<std::string, std::string>> Export(const ExportRequest& request,
                                                   const ExportSource& source,
                                                   const ExportEnv& env);
+
+// Runs the exporter on a multi-platform result (see the file comment):
+// `sources` holds one source per platform, in the order the index lists
+// them. One source is exactly Export(request, sources[0], env). With an
+// index, "containerimage.digest" and "containerimage.descriptor" describe
+// the index and "containerimage.config.digest" is absent.
+// Errors: Export's; InvalidArgument for no sources, two sources of one
+// platform, platform-split=false with conflicting files (local) or with
+// several platforms (tar), an attestation whose predicate is not a JSON
+// object, or attestations given to docker, local or tar; FailedPrecondition
+// for several platforms to docker.
+Result<std::map<std::string, std::string>> ExportPlatforms(
+    const ExportRequest& request, std::span<const ExportSource> sources,
+    const ExportEnv& env);
 
 }  // namespace kiln::solver
 

@@ -51,6 +51,7 @@
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
 #include "kiln/solver/build_cache.h"
+#include "kiln/solver/exec_platform.h"
 #include "kiln/solver/executor.h"
 #include "kiln/solver/gc.h"
 #include "kiln/solver/graph.h"
@@ -69,16 +70,19 @@ struct SolverOptions {
   // (solver/cache.db), cache mounts, checksum caches and work directories
   // live under <root>/solver.
   std::string root;
-  ImageStore* images = nullptr;          // required
-  RegistryClient* registry = nullptr;    // may be null: no registry access
-  Snapshotter* snapshots = nullptr;      // required
-  Executor* executor = nullptr;          // may be null: execs fail clearly
+  ImageStore* images = nullptr;        // required
+  RegistryClient* registry = nullptr;  // may be null: no registry access
+  Snapshotter* snapshots = nullptr;    // required
+  Executor* executor = nullptr;        // may be null: execs fail clearly
   // Vertices run at once, per Solver (shared by concurrent solves). 0: the
   // number of CPUs, at least 2.
   int parallelism = 0;
   // Automatic garbage collection after solves, applied in order (empty: no
   // automatic GC). See gc.h.
   std::vector<PruneOptions> gc_policies;
+  // Where binfmt_misc handlers are read before an exec of a foreign platform
+  // (exec_platform.h); tests point it at a directory of their own.
+  std::string binfmt_dir = kBinfmtMiscDir;
 };
 
 // Where local:// sources that are not in SolveRequest::locals come from: a

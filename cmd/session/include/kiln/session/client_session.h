@@ -20,6 +20,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,9 +36,10 @@ namespace kiln::session {
 struct ExportTarget {
   enum class Kind {
     kDirectory,  // `path` receives the tree (local exporter), merged into
-                 // what is there; a new directory appears only when complete
+                 // what is there; a new directory appears only when
+                 // committed (ClientSession::CommitExports)
     kFile,       // `path` receives the bytes (tar, oci, docker exporters);
-                 // written to a temporary file and renamed when complete
+                 // written to a temporary file, renamed when committed
     kStdout,     // the bytes go to fd 1
   };
   Kind kind = Kind::kDirectory;
@@ -79,9 +81,25 @@ class ClientSession {
   const std::string& id() const { return id_; }
   const std::string& shared_key() const { return shared_key_; }
 
+  // Exports to a file, or to a directory that did not exist, are received
+  // under a temporary name next to their destination and appear only here,
+  // once the caller knows the build succeeded (a transfer the daemon ended
+  // early looks complete to the receiver; only the Solve's result tells).
+  // Waits up to `timeout` for FileSend calls still running, then renames
+  // each into place. Errors: DeadlineExceeded when transfers are still
+  // running (nothing is renamed), the first failed rename (naming the
+  // path; the rest are still tried). Exports into an existing directory are
+  // merged in place as they arrive and need no commit.
+  Status CommitExports(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Removes every export received and not committed (the build failed or
+  // was cancelled). The destructor does this too.
+  void DiscardExports();
+
   // Ends the Control.Session call and stops serving (in-flight attachable
   // calls are cancelled). Returns the call's status: OK when it ended
-  // cleanly. Further calls return the same status.
+  // cleanly. Further calls return the same status. Uncommitted exports stay
+  // pending (CommitExports / DiscardExports may follow).
   Status Close();
 
   // Whether the daemon ended the call (or it broke) before Close().
