@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "build_cache_run.h"
 #include "build_flags.h"
 #include "build_frontend.h"
 #include "build_report.h"
@@ -72,6 +73,30 @@ int Export(Root& root, const std::vector<solver::ExportRequest>& outputs,
   return kExitOk;
 }
 
+// The cache exports, after the outputs; their progress as plain lines.
+int ExportCache(Root& root, const std::vector<solver::CacheSpec>& exports,
+                const solver::CacheRecorder& recorder,
+                const BuildOutput& result) {
+  for (const solver::CacheSpec& spec : exports) {
+    if (spec.type == "inline") continue;  // written into the image
+    std::fprintf(stderr, "exporting cache to %s\n",
+                 solver::CacheSpecName(spec).c_str());
+    std::vector<std::string> warnings;
+    auto digests =
+        ExportCaches(root, {spec}, recorder, result, nullptr, &warnings);
+    if (!digests.ok()) return Error(digests.status());
+    for (const std::string& w : warnings) {
+      std::fprintf(stderr, "warning: %s\n", w.c_str());
+    }
+    if (!digests->empty() && !digests->front().empty()) {
+      std::fprintf(stderr, "exported cache %s to %s\n",
+                   digests->front().c_str(),
+                   solver::CacheSpecName(spec).c_str());
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunBuild(Root& root, const std::vector<std::string>& args) {
@@ -85,6 +110,8 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
     if (!request.ok()) return Usage("--output: " + request.status().message());
     outputs.push_back(*std::move(request));
   }
+  auto caches = ParseCacheSpecs(flags.cache_exports, flags.cache_imports);
+  if (!caches.ok()) return Usage(caches.status().message());
   Providers providers;
   if (int code = LoadProviders(flags, providers); code >= 0) return code;
 
@@ -110,6 +137,11 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   auto printer = MakeProgressPrinter(flags.progress, STDERR_FILENO);
   if (!printer.ok()) return Usage(printer.status().message());
 
+  // Imported caches are read before the build; a result is recorded for
+  // the cache exports only when there are some.
+  LoadedCaches imported =
+      LoadCacheImports(root, caches->imports, printer->get());
+  solver::CacheRecorder recorder;
   solver::SolveRequest request{
       .locals = flags.locals,
       .oci_layouts = flags.oci_layouts,
@@ -117,7 +149,9 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
       .ssh = &providers.ssh,
       .entitlements = flags.entitlements,
       .progress = printer->get(),
-      .platform = flags.platform.value_or(llb::HostPlatform())};
+      .platform = flags.platform.value_or(llb::HostPlatform()),
+      .cache_imports = imported.Pointers(),
+      .cache_recorder = caches->exports.empty() ? nullptr : &recorder};
   Result<BuildOutput> result =
       graph ? SolveGraph(root, *graph, request, stop.get_token())
             : BuildWithFrontend(root,
@@ -129,6 +163,9 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
                                  .session_id = ""},
                                 request, stop.get_token());
   (*printer)->Finish();
+  for (const std::string& warning : imported.warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   if (result.ok()) PrintWarnings(result->warnings);
   if (!result.ok()) {
     std::string logs = (*printer)->ErrorLogs();
@@ -144,7 +181,13 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   if (!flags.call.empty()) {
     return PrintCallResult(flags.call, result->metadata);
   }
-  return Export(root, outputs, *result);
+  if (Status s =
+          PrepareInlineCache(root, caches->exports, recorder, outputs, *result);
+      !s.ok()) {
+    return Error(s);
+  }
+  if (int rc = Export(root, outputs, *result); rc != kExitOk) return rc;
+  return ExportCache(root, caches->exports, recorder, *result);
 }
 
 }  // namespace kiln::cli

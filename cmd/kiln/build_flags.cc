@@ -49,8 +49,10 @@ Docker options (with CONTEXT; those marked * also with --frontend):
   --provenance true|false    * Shorthand for --attest type=provenance
   --sbom false               * SBOMs need BuildKit's scanner image: any
                                other value fails (exit code 1)
-  --cache-from, --cache-to, --import-cache, --export-cache
-                               Not supported yet (exit code 1)
+  --cache-from REF|SPEC        Import build cache (repeatable); REF means
+                               type=registry,ref=REF
+  --cache-to REF|SPEC          Export build cache (repeatable), as
+                               --export-cache
 
 Frontends:
   --frontend gateway.v0 --opt source=IMAGE
@@ -82,6 +84,18 @@ Options:
   -o, --output type=TYPE,...   Export the result (repeatable): type=local,dest=DIR;
                                type=tar,dest=FILE|-; type=oci|docker,dest=FILE,
                                name=NAME; type=image,name=NAME[,push=true]
+  --export-cache SPEC          Export the build cache (repeatable):
+                               type=registry,ref=HOST/REPO:TAG,
+                               type=local,dest=DIR[,tag=TAG] or
+                               type=inline (in the image), with
+                               mode=min|max (default min: the result's
+                               steps; max: every step) and
+                               compression=gzip|zstd|uncompressed
+  --import-cache SPEC          Reuse an exported cache (repeatable):
+                               type=registry,ref=REF or
+                               type=local,src=DIR[,tag=TAG] (a registry
+                               image: its inline cache); a cache that
+                               cannot be read is a warning
   --progress MODE              auto (tty on a terminal, else plain), plain,
                                tty, rawjson or quiet (default auto)
   --allow ENTITLEMENT          Grant network.host or security.insecure
@@ -158,7 +172,7 @@ BuildFlagsResult ParseBuildFlags(const std::vector<std::string>& args) {
     f.help = true;
     return result;
   }
-  if (auto e = internal::CheckUnsupportedFlags(parser); !e.message.empty()) {
+  if (auto e = internal::ApplyCacheFlags(parser, f); !e.message.empty()) {
     return fail_with(e);
   }
   if (parser.positional().size() > 1) {

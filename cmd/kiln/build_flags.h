@@ -39,6 +39,10 @@ struct BuildFlags {
   std::string progress = "auto";       // auto|plain|tty|rawjson|quiet
   std::set<std::string> entitlements;  // --allow
   std::optional<llb::Platform> platform;
+  // --export-cache/--cache-to and --import-cache/--cache-from specs
+  // (checked with build_cache.h's parser), in order.
+  std::vector<std::string> cache_exports;
+  std::vector<std::string> cache_imports;
   // --call check|outline|targets (buildx's spelling): runs the frontend's
   // subrequest (opt requestid=frontend.lint|outline|targets) instead of a
   // build; "" = build. Nothing is exported: the result's result.txt goes to
@@ -53,8 +57,7 @@ struct BuildFlags {
 };
 
 // The parse result: the flags, or an error message and its exit code: 2
-// for a usage error (the message names the flag), 1 for flags kiln knows
-// but cannot honour yet (the cache import/export flags) and for a CONTEXT
+// for a usage error (the message names the flag), 1 for a CONTEXT
 // directory that does not exist.
 struct BuildFlagsResult {
   BuildFlags flags;

@@ -144,6 +144,7 @@ Result<std::map<std::string, std::string>> ExportBuildOutput(
         .attestations = p.attestations,
         .id = p.id,
         .base_image_config = FrontendBaseConfig(output.metadata, p.platform)});
+    sources.back().inline_cache = p.inline_cache;
   }
   std::error_code ec;
   std::string tmp = root.dir() + "/tmp";

@@ -30,6 +30,9 @@ struct PlatformOutput {
   // caller before ExportBuildOutput (e.g. provenance).
   std::vector<solver::Attestation> attestations;
   std::string id;  // the refs.platforms ID, or "" (ExportSource::id)
+  // --export-cache type=inline: the cache config the image exporters embed
+  // (build_cache_run.h PrepareInlineCache); "" = none.
+  std::string inline_cache;
 };
 
 // What a build produced, for the exporters.

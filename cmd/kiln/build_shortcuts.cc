@@ -6,6 +6,7 @@
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/reference.h"
+#include "kiln/solver/build_cache.h"
 #include "kiln/solver/exporter.h"
 
 namespace kiln::cli::internal {
@@ -122,14 +123,24 @@ void DeclareShortcutFlags(Flags& parser) {
       .Value("export-cache");
 }
 
-FlagError CheckUnsupportedFlags(const Flags& parser) {
-  for (const char* flag :
-       {"cache-from", "cache-to", "import-cache", "export-cache"}) {
-    if (!parser.All(flag).empty()) {
-      return {"--" + std::string(flag) +
-                  " is not supported yet: kiln cannot import or export build "
-                  "cache; drop the flag (the local cache is always used)",
-              1};
+FlagError ApplyCacheFlags(const Flags& parser, BuildFlags& f) {
+  struct CacheFlag {
+    const char* name;
+    bool is_export;
+  };
+  for (CacheFlag flag :
+       {CacheFlag{"export-cache", true}, CacheFlag{"cache-to", true},
+        CacheFlag{"import-cache", false}, CacheFlag{"cache-from", false}}) {
+    for (const std::string& value : parser.All(flag.name)) {
+      auto spec = solver::ParseCacheSpec(value);
+      Status checked = !spec.ok()       ? spec.status()
+                       : flag.is_export ? solver::ValidateCacheExport(*spec)
+                                        : solver::ValidateCacheImport(*spec);
+      if (!checked.ok()) {
+        return Usage("--" + std::string(flag.name) + " \"" + value +
+                     "\": " + checked.message());
+      }
+      (flag.is_export ? f.cache_exports : f.cache_imports).push_back(value);
     }
   }
   return {};

@@ -22,8 +22,9 @@
 //                        with -o: name=… added to image/oci/docker outputs
 //                        that have none
 //
-// The cache import/export flags (--cache-from, --cache-to, --import-cache,
-// --export-cache) are recognised and refused as not supported yet.
+//   --cache-from SPEC    --import-cache SPEC (a bare REF:
+//   type=registry,ref=REF)
+//   --cache-to SPEC      --export-cache SPEC (likewise)
 #ifndef KILN_CMD_KILN_BUILD_SHORTCUTS_H_
 #define KILN_CMD_KILN_BUILD_SHORTCUTS_H_
 
@@ -43,8 +44,10 @@ struct FlagError {
   int exit_code = 2;
 };
 
-// The cache flags: a "not supported yet" error (exit code 1) when given.
-FlagError CheckUnsupportedFlags(const Flags& parser);
+// The cache flags (--export-cache/--cache-to, --import-cache/--cache-from)
+// into f.cache_exports and f.cache_imports, each checked with
+// build_cache.h's parser: a usage error naming the flag otherwise.
+FlagError ApplyCacheFlags(const Flags& parser, BuildFlags& f);
 
 // With a CONTEXT argument: the frontend, its locals and opts. Call after
 // f.llb, f.frontend and f.frontend_exec are read and before the --local

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/services/control/control.grpc.pb.h"
+#include "build_cache_run.h"
 #include "build_flags.h"
 #include "build_frontend.h"
 #include "build_report.h"
@@ -152,6 +153,18 @@ int RunRemoteBuild(const RemoteOptions& options,
   }
   auto outputs = ParseOutputs(flags.outputs);
   if (!outputs.ok()) return Usage("--output: " + outputs.status().message());
+  auto caches = ParseCacheSpecs(flags.cache_exports, flags.cache_imports);
+  if (!caches.ok()) return Usage(caches.status().message());
+  for (const auto* list : {&caches->exports, &caches->imports}) {
+    for (const solver::CacheSpec& spec : *list) {
+      if (spec.type == "local") {
+        return Usage(
+            "a type=local cache is not supported with --addr yet (its "
+            "directory is on this machine, the daemon's cache is not): use "
+            "type=registry");
+      }
+    }
+  }
   solver::MapSecretProvider secrets;
   for (const std::string& spec : flags.secrets) {
     auto source = solver::ParseSecretSpec(spec);
@@ -218,6 +231,18 @@ int RunRemoteBuild(const RemoteOptions& options,
     wire::Exporter* exporter = request.add_exporters();
     exporter->set_type(e.type);
     exporter->mutable_attrs()->insert(e.attrs.begin(), e.attrs.end());
+  }
+
+  // BuildKit's CacheOptions: {Type, Attrs} per export and import.
+  for (const solver::CacheSpec& spec : caches->exports) {
+    wire::CacheOptionsEntry* entry = request.mutable_cache()->add_exports();
+    entry->set_type(spec.type);
+    entry->mutable_attrs()->insert(spec.attrs.begin(), spec.attrs.end());
+  }
+  for (const solver::CacheSpec& spec : caches->imports) {
+    wire::CacheOptionsEntry* entry = request.mutable_cache()->add_imports();
+    entry->set_type(spec.type);
+    entry->mutable_attrs()->insert(spec.attrs.begin(), spec.attrs.end());
   }
 
   auto stub = wire::Control::NewStub(*channel);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "build_cache_run.h"
 #include "build_frontend.h"
 #include "control/rpc_status.h"
 #include "control/status_wire.h"
@@ -65,15 +66,47 @@ Result<std::vector<solver::ExportRequest>> Exporters(
   return out;
 }
 
-kiln::Status CheckUnsupported(const wire::SolveRequest& request) {
+// SolveRequest.Cache as BuildKit's control.proto has it: {Type, Attrs}
+// per export and import, and the deprecated registry refs.
+Result<cli::CacheSpecs> CacheSpecsOf(const wire::SolveRequest& request) {
   const wire::CacheOptions& cache = request.cache();
-  if (!cache.exports().empty() || !cache.imports().empty() ||
-      !cache.exportrefdeprecated().empty() ||
-      !cache.importrefsdeprecated().empty()) {
-    return UnimplementedError(
-        "cache import/export (--export-cache, --import-cache) is not "
-        "supported by kilnd yet");
+  cli::CacheSpecs out;
+  auto add = [](const std::string& type,
+                const google::protobuf::Map<std::string, std::string>& attrs,
+                bool is_export,
+                std::vector<solver::CacheSpec>& list) -> kiln::Status {
+    solver::CacheSpec spec{.type = type, .attrs = {attrs.begin(), attrs.end()}};
+    KILN_RETURN_IF_ERROR(is_export ? solver::ValidateCacheExport(spec)
+                                   : solver::ValidateCacheImport(spec));
+    if (spec.type == "local") {
+      return InvalidArgumentError(
+          "cache type local names a client directory, which kilnd cannot "
+          "reach yet: use type=registry");
+    }
+    list.push_back(std::move(spec));
+    return kiln::Status::Ok();
+  };
+  for (const wire::CacheOptionsEntry& e : cache.exports()) {
+    KILN_RETURN_IF_ERROR(add(e.type(), e.attrs(), true, out.exports));
   }
+  if (!cache.exportrefdeprecated().empty()) {
+    google::protobuf::Map<std::string, std::string> attrs =
+        cache.exportattrsdeprecated();
+    attrs["ref"] = cache.exportrefdeprecated();
+    KILN_RETURN_IF_ERROR(add("registry", attrs, true, out.exports));
+  }
+  for (const wire::CacheOptionsEntry& e : cache.imports()) {
+    KILN_RETURN_IF_ERROR(add(e.type(), e.attrs(), false, out.imports));
+  }
+  for (const std::string& ref : cache.importrefsdeprecated()) {
+    google::protobuf::Map<std::string, std::string> attrs;
+    attrs["ref"] = ref;
+    KILN_RETURN_IF_ERROR(add("registry", attrs, false, out.imports));
+  }
+  return out;
+}
+
+kiln::Status CheckUnsupported(const wire::SolveRequest& request) {
   if (request.has_sourcepolicy() && request.sourcepolicy().rules_size() > 0) {
     return UnimplementedError("source policies are not supported by kilnd");
   }
@@ -100,6 +133,8 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
   if (kiln::Status s = CheckUnsupported(*request); !s.ok()) return Fail(s);
   auto exporters = Exporters(*request);
   if (!exporters.ok()) return Fail(exporters.status());
+  auto caches = CacheSpecsOf(*request);
+  if (!caches.ok()) return Fail(caches.status());
   std::set<std::string> entitlements;
   for (const std::string& e : request->entitlements()) {
     if (!IsKnownEntitlement(e)) {
@@ -132,14 +167,20 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
       [&log](wire::StatusResponse r) { log.Append(std::move(r)); });
   std::unique_ptr<BuildSession> session =
       sessions_.ForBuild(request->session(), root_.dir() + "/run");
-  solver::SolveRequest solve{.locals = {},
-                             .local_provider = session->locals(),
-                             .oci_layouts = {},
-                             .secrets = session->secrets(),
-                             .ssh = session->ssh(),
-                             .entitlements = entitlements,
-                             .progress = &sink,
-                             .platform = llb::HostPlatform()};
+  cli::LoadedCaches imported =
+      cli::LoadCacheImports(root_, caches->imports, &sink);
+  solver::CacheRecorder recorder;
+  solver::SolveRequest solve{
+      .locals = {},
+      .local_provider = session->locals(),
+      .oci_layouts = {},
+      .secrets = session->secrets(),
+      .ssh = session->ssh(),
+      .entitlements = entitlements,
+      .progress = &sink,
+      .platform = llb::HostPlatform(),
+      .cache_imports = imported.Pointers(),
+      .cache_recorder = caches->exports.empty() ? nullptr : &recorder};
   std::stop_token stop = (*build)->stop();
   Result<cli::BuildOutput> output =
       graph ? cli::SolveGraph(root_, *graph, solve, stop)
@@ -161,6 +202,11 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
       *warnings.add_warnings() = control::ToVertexWarning(w);
     }
     log.Append(std::move(warnings));
+  }
+  if (kiln::Status s = cli::PrepareInlineCache(root_, caches->exports, recorder,
+                                               *exporters, *output);
+      !s.ok()) {
+    return Fail(s);
   }
   auto& exporter_response = *response->mutable_exporterresponse();
   for (const auto& [key, value] : output->metadata) {
@@ -201,6 +247,10 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
     }
     for (const auto& [key, value] : *exported) exporter_response[key] = value;
   }
+  if (stop.stop_requested()) return Fail(CancelledError("build cancelled"));
+  auto cached = cli::ExportCaches(root_, caches->exports, recorder, *output,
+                                  &sink, nullptr);
+  if (!cached.ok()) return Fail(cached.status());
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "export_internal.h"
+#include "kiln/solver/build_cache.h"
 #include "kiln/solver/layer_diff.h"
 
 namespace kiln::solver::internal {
@@ -149,6 +150,10 @@ Result<BuiltImage> BuildImage(const ExportRequest& request,
   for (const auto& l : layers) config.diff_ids.push_back(l.diff_id);
 
   std::string config_json = oci::ToJson(config);
+  if (!source.inline_cache.empty()) {
+    KILN_ASSIGN_OR_RETURN(config_json,
+                          EmbedInlineCache(config_json, source.inline_cache));
+  }
   KILN_ASSIGN_OR_RETURN(Digest config_digest, env.content->Put(config_json));
   oci::Manifest manifest;
   manifest.media_type = std::string(oci_types ? oci::kMediaTypeImageManifest

@@ -204,3 +204,41 @@ std::string RegistryClient::MountSource(const Digest& digest,
 }
 
 }  // namespace kiln::solver
+
+namespace kiln::solver {
+
+Result<oci::Descriptor> RegistryClient::FetchManifest(
+    const llb::ImageReference& ref) {
+  const std::string context = "fetching manifest " + ref.String();
+  Digest pinned;
+  if (!ref.digest.empty()) {
+    Result<Digest> parsed = Digest::Parse(ref.digest);
+    if (!parsed.ok()) return parsed.status().WithContext(context);
+    pinned = *parsed;
+  }
+  Result<FetchedManifest> got = internal::FetchManifest(
+      *transport_, ref, internal::ManifestReference(ref), pinned,
+      /*expected_size=*/-1);
+  if (!got.ok()) return got.status().WithContext(context);
+  Result<Digest> stored = store_->Put(got->bytes, &got->descriptor.digest);
+  if (!stored.ok()) return stored.status().WithContext(context);
+  oci::Descriptor desc = got->descriptor;
+  if (desc.media_type.empty()) {
+    desc.media_type = internal::SniffManifestMediaType(got->bytes);
+  }
+  AddBlobSource(desc.digest, ref.domain, ref.path);
+  return desc;
+}
+
+Status RegistryClient::FetchBlob(const llb::ImageReference& ref,
+                                 const oci::Descriptor& blob) {
+  if (store_->Has(blob.digest)) return Status::Ok();
+  KILN_RETURN_IF_ERROR(
+      internal::FetchBlob(*transport_, ref, blob, store_, [](int64_t) {})
+          .WithContext("fetching blob " + blob.digest.str() + " from " +
+                       ref.Name()));
+  AddBlobSource(blob.digest, ref.domain, ref.path);
+  return Status::Ok();
+}
+
+}  // namespace kiln::solver

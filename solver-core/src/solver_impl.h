@@ -104,6 +104,17 @@ class SolverImpl final : public Solver {
   std::map<std::string, std::string> descriptions_;
 };
 
+// The outputs of `key` from env.request's imported caches
+// (solver_cache_import.cc): the first cache with a record is materialized
+// (missing layer blobs fetched, unpacked as chain-ID snapshots, held in
+// `holds`, their blobs put in the LayerCache) and recorded in the index.
+// nullopt on a miss, or when materializing failed: that is logged on the
+// vertex and the caller runs the op (a broken cache never fails a build).
+std::optional<std::vector<OutputRef>> ImportedHit(SolverImpl& solver,
+                                                  const OpEnv& env,
+                                                  const Digest& key,
+                                                  SolveHolds& holds);
+
 // Runs one solve on the shared state (solver_run.cc).
 Result<SolveResult> RunSolve(SolverImpl& solver, const Graph& graph,
                              const SolveRequest& request, std::stop_token stop);

@@ -61,6 +61,16 @@ class SolveRun {
   Result<Digest> KeyOf(int v);
   Result<Digest> InputChecksum(const OutputRef& ref,
                                const std::vector<ChecksumRequest>& reads);
+  // Hands a vertex's key and outputs to the request's cache recorder.
+  void Record(const State& state) {
+    if (request_.cache_recorder == nullptr || !state.key.valid()) return;
+    std::vector<std::string> names;
+    for (const OutputRef& out : state.outputs) {
+      if (!out.dir.empty()) return;  // a host directory is no layer chain
+      names.push_back(out.snapshot);
+    }
+    request_.cache_recorder->Add(state.key, std::move(names));
+  }
   void Report(const VertexProgress& p) {
     if (request_.progress != nullptr) request_.progress->OnVertex(p);
   }
@@ -252,7 +262,10 @@ Status SolveRun::Process(int v) {
   progress.cached = cached && status.ok();
   if (!status.ok()) progress.error = status.message();
   Report(progress);
-  if (status.ok() && CountsInStats(vertex)) ++(cached ? cached_ : executed_);
+  if (status.ok() && CountsInStats(vertex)) {
+    ++(cached ? cached_ : executed_);
+    Record(state);
+  }
   if (status.ok() || status.code() == StatusCode::kCancelled) return status;
   return status.WithContext("\"" + vertex.name + "\" (op " +
                             vertex.digest.str() + ")");
@@ -352,6 +365,11 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
   }
   if (!vertex.ignore_cache()) {
     if (auto hit = solver_.Lookup(key, &holds_); hit.has_value()) {
+      state.outputs = std::move(*hit);
+      *cached = true;
+      return Status::Ok();
+    }
+    if (auto hit = ImportedHit(solver_, env, key, holds_); hit.has_value()) {
       state.outputs = std::move(*hit);
       *cached = true;
       return Status::Ok();

@@ -208,18 +208,18 @@ TEST_F(BuildShortcutsTest, ErrorsNameTheFlag) {
       {{P("no-such-dir")},
        "build CONTEXT \"" + P("no-such-dir") + "\": not a directory",
        1},
-      {{"--cache-from", "type=local,src=x", P("ctx")},
-       "--cache-from is not supported yet",
-       1},
-      {{"--cache-to=type=inline", P("ctx")},
-       "--cache-to is not supported yet",
-       1},
-      {{"--llb", "x", "--export-cache", "type=local,dest=c"},
-       "--export-cache is not supported yet",
-       1},
-      {{"--llb", "x", "--import-cache", "type=local,src=c"},
-       "--import-cache is not supported yet",
-       1},
+      {{"--cache-from", "type=gha,scope=x", P("ctx")},
+       "--cache-from \"type=gha,scope=x\": cache type gha is not supported "
+       "by kiln (supported: registry, local, inline)"},
+      {{"--cache-to=type=inline,mode=max", P("ctx")},
+       "cache mode=max: want min"},
+      {{"--llb", "x", "--export-cache", "type=local,src=c"},
+       "--export-cache \"type=local,src=c\": cache type local: unknown "
+       "attribute \"src\""},
+      {{"--llb", "x", "--import-cache", "type=local,dest=c"},
+       "cache type local: unknown attribute \"dest\""},
+      {{"--llb", "x", "--export-cache", "type=registry,ref=r/x,mode=all"},
+       "cache mode=all: want max, min"},
   };
   for (const BadCase& c : cases) {
     auto r = ParseBuildFlags(c.args);
@@ -230,6 +230,21 @@ TEST_F(BuildShortcutsTest, ErrorsNameTheFlag) {
         << joined << "→ " << r.error;
     EXPECT_EQ(r.exit_code, c.exit_code) << joined;
   }
+}
+
+TEST_F(BuildShortcutsTest, CacheFlagsAreCollectedInOrder) {
+  auto r = ParseBuildFlags(
+      {"--cache-from", "127.0.0.1:5000/app:cache", "--cache-to",
+       "type=registry,ref=127.0.0.1:5000/app:cache,mode=max", "--import-cache",
+       "type=local,src=/c", "--export-cache", "type=local,dest=/d", P("ctx")});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.flags.cache_exports,
+            (std::vector<std::string>{"type=local,dest=/d",
+                                      "type=registry,ref=127.0.0.1:5000/"
+                                      "app:cache,mode=max"}));
+  EXPECT_EQ(r.flags.cache_imports,
+            (std::vector<std::string>{"type=local,src=/c",
+                                      "127.0.0.1:5000/app:cache"}));
 }
 
 TEST_F(BuildShortcutsTest, UsageDescribesTheDockerForm) {

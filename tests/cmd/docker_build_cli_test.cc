@@ -109,9 +109,9 @@ TEST_F(DockerBuildCliTest, DockerfileFromStdin) {
 
 TEST_F(DockerBuildCliTest, ErrorsAndExitCodes) {
   const std::string ctx = (dir_ / "ctx").string();
-  CliRun cache = Kiln("build --cache-from type=local,src=/x " + ctx);
-  EXPECT_EQ(cache.exit_code, 1);
-  EXPECT_NE(cache.err.find("--cache-from is not supported yet"),
+  CliRun cache = Kiln("build --cache-from type=gha " + ctx);
+  EXPECT_EQ(cache.exit_code, 2);
+  EXPECT_NE(cache.err.find("cache type gha is not supported by kiln"),
             std::string::npos)
       << cache.err;
   CliRun mixed = Kiln("build --llb - " + ctx);

@@ -85,10 +85,12 @@ TEST_F(KilndTest, RefusesWhatItDoesNotGrantOrSupport) {
   EXPECT_TRUE(s.ok()) << s.error_message();
 
   wire::SolveRequest cache;
-  cache.mutable_cache()->add_exports()->set_type("local");
+  auto* local = cache.mutable_cache()->add_exports();
+  local->set_type("local");
+  (*local->mutable_attrs())["dest"] = "/tmp/x";
   s = solve(cache);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("cache"), std::string::npos);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("cache type local"), std::string::npos);
 
   wire::SolveRequest dest;
   auto* e = dest.add_exporters();

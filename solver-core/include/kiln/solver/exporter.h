@@ -120,6 +120,9 @@ struct ExportSource {
   // containerimage.base.config); "" = unknown. With source-date-epoch, the
   // history entries that repeat the base's keep their times.
   std::string base_image_config;
+  // Images: a cache config (build_cache.h InlineCacheConfig) embedded in the
+  // image config as BuildKit's inline cache; "" = none.
+  std::string inline_cache;
 };
 
 // Borrowed services; each must outlive the call. Which are needed depends on

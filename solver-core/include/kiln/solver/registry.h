@@ -125,6 +125,16 @@ class RegistryClient {
   Status Push(const llb::ImageReference& dest, const oci::Descriptor& root,
               const PushOptions& options = {});
 
+  // Fetches the manifest or index `ref` names (by digest, else by tag, else
+  // "latest") as it is, without choosing a platform, stores it in the
+  // content store and returns its descriptor (media type from the registry,
+  // or sniffed). At most 4 MiB. Errors as Pull's.
+  Result<oci::Descriptor> FetchManifest(const llb::ImageReference& ref);
+  // Fetches the blob `blob` of the repository `ref` names (its domain and
+  // path) into the content store, unless present; verified against
+  // blob.digest and blob.size. Errors as Pull's.
+  Status FetchBlob(const llb::ImageReference& ref, const oci::Descriptor& blob);
+
   // Records that `digest` exists in the repository `ref` names (its domain
   // and path), so a later push to another repository of that registry can
   // mount it instead of uploading it.

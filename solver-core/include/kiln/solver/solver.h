@@ -51,6 +51,7 @@
 
 #include "kiln/llb/platform.h"
 #include "kiln/llb/status.h"
+#include "kiln/solver/build_cache.h"
 #include "kiln/solver/exec_platform.h"
 #include "kiln/solver/executor.h"
 #include "kiln/solver/gc.h"
@@ -149,6 +150,16 @@ struct SolveRequest {
   // When set, every image, git, http and local source resolved is recorded
   // here (provenance); borrowed, must outlive the solve.
   SourceRecorder* resolved_sources = nullptr;
+  // Imported caches (build_cache.h), consulted in order after a miss in the
+  // local cache index (never for ignore_cache vertices). A hit fetches the
+  // layer blobs whose chain-ID snapshots are missing, unpacks them, records
+  // the result in the local index and counts as cached; a hit that cannot
+  // be materialized (a blob missing or corrupt) is logged on the vertex,
+  // which then runs. Borrowed: must outlive the solve.
+  std::vector<const ImportedCache*> cache_imports;
+  // Collects the key and outputs of every exec, file, merge and diff
+  // vertex (run or cached), for a cache export; may be null. Borrowed.
+  CacheRecorder* cache_recorder = nullptr;
 };
 
 // Exec, file, merge and diff vertices only (sources are resolved every

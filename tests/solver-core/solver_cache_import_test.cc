@@ -1,0 +1,136 @@
+// Imported caches in the solver (solver.h SolveRequest::cache_imports and
+// cache_recorder): a build recorded and exported from one state root
+// answers the same build on a fresh root without running its execs, and a
+// cache with a missing blob only makes the step run. Needs root and runc.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "kiln/llb/exec.h"
+#include "kiln/solver/build_cache.h"
+#include "support/engine_setup.h"
+#include "support/solver_fixture.h"
+#include "support/test_util.h"
+
+namespace kiln::solver::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SolverCacheImportTest : public SolverTest {
+ protected:
+  void TearDown() override {
+    SolverTest::TearDown();
+    for (const std::string& d : old_roots_) RemoveTree(d);
+    if (!layout_.empty()) RemoveTree(layout_);
+  }
+
+  llb::State Build() const {
+    return Busybox()
+        .Run({.args = {"/bin/sh", "-c", "echo one > /one.txt"}})
+        .Root()
+        .Run({.args = {"/bin/sh", "-c", "echo two > /two.txt"}})
+        .Root();
+  }
+
+  CacheServices Services() {
+    return {.snapshots = snapshots_.get(),
+            .content = content_.get(),
+            .layers = &solver_->layers(),
+            .registry = nullptr};
+  }
+
+  // Moves the test to a fresh state root with busybox imported: the first
+  // root stays until TearDown, as another machine's would.
+  void FreshRoot() {
+    CloseEngine();
+    images_.reset();
+    content_.reset();
+    old_roots_.push_back(root_);
+    root_ = MakeTempDir("kiln-solver");
+    auto stores = OpenStores(root_);
+    ASSERT_TRUE(stores.ok()) << stores.status().ToString();
+    content_ = std::move(stores->content);
+    images_ = std::move(stores->images);
+    ASSERT_TRUE(ImportBusybox(root_, *content_, *images_).ok());
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
+  }
+
+  std::vector<std::string> old_roots_;
+  std::string layout_;
+};
+
+TEST_F(SolverCacheImportTest, ImportedResultsAnswerAFreshRoot) {
+  CacheRecorder recorder;
+  SolveRequest first;
+  first.cache_recorder = &recorder;
+  auto built = Solve(Build(), first);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_EQ(built->stats.executed, 2);
+  EXPECT_EQ(recorder.Entries().size(), 2u);
+  layout_ = MakeTempDir("kiln-cache-layout");
+  CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
+  auto exported = ExportCache(out, recorder, {built->snapshot}, Services());
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+
+  ASSERT_NO_FATAL_FAILURE(FreshRoot());
+  CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
+  auto cache = ImportedCache::Load(in, Services());
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  SolveRequest second;
+  second.cache_imports = {cache->get()};
+  CacheRecorder again;
+  second.cache_recorder = &again;
+  auto reused = Solve(Build(), second);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  EXPECT_EQ(reused->stats.executed, 0);
+  EXPECT_EQ(reused->stats.cached, 2);
+  EXPECT_EQ(ReadResultFile(*reused, "/one.txt"), "one\n");
+  EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
+  EXPECT_EQ(again.Entries().size(), 2u);  // cached results are recorded too
+  // The pulled blobs are the layers an image export of this root uses.
+  auto layer = solver_->layers().GetLayer(reused->snapshot);
+  ASSERT_TRUE(layer.has_value());
+  EXPECT_TRUE(content_->Has(layer->descriptor.digest));
+
+  // Recorded locally: without the import the next solve is a local hit.
+  auto local = Solve(Build());
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_EQ(local->stats.executed, 0);
+  EXPECT_EQ(local->snapshot, reused->snapshot);
+}
+
+TEST_F(SolverCacheImportTest, AMissingBlobMakesTheStepRun) {
+  CacheRecorder recorder;
+  SolveRequest first;
+  first.cache_recorder = &recorder;
+  auto built = Solve(Build(), first);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  layout_ = MakeTempDir("kiln-cache-layout");
+  CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
+  ASSERT_TRUE(ExportCache(out, recorder, {built->snapshot}, Services()).ok());
+  // The top layer's blob (the second RUN's) goes missing.
+  auto top = solver_->layers().GetLayer(built->snapshot);
+  ASSERT_TRUE(top.has_value());
+  fs::remove(layout_ + "/blobs/sha256/" +
+             std::string(top->descriptor.digest.hex()));
+
+  ASSERT_NO_FATAL_FAILURE(FreshRoot());
+  CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
+  auto cache = ImportedCache::Load(in, Services());
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  RecordingSink sink;
+  SolveRequest second;
+  second.cache_imports = {cache->get()};
+  second.progress = &sink;
+  auto reused = Solve(Build(), second);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  EXPECT_EQ(reused->stats.cached, 1);
+  EXPECT_EQ(reused->stats.executed, 1);
+  EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
+  EXPECT_NE(sink.logs().find("could not be used"), std::string::npos)
+      << sink.logs();
+}
+
+}  // namespace
+}  // namespace kiln::solver::testing
