@@ -4,39 +4,12 @@
 
 #include <set>
 
+#include "export_internal.h"
+
 namespace kiln::solver {
 namespace {
 
 constexpr const char* kSupported = "registry, local, inline";
-
-// CSV fields; a quote opens anywhere in a field and "" inside quotes is a
-// quote (buildctl's csv reading).
-Result<std::vector<std::string>> SplitFields(std::string_view spec) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    char c = spec[i];
-    if (c == '"') {
-      if (quoted && i + 1 < spec.size() && spec[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-      continue;
-    }
-    if (c == ',' && !quoted) {
-      fields.push_back(std::move(field));
-      field.clear();
-      continue;
-    }
-    field += c;
-  }
-  if (quoted) return InvalidArgumentError("unterminated quote");
-  fields.push_back(std::move(field));
-  return fields;
-}
 
 Status CheckAttrs(const CacheSpec& spec, const std::set<std::string>& known,
                   const char* required) {
@@ -96,7 +69,7 @@ Result<CacheSpec> ParseCacheSpec(std::string_view spec) {
     out.attrs["ref"] = std::string(spec);
     return out;
   }
-  auto fields = SplitFields(spec);
+  auto fields = internal::SplitCsvFields(spec);
   if (!fields.ok()) return fields.status().WithContext(what);
   for (const std::string& field : *fields) {
     size_t eq = field.find('=');

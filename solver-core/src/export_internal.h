@@ -23,6 +23,11 @@ namespace kiln::solver::internal {
 
 // attrs[key] as a bool ("true"/"false", "1"/"0"); `fallback` when absent.
 // InvalidArgument naming the key otherwise.
+// Splits buildctl's CSV syntax (--output, --export-cache …) into fields: a
+// quote may open anywhere in a field and "" inside quotes is a quote.
+// InvalidArgument for an unterminated quote.
+Result<std::vector<std::string>> SplitCsvFields(std::string_view spec);
+
 Result<bool> AttrBool(const std::map<std::string, std::string>& attrs,
                       const std::string& key, bool fallback);
 // attrs["source-date-epoch"] as seconds since the epoch; -1 when absent or

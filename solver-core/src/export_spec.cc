@@ -18,40 +18,11 @@ bool KnownType(const std::string& type) {
          type == "docker" || type == "image";
 }
 
-// Splits CSV fields; quotes may open anywhere in a field and "" inside
-// quotes is a quote.
-Result<std::vector<std::string>> SplitFields(std::string_view spec) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    char c = spec[i];
-    if (c == '"') {
-      if (quoted && i + 1 < spec.size() && spec[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-      continue;
-    }
-    if (c == ',' && !quoted) {
-      fields.push_back(std::move(field));
-      field.clear();
-      continue;
-    }
-    field += c;
-  }
-  if (quoted) return InvalidArgumentError("unterminated quote");
-  fields.push_back(std::move(field));
-  return fields;
-}
-
 }  // namespace
 
 Result<ExportRequest> ParseOutputSpec(std::string_view spec) {
   std::string what = "parsing output \"" + std::string(spec) + "\"";
-  auto fields = SplitFields(spec);
+  auto fields = internal::SplitCsvFields(spec);
   if (!fields.ok()) return fields.status().WithContext(what);
   ExportRequest req;
   bool have_type = false;
@@ -186,6 +157,36 @@ std::vector<std::string> AttrList(
     start = comma + 1;
   }
   return out;
+}
+
+}  // namespace internal
+namespace internal {
+
+Result<std::vector<std::string>> SplitCsvFields(std::string_view spec) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    char c = spec[i];
+    if (c == '"') {
+      if (quoted && i + 1 < spec.size() && spec[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+      continue;
+    }
+    if (c == ',' && !quoted) {
+      fields.push_back(std::move(field));
+      field.clear();
+      continue;
+    }
+    field += c;
+  }
+  if (quoted) return InvalidArgumentError("unterminated quote");
+  fields.push_back(std::move(field));
+  return fields;
 }
 
 }  // namespace internal
