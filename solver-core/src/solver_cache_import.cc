@@ -1,6 +1,7 @@
 // ImportedHit (solver_impl.h): a vertex answered from an imported cache.
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 
 #include "kiln/solver/layer_unpack.h"
 #include "solver_impl.h"
@@ -47,10 +48,18 @@ Result<std::string> Materialize(SolverImpl& solver, const OpEnv& env,
                           UnpackImage(snapshots, content, manifest, config));
     holds.Add(top);
   }
-  // An image export of this result reuses the cache's blobs.
-  for (size_t i = 0; i < ids.size(); ++i) {
+  // An image export of this result reuses the cache's blobs: only those
+  // unpacked (and so checked against their diff_id) here, and nothing of
+  // the cache's descriptor but what names the blob (its urls and
+  // annotations must not reach the user's manifests).
+  for (size_t i = have; i < ids.size(); ++i) {
     if (solver.index().GetLayer(ids[i].str()).has_value()) continue;
-    solver.index().PutLayer(ids[i].str(), chain[i]).IgnoreError();
+    const oci::Descriptor& d = chain[i].descriptor;
+    LayerBlob blob{.descriptor = {.media_type = d.media_type,
+                                  .digest = d.digest,
+                                  .size = d.size},
+                   .diff_id = chain[i].diff_id};
+    solver.index().PutLayer(ids[i].str(), blob).IgnoreError();
   }
   return top;
 }
@@ -65,6 +74,18 @@ std::optional<std::vector<OutputRef>> ImportedHit(SolverImpl& solver,
     if (cache == nullptr) continue;
     auto chains = cache->Find(key);
     if (!chains.has_value()) continue;
+    // A record is untrusted input: one that does not give every output of
+    // the op is no answer (and must never reach the local index).
+    if (chains->size() != static_cast<size_t>(env.vertex->num_outputs)) {
+      if (env.log) {
+        env.log(2, "cache " + cache->name() + " has a record of this step " +
+                       "with " + std::to_string(chains->size()) +
+                       " results for " +
+                       std::to_string(env.vertex->num_outputs) +
+                       " outputs; running it\n");
+      }
+      continue;
+    }
     std::vector<OutputRef> outputs;
     std::vector<std::string> names;
     Status status;

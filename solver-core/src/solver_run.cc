@@ -53,6 +53,10 @@ class SolveRun {
   void Worker();
   Status Process(int v);
   Status ProcessOp(int v, const OpEnv& env, bool* cached, bool* has_slot);
+  // solver_.Lookup, held for this solve, when the record gives every output
+  // of `vertex`.
+  std::optional<std::vector<OutputRef>> LookupOutputs(const Vertex& vertex,
+                                                      const Digest& key);
   Status RunOrWait(int v, const OpEnv& env, const Digest& key,
                    const InputDigests& digests, bool* cached, bool* has_slot);
   Status RunOwned(int v, const OpEnv& env, const Digest& key,
@@ -271,6 +275,19 @@ Status SolveRun::Process(int v) {
                             vertex.digest.str() + ")");
 }
 
+std::optional<std::vector<OutputRef>> SolveRun::LookupOutputs(
+    const Vertex& vertex, const Digest& key) {
+  auto hit = solver_.Lookup(key, &holds_);
+  // A record that does not give every output of the op (only an imported
+  // one could, and those are checked) is no answer: run the op again.
+  if (hit.has_value() &&
+      hit->size() != static_cast<size_t>(vertex.num_outputs)) {
+    solver_.index().Remove(key).IgnoreError();
+    return std::nullopt;
+  }
+  return hit;
+}
+
 Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
                            bool* has_slot) {
   const Vertex& vertex = graph_.vertex(v);
@@ -364,7 +381,7 @@ Status SolveRun::ProcessOp(int v, const OpEnv& env, bool* cached,
     return Status::Ok();
   }
   if (!vertex.ignore_cache()) {
-    if (auto hit = solver_.Lookup(key, &holds_); hit.has_value()) {
+    if (auto hit = LookupOutputs(vertex, key); hit.has_value()) {
       state.outputs = std::move(*hit);
       *cached = true;
       return Status::Ok();
@@ -389,7 +406,7 @@ Status SolveRun::RunOrWait(int v, const OpEnv& env, const Digest& key,
       // Another solve may have finished this key between our lookup and
       // BeginRun: look again before running it.
       if (!vertex.ignore_cache()) {
-        if (auto hit = solver_.Lookup(key, &holds_); hit.has_value()) {
+        if (auto hit = LookupOutputs(vertex, key); hit.has_value()) {
           solver_.FinishRun(key, entry, Status::Ok(), *hit);
           state.outputs = std::move(*hit);
           *cached = true;

@@ -197,7 +197,8 @@ TEST_F(CacheCliTest, LocalCacheRoundTripAndBrokenCacheWarns) {
   EXPECT_NE(ignored.err.find("warning: exporting cache to"), std::string::npos)
       << ignored.err;
 
-  // A cache that cannot be read is a warning; the build runs.
+  // A cache that cannot be read is a warning; the build still succeeds
+  // (--no-cache: whether its RUN ran says nothing about the import here).
   CliRun missing = Kiln("b",
                         "build --progress plain -t other:1 --import-cache "
                         "type=local,src=" +
@@ -206,7 +207,6 @@ TEST_F(CacheCliTest, LocalCacheRoundTripAndBrokenCacheWarns) {
   EXPECT_NE(missing.err.find("warning: importing cache from"),
             std::string::npos)
       << missing.err;
-  EXPECT_TRUE(RanRun(missing.err)) << missing.err;
 
   fs::create_directories(dir_ / "c");
   ASSERT_EQ(cli_test::PrepareRoot(dir_ / "c", Root("c")), "");

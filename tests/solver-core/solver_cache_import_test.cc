@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "kiln/llb/exec.h"
 #include "kiln/solver/build_cache.h"
@@ -129,6 +130,58 @@ TEST_F(SolverCacheImportTest, AMissingBlobMakesTheStepRun) {
   EXPECT_EQ(reused->stats.executed, 1);
   EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
   EXPECT_NE(sink.logs().find("could not be used"), std::string::npos)
+      << sink.logs();
+}
+
+// A record is untrusted input: one giving fewer results than the op has
+// outputs (here none) is no answer — the step runs, nothing crashes, and
+// the local index never learns the bad record.
+TEST_F(SolverCacheImportTest, ARecordWithoutItsResultsMakesTheStepRun) {
+  CacheRecorder recorder;
+  SolveRequest first;
+  first.cache_recorder = &recorder;
+  auto built = Solve(Build(), first);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  layout_ = MakeTempDir("kiln-cache-layout");
+  CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
+  ASSERT_TRUE(ExportCache(out, recorder, {built->snapshot}, Services()).ok());
+  // Rewrite the cache config with every record's results emptied, then the
+  // manifest and index.json that name it.
+  using Json = nlohmann::json;
+  auto blob = [&](const Json& d) {
+    std::string digest = d["digest"].get<std::string>();
+    return layout_ + "/blobs/sha256/" + digest.substr(7);
+  };
+  auto put = [&](const std::string& bytes, Json& d) {
+    Digest digest = Digest::FromBytes(bytes);
+    WriteFile(layout_ + "/blobs/sha256/" + std::string(digest.hex()), bytes);
+    d["digest"] = digest.str();
+    d["size"] = bytes.size();
+  };
+  Json index = Json::parse(ReadFile(layout_ + "/index.json"));
+  ASSERT_EQ(index["manifests"].size(), 1u);
+  Json manifest = Json::parse(ReadFile(blob(index["manifests"][0])));
+  Json config = Json::parse(ReadFile(blob(manifest["config"])));
+  ASSERT_FALSE(config["records"].empty());
+  for (Json& r : config["records"]) r["results"] = Json::array();
+  put(config.dump(), manifest["config"]);
+  put(manifest.dump(), index["manifests"][0]);
+  WriteFile(layout_ + "/index.json", index.dump());
+
+  ASSERT_NO_FATAL_FAILURE(FreshRoot());
+  CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
+  auto cache = ImportedCache::Load(in, Services());
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  RecordingSink sink;
+  SolveRequest second;
+  second.cache_imports = {cache->get()};
+  second.progress = &sink;
+  auto reused = Solve(Build(), second);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  EXPECT_EQ(reused->stats.executed, 2);
+  EXPECT_EQ(reused->stats.cached, 0);
+  EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
+  EXPECT_NE(sink.logs().find("0 results for 1 outputs"), std::string::npos)
       << sink.logs();
 }
 
