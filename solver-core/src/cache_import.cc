@@ -11,7 +11,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// index.json, manifests and cache configs are small; a layout offering a
+// larger one is refused rather than read into memory.
+constexpr uintmax_t kMaxDocumentBytes = 4 << 20;
+
 Result<std::string> ReadFile(const fs::path& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxDocumentBytes) {
+    return FailedPreconditionError(path.string() + " is larger than 4 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError(path.string() + ": not found");
   std::string bytes((std::istreambuf_iterator<char>(in)),
@@ -69,6 +78,24 @@ Result<CacheConfig> LoadRegistry(const CacheSpec& spec,
   ref = llb::TagNameOnly(ref);
   KILN_ASSIGN_OR_RETURN(oci::Descriptor desc,
                         services.registry->FetchManifest(ref));
+  if (oci::IsIndexMediaType(desc.media_type)) {
+    // An image index (a multi-platform image, or one with attestations):
+    // the inline cache of this host's platform, as BuildKit picks the
+    // manifest of its platform. BuildKit's own cache index has no platforms
+    // and is refused below.
+    KILN_ASSIGN_OR_RETURN(std::string bytes,
+                          services.content->ReadAll(desc.digest));
+    KILN_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(bytes));
+    const llb::Platform host = llb::HostPlatform();
+    for (const oci::Descriptor& d : index.manifests) {
+      if (d.platform.has_value() && oci::IsManifestMediaType(d.media_type) &&
+          oci::PlatformMatches(host, *d.platform)) {
+        ref.digest = d.digest.str();
+        KILN_ASSIGN_OR_RETURN(desc, services.registry->FetchManifest(ref));
+        break;
+      }
+    }
+  }
   if (!oci::IsManifestMediaType(desc.media_type)) {
     return FailedPreconditionError(
         "it is a \"" + desc.media_type +
@@ -94,6 +121,11 @@ Result<CacheConfig> LoadRegistry(const CacheSpec& spec,
 Result<CacheConfig> LoadLocal(const CacheSpec& spec) {
   const std::string& dir = spec.attrs.at("src");
   KILN_ASSIGN_OR_RETURN(oci::Descriptor desc, LayoutManifest(spec));
+  if (!oci::IsManifestMediaType(desc.media_type)) {
+    return FailedPreconditionError(
+        "it is a \"" + desc.media_type +
+        "\", not a kiln cache manifest (written by another builder?)");
+  }
   KILN_ASSIGN_OR_RETURN(std::string bytes, ReadLayoutBlob(dir, desc.digest));
   KILN_ASSIGN_OR_RETURN(oci::Manifest manifest, oci::ParseManifest(bytes));
   if (manifest.config.media_type != kCacheConfigMediaType) {
