@@ -85,16 +85,14 @@ LoadedCaches LoadCacheImports(Root& root,
   return out;
 }
 
-Status PrepareInlineCache(Root& root,
-                          const std::vector<solver::CacheSpec>& exports,
-                          const solver::CacheRecorder& recorded,
-                          const std::vector<solver::ExportRequest>& outputs,
-                          BuildOutput& output) {
+Result<const solver::ExportRequest*> CheckInlineCache(
+    const std::vector<solver::CacheSpec>& exports,
+    const std::vector<solver::ExportRequest>& outputs) {
   bool inline_cache = false;
   for (const solver::CacheSpec& spec : exports) {
     inline_cache |= spec.type == "inline";
   }
-  if (!inline_cache) return Status::Ok();
+  if (!inline_cache) return nullptr;
   const solver::ExportRequest* image = nullptr;
   for (const solver::ExportRequest& o : outputs) {
     if (o.type == "image" || o.type == "oci" || o.type == "docker") {
@@ -114,6 +112,17 @@ Status PrepareInlineCache(Root& root,
         "rewrite-timestamp=true (the image's layers would not be the "
         "cache's)");
   }
+  return image;
+}
+
+Status PrepareInlineCache(Root& root,
+                          const std::vector<solver::CacheSpec>& exports,
+                          const solver::CacheRecorder& recorded,
+                          const std::vector<solver::ExportRequest>& outputs,
+                          BuildOutput& output) {
+  KILN_ASSIGN_OR_RETURN(const solver::ExportRequest* image,
+                        CheckInlineCache(exports, outputs));
+  if (image == nullptr) return Status::Ok();
   solver::oci::Compression compression = solver::oci::Compression::kGzip;
   auto c = image->attrs.find("compression");
   if (c != image->attrs.end() && c->second == "zstd") {

@@ -45,11 +45,18 @@ LoadedCaches LoadCacheImports(Root& root,
                               const std::vector<solver::CacheSpec>& imports,
                               solver::ProgressSink* progress);
 
+// Before a build: the image output a type=inline export goes into (null
+// without an inline spec). InvalidArgument when there is no image, oci or
+// docker output, or it rewrites timestamps (its layers would not be the
+// cache's).
+Result<const solver::ExportRequest*> CheckInlineCache(
+    const std::vector<solver::CacheSpec>& exports,
+    const std::vector<solver::ExportRequest>& outputs);
+
 // For a type=inline export: sets each platform's inline_cache to the cache
 // config the image exporters embed, made with the compression of the first
 // image, oci or docker output (whose layers it then shares). Nothing without an
-// inline spec. InvalidArgument when there is no such output or it rewrites
-// timestamps (its layers would not be the cache's).
+// inline spec. Errors of CheckInlineCache, and of reading the layers.
 Status PrepareInlineCache(Root& root,
                           const std::vector<solver::CacheSpec>& exports,
                           const solver::CacheRecorder& recorded,

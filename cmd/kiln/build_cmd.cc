@@ -112,6 +112,10 @@ int RunBuild(Root& root, const std::vector<std::string>& args) {
   }
   auto caches = ParseCacheSpecs(flags.cache_exports, flags.cache_imports);
   if (!caches.ok()) return Usage(caches.status().message());
+  if (auto inline_ok = CheckInlineCache(caches->exports, outputs);
+      !inline_ok.ok()) {
+    return Usage(inline_ok.status().message());
+  }
   Providers providers;
   if (int code = LoadProviders(flags, providers); code >= 0) return code;
 

@@ -135,6 +135,10 @@ grpc::Status ControlService::Solve(grpc::ServerContext* context,
   if (!exporters.ok()) return Fail(exporters.status());
   auto caches = CacheSpecsOf(*request);
   if (!caches.ok()) return Fail(caches.status());
+  if (auto inline_ok = cli::CheckInlineCache(caches->exports, *exporters);
+      !inline_ok.ok()) {
+    return Fail(inline_ok.status());
+  }
   std::set<std::string> entitlements;
   for (const std::string& e : request->entitlements()) {
     if (!IsKnownEntitlement(e)) {

@@ -229,11 +229,13 @@ TEST_F(CacheCliTest, InlineCacheTravelsWithThePushedImage) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_TRUE(RanRun(first.err)) << first.err;
 
-  // Without an image output there is nothing to embed the cache in.
+  // Without an image output there is nothing to embed the cache in: a
+  // usage error before anything is built.
   CliRun no_image =
-      Kiln("a", "build --progress quiet -o type=local,dest=" +
+      Kiln("a", "build --progress plain -o type=local,dest=" +
                     (dir_ / "out").string() + " --cache-to type=inline " + ctx);
-  EXPECT_EQ(no_image.exit_code, 1);
+  EXPECT_EQ(no_image.exit_code, 2);
+  EXPECT_EQ(no_image.err.find("#1 "), std::string::npos) << no_image.err;
   EXPECT_NE(no_image.err.find("needs an image output"), std::string::npos)
       << no_image.err;
 
