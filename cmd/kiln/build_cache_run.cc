@@ -168,6 +168,16 @@ Result<std::vector<std::string>> ExportCaches(
     KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> hold, solver->Hold(p.snapshot));
     holds.push_back(std::move(hold));
   }
+  // mode=max exports intermediate results too: GC must not take them while
+  // their layers are read (one already gone fails that export, clearly).
+  for (const solver::CacheRecorder::Entry& e : recorded.Entries()) {
+    for (const std::string& snapshot : e.outputs) {
+      if (snapshot.empty()) continue;
+      if (auto hold = solver->Hold(snapshot); hold.ok()) {
+        holds.push_back(*std::move(hold));
+      }
+    }
+  }
   solver::CacheServices services{.snapshots = snapshots,
                                  .content = content,
                                  .layers = &solver->layers(),
