@@ -1,9 +1,11 @@
 // The attestation flags of `kiln build`, in buildx's spelling, turned into
 // the frontend opts BuildKit reads (attest:<type>):
 //
-//   --attest type=provenance[,mode=min|max][,builder-id=…][,disabled=true]
+//   --attest type=provenance[,mode=min|max][,builder-id=…]
+//            [,reproducible=true|false][,version=v0.2][,disabled=true]
 //                          opt attest:provenance=<the other fields>
-//                          (mode=min when none)
+//                          (mode=min when none); the engine checks the
+//                          fields (ParseProvenanceOpt in provenance.h)
 //   --provenance true|false|mode=max|…
 //                          true = mode=min, false = none, else the fields
 //   --sbom … / --attest type=sbom

@@ -86,16 +86,21 @@ Result<BuildOutput> BuildWithFrontend(Root& root, const FrontendBuild& build,
     const std::string invocation_id =
         build.session_id.empty() ? RandomId() : build.session_id;
     const std::vector<solver::ResolvedSource> resolved = sources.Sources();
+    std::vector<llb::Platform> targets;
+    for (const PlatformOutput& p : output.platforms) {
+      targets.push_back(p.platform);
+    }
     for (PlatformOutput& p : output.platforms) {
-      ProvenanceBuild what{.frontend = build.frontend,
-                           .opts = build.opts,
-                           .locals = {},
-                           .platform = p.platform,
-                           .sources = resolved,
-                           .invocation_id = invocation_id,
-                           .started_ns = UnixNanos(started),
-                           .finished_ns = UnixNanos(finished),
-                           .build_config_json = ""};
+      ProvenanceBuild what{
+          .frontend = build.frontend,
+          .opts = build.opts,
+          .locals = {},
+          .build_platform = llb::HostPlatform(),
+          .sources = SourcesForPlatform(resolved, p.platform, targets),
+          .invocation_id = invocation_id,
+          .started_ns = UnixNanos(started),
+          .finished_ns = UnixNanos(finished),
+          .build_config_json = ""};
       KILN_RETURN_IF_ERROR(AddBuildConfig(*provenance, out, p.platform, &what));
       p.attestations.push_back(ProvenanceAttestation(*provenance, what));
     }

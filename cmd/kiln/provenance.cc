@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -118,14 +119,20 @@ Json Material(const solver::ResolvedSource& s) {
   return m;
 }
 
-// BuildKit's filterArgs: host-specific opts and attest:* are not parameters.
+// BuildKit's filterArgs: host-specific opts and attest:* are not
+// parameters. mode=min also drops build-arg:* and label:* (their values may
+// be private) and sets *complete to false when it dropped any.
 std::map<std::string, std::string> Args(
-    const std::map<std::string, std::string>& opts) {
+    const std::map<std::string, std::string>& opts, bool min, bool* complete) {
   static const std::set<std::string> kHostSpecific = {
       "cgroup-parent", "image-resolve-mode", "platform", "cache-imports"};
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : opts) {
     if (kHostSpecific.contains(k) || k.starts_with("attest:")) continue;
+    if (min && (k.starts_with("build-arg:") || k.starts_with("label:"))) {
+      *complete = false;
+      continue;
+    }
     out[k] = v;
   }
   return out;
@@ -150,7 +157,18 @@ Result<std::optional<ProvenanceRequest>> ParseProvenanceOpt(
       if (value == "true" || value.empty()) {
         return std::optional<ProvenanceRequest>();
       }
-    } else if (key != "version" && key != "inline-only") {
+    } else if (key == "reproducible") {
+      if (value != "true" && value != "false") {
+        return InvalidArgumentError("attest:provenance: reproducible=" + value +
+                                    ": want true or false");
+      }
+      request.reproducible = value == "true";
+    } else if (key == "version") {
+      if (value != "v0.2") {
+        return InvalidArgumentError("provenance version " + value +
+                                    " is not supported by kiln (v0.2 only)");
+      }
+    } else if (key != "inline-only") {
       return InvalidArgumentError("attest:provenance: unknown field \"" +
                                   field + "\"");
     }
@@ -184,11 +202,13 @@ std::string ProvenancePredicate(const ProvenanceRequest& request,
   }
   Json locals = Json::array();
   for (const std::string& name : names) locals.push_back({{"name", name}});
-  invocation["parameters"] = {{"frontend", build.frontend},
-                              {"args", Args(build.opts)},
-                              {"locals", locals}};
+  bool complete_parameters = true;
+  invocation["parameters"] = {
+      {"frontend", build.frontend},
+      {"args", Args(build.opts, request.mode == "min", &complete_parameters)},
+      {"locals", locals}};
   invocation["environment"] = {
-      {"platform", llb::FormatPlatform(build.platform)}};
+      {"platform", llb::FormatPlatform(build.build_platform)}};
   p["invocation"] = invocation;
   Json materials = Json::array();
   for (const auto& s : build.sources) {
@@ -202,9 +222,10 @@ std::string ProvenancePredicate(const ProvenanceRequest& request,
   metadata["buildInvocationID"] = build.invocation_id;
   metadata["buildStartedOn"] = Rfc3339Nano(build.started_ns);
   metadata["buildFinishedOn"] = Rfc3339Nano(build.finished_ns);
-  metadata["completeness"] = {
-      {"parameters", true}, {"environment", true}, {"materials", false}};
-  metadata["reproducible"] = false;
+  metadata["completeness"] = {{"parameters", complete_parameters},
+                              {"environment", true},
+                              {"materials", false}};
+  metadata["reproducible"] = request.reproducible;
   Json buildkit = Json::object();
   auto source = build.opts.find("vcs:source");
   auto revision = build.opts.find("vcs:revision");
@@ -217,6 +238,26 @@ std::string ProvenancePredicate(const ProvenanceRequest& request,
   metadata["https://mobyproject.org/buildkit@v1#metadata"] = buildkit;
   p["metadata"] = metadata;
   return p.dump();
+}
+
+std::vector<solver::ResolvedSource> SourcesForPlatform(
+    const std::vector<solver::ResolvedSource>& sources,
+    const llb::Platform& platform, const std::vector<llb::Platform>& targets) {
+  const llb::Platform want = llb::NormalizePlatform(platform);
+  std::vector<llb::Platform> others;
+  for (const llb::Platform& t : targets) {
+    llb::Platform n = llb::NormalizePlatform(t);
+    if (n != want) others.push_back(std::move(n));
+  }
+  std::vector<solver::ResolvedSource> out;
+  for (const solver::ResolvedSource& s : sources) {
+    if (!s.platform.os.empty()) {
+      llb::Platform p = llb::NormalizePlatform(s.platform);
+      if (std::find(others.begin(), others.end(), p) != others.end()) continue;
+    }
+    out.push_back(s);
+  }
+  return out;
 }
 
 solver::Attestation ProvenanceAttestation(const ProvenanceRequest& request,

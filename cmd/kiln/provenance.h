@@ -7,16 +7,20 @@
 //   invocation  configSource.entryPoint (opt filename, default Dockerfile
 //               for the Dockerfile frontend), parameters.frontend,
 //               parameters.args (the frontend opts without host-specific
-//               ones and attest:*), parameters.locals ({"name"} per local
-//               read, sorted),
-//               environment.platform
+//               ones and attest:*; mode=min also without build-arg:* and
+//               label:*, whose values may be private), parameters.locals
+//               ({"name"} per local read, sorted),
+//               environment.platform (the platform of the machine that ran
+//               the build, not the target's)
 //   materials   each resolved image (pkg:docker/NAME@TAG?digest=…&
 //               platform=…, or pkg:oci/… for an OCI layout), git (https URL
 //               with its #ref, digest sha1 = the commit) and http source,
 //               with its digest; locals are not materials
 //   metadata    buildInvocationID, buildStartedOn, buildFinishedOn,
-//               completeness {parameters, environment, materials: false},
-//               reproducible: false, and
+//               completeness {parameters: false when mode=min dropped a
+//               build-arg or label, else true; environment: true;
+//               materials: false}, reproducible (opt reproducible=true|
+//               false, default false), and
 //               https://mobyproject.org/buildkit@v1#metadata with vcs
 //               (opts vcs:source / vcs:revision) when given
 //
@@ -25,7 +29,8 @@
 // JSON mapping with its inputs taken out, inputs as "stepN:OUTPUT",
 // local.session/local.unique attrs dropped) and digestMapping (op digest ->
 // step id), as BuildKit's toBuildSteps; BuildKit's source maps and layer
-// lists of mode=max are not included.
+// lists of mode=max are not included. Secrets and SSH ids, which BuildKit
+// lists in parameters with mode=max only, are not recorded by kiln.
 //
 // Thread safety: pure functions.
 #ifndef KILN_CMD_KILN_PROVENANCE_H_
@@ -53,12 +58,15 @@ inline constexpr char kSlsaProvenanceV02[] = "https://slsa.dev/provenance/v0.2";
 struct ProvenanceRequest {
   std::string mode = "min";
   std::string builder_id;
+  bool reproducible = false;  // metadata.reproducible
 };
 
 // The provenance request of frontend opts: nullopt when attest:provenance
 // is absent or says disabled=true. The value is CSV key=value fields (mode=
-// min|max, builder-id=…, disabled=…); InvalidArgument for another mode or
-// an unknown key.
+// min|max, builder-id=…, reproducible=true|false, version=v0.2,
+// inline-only=…, disabled=…); InvalidArgument for another mode, a
+// reproducible value other than true/false, a version other than v0.2 (kiln
+// makes v0.2 only; BuildKit also has v1) or an unknown key.
 Result<std::optional<ProvenanceRequest>> ParseProvenanceOpt(
     const std::map<std::string, std::string>& opts);
 
@@ -67,7 +75,11 @@ struct ProvenanceBuild {
   std::map<std::string, std::string> opts;
   // Local names besides the local:// sources recorded.
   std::vector<std::string> locals;
-  llb::Platform platform;
+  // The platform of the machine running the build (llb::HostPlatform() for
+  // kiln's own worker), as BuildKit's platforms.DefaultSpec of the worker.
+  llb::Platform build_platform;
+  // The sources of this result (SourcesForPlatform for one platform of a
+  // multi-platform build).
   std::vector<solver::ResolvedSource> sources;
   std::string invocation_id;
   int64_t started_ns = 0;  // since the epoch
@@ -91,6 +103,16 @@ Status AddBuildConfig(const ProvenanceRequest& request,
 
 // Nanoseconds since the epoch of `t`, for ProvenanceBuild's times.
 int64_t UnixNanos(std::chrono::system_clock::time_point t);
+
+// The sources of `sources` that belong to the result for `platform` of a
+// build whose results are for `targets`: everything except sources resolved
+// for another platform of `targets` (compared normalized). Sources without a
+// platform (git, http, local) and images resolved for a platform no target
+// has (e.g. a builder stage on the build platform, the frontend image) are
+// kept for every platform. Order is kept.
+std::vector<solver::ResolvedSource> SourcesForPlatform(
+    const std::vector<solver::ResolvedSource>& sources,
+    const llb::Platform& platform, const std::vector<llb::Platform>& targets);
 
 // The predicate JSON (keys sorted, compact).
 std::string ProvenancePredicate(const ProvenanceRequest& request,

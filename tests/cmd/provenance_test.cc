@@ -17,14 +17,15 @@ ProvenanceBuild SampleBuild() {
   ProvenanceBuild b;
   b.frontend = "dockerfile.v0";
   b.opts = {{"build-arg:SOURCE_DATE_EPOCH", "1700000000"},
-            {"label:a", "b"},
+            {"build-arg:TOKEN", "hunter2-private-arg"},
+            {"label:maintainer", "private-label-value"},
             {"platform", "linux/amd64"},
             {"image-resolve-mode", "pull"},
             {"attest:provenance", "mode=min"},
             {"vcs:source", "https://example.com/repo.git"},
             {"vcs:revision", "abc123"}};
   b.locals = {"dockerfile"};
-  b.platform = llb::Platform{"linux", "arm64", "v8", "", {}};
+  b.build_platform = llb::Platform{"linux", "riscv64", "", "", {}};
   b.sources = {
       {"docker-image://docker.io/library/busybox:latest",
        "sha256:" + std::string(64, 'a'),
@@ -57,14 +58,14 @@ TEST(ProvenanceTest, PredicateHasBuildKitsFields) {
   EXPECT_EQ(inv["configSource"]["entryPoint"], "Dockerfile");
   EXPECT_EQ(inv["parameters"]["frontend"], "dockerfile.v0");
   EXPECT_EQ(inv["parameters"]["args"],
-            Json({{"build-arg:SOURCE_DATE_EPOCH", "1700000000"},
-                  {"label:a", "b"},
-                  {"vcs:source", "https://example.com/repo.git"},
+            Json({{"vcs:source", "https://example.com/repo.git"},
                   {"vcs:revision", "abc123"}}))
-      << "host-specific opts and attest:* are left out";
+      << "mode=min: host-specific opts, attest:*, build-arg:* and label:* "
+         "are left out";
   EXPECT_EQ(inv["parameters"]["locals"],
             Json::parse(R"([{"name":"context"},{"name":"dockerfile"}])"));
-  EXPECT_EQ(inv["environment"]["platform"], "linux/arm64/v8");
+  EXPECT_EQ(inv["environment"]["platform"], "linux/riscv64")
+      << "the build machine's platform, not the target's";
 
   ASSERT_EQ(p["materials"].size(), 6u) << "locals are not materials";
   EXPECT_EQ(p["materials"][4]["uri"],
@@ -86,7 +87,7 @@ TEST(ProvenanceTest, PredicateHasBuildKitsFields) {
   EXPECT_EQ(m["buildInvocationID"], "build-1");
   EXPECT_EQ(m["buildStartedOn"], "2023-11-14T22:13:20.123456789Z");
   EXPECT_EQ(m["buildFinishedOn"], "2023-11-14T22:13:25Z");
-  EXPECT_EQ(m["completeness"], Json({{"parameters", true},
+  EXPECT_EQ(m["completeness"], Json({{"parameters", false},
                                      {"environment", true},
                                      {"materials", false}}));
   EXPECT_EQ(m["reproducible"], false);
@@ -94,6 +95,95 @@ TEST(ProvenanceTest, PredicateHasBuildKitsFields) {
             Json({{"source", "https://example.com/repo.git"},
                   {"revision", "abc123"}}));
   EXPECT_FALSE(p.contains("buildConfig")) << "mode=min";
+}
+
+// mode=min must not publish build-arg or label values anywhere; mode=max
+// lists them, as BuildKit does.
+TEST(ProvenanceTest, ModeMinLeavesOutBuildArgsAndLabels) {
+  const std::string min = ProvenancePredicate({}, SampleBuild());
+  EXPECT_EQ(min.find("hunter2-private-arg"), std::string::npos) << min;
+  EXPECT_EQ(min.find("private-label-value"), std::string::npos) << min;
+  EXPECT_EQ(min.find("build-arg:"), std::string::npos) << min;
+  EXPECT_EQ(min.find("label:"), std::string::npos) << min;
+
+  ProvenanceRequest max_request;
+  max_request.mode = "max";
+  Json max = Json::parse(ProvenancePredicate(max_request, SampleBuild()));
+  EXPECT_EQ(max["invocation"]["parameters"]["args"],
+            Json({{"build-arg:SOURCE_DATE_EPOCH", "1700000000"},
+                  {"build-arg:TOKEN", "hunter2-private-arg"},
+                  {"label:maintainer", "private-label-value"},
+                  {"vcs:source", "https://example.com/repo.git"},
+                  {"vcs:revision", "abc123"}}))
+      << "host-specific opts and attest:* are left out";
+  EXPECT_EQ(max["metadata"]["completeness"]["parameters"], true);
+
+  // Nothing dropped: the parameters are complete in mode=min too.
+  ProvenanceBuild plain = SampleBuild();
+  plain.opts = {{"filename", "Dockerfile"}, {"platform", "linux/amd64"}};
+  Json p = Json::parse(ProvenancePredicate({}, plain));
+  EXPECT_EQ(p["invocation"]["parameters"]["args"],
+            Json({{"filename", "Dockerfile"}}));
+  EXPECT_EQ(p["metadata"]["completeness"]["parameters"], true);
+}
+
+TEST(ProvenanceTest, ReproducibleComesFromTheRequest) {
+  auto r =
+      ParseProvenanceOpt({{"attest:provenance", "mode=min,reproducible=true"}});
+  ASSERT_TRUE(r.ok() && r->has_value()) << r.status().ToString();
+  EXPECT_TRUE((*r)->reproducible);
+  Json p = Json::parse(ProvenancePredicate(**r, SampleBuild()));
+  EXPECT_EQ(p["metadata"]["reproducible"], true);
+  auto off = ParseProvenanceOpt({{"attest:provenance", "reproducible=false"}});
+  ASSERT_TRUE(off.ok() && off->has_value());
+  EXPECT_FALSE((*off)->reproducible);
+  EXPECT_EQ(Json::parse(ProvenancePredicate(
+                **off, SampleBuild()))["metadata"]["reproducible"],
+            false);
+  EXPECT_EQ(ParseProvenanceOpt({{"attest:provenance", "reproducible=maybe"}})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(ProvenanceTest, OnlyVersionV02IsAccepted) {
+  auto v02 = ParseProvenanceOpt({{"attest:provenance", "version=v0.2"}});
+  ASSERT_TRUE(v02.ok() && v02->has_value()) << v02.status().ToString();
+  auto v1 = ParseProvenanceOpt({{"attest:provenance", "mode=max,version=v1"}});
+  ASSERT_EQ(v1.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(v1.status().message(),
+            "provenance version v1 is not supported by kiln (v0.2 only)");
+  EXPECT_EQ(
+      ParseProvenanceOpt({{"attest:provenance", "version="}}).status().code(),
+      StatusCode::kInvalidArgument);
+}
+
+// Each platform's materials: its own images, not the other targets'; git,
+// http and images resolved for no target platform are everyone's.
+TEST(ProvenanceTest, SourcesForPlatformDropsOtherTargetsImages) {
+  const llb::Platform amd64{"linux", "amd64", "", "", {}};
+  const llb::Platform arm64{"linux", "arm64", "", "", {}};
+  const llb::Platform riscv{"linux", "riscv64", "", "", {}};
+  const std::vector<solver::ResolvedSource> all = {
+      {"docker-image://docker.io/library/busybox:latest", "sha256:a",
+       llb::Platform{"linux", "arm64", "v8", "", {}}},
+      {"docker-image://docker.io/library/busybox:latest", "sha256:b", amd64},
+      {"git://github.com/moby/buildkit.git#v0.12.0", "sha1:c", {}},
+      {"docker-image://docker.io/library/golang:1", "sha256:d", riscv},
+      {"https://example.com/file.tgz", "sha256:e", {}}};
+  auto digests = [](const std::vector<solver::ResolvedSource>& v) {
+    std::vector<std::string> out;
+    for (const auto& s : v) out.push_back(s.digest);
+    return out;
+  };
+  EXPECT_EQ(
+      digests(SourcesForPlatform(all, arm64, {amd64, arm64})),
+      (std::vector<std::string>{"sha256:a", "sha1:c", "sha256:d", "sha256:e"}));
+  EXPECT_EQ(
+      digests(SourcesForPlatform(all, amd64, {amd64, arm64})),
+      (std::vector<std::string>{"sha256:b", "sha1:c", "sha256:d", "sha256:e"}));
+  // A single-platform build keeps everything.
+  EXPECT_EQ(SourcesForPlatform(all, amd64, {amd64}), all);
 }
 
 TEST(ProvenanceTest, AttestationCarriesThePredicateType) {

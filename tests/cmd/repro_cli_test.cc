@@ -19,6 +19,7 @@
 
 #include "cli_engine.h"
 #include "cli_run.h"
+#include "kiln/llb/platform.h"
 
 namespace kiln {
 namespace {
@@ -235,6 +236,34 @@ TEST_F(ReproCliTest, ADifferentEpochGivesADifferentImage) {
       << e.err;
 }
 
+// The in-toto statement of the attestation manifest in the OCI layout at
+// `layout` (null when there is none).
+Json AttestationStatement(const fs::path& layout) {
+  auto blob = [&](const std::string& digest) {
+    return cli_test::Slurp(layout / "blobs/sha256" / digest.substr(7));
+  };
+  Json top = Json::parse(cli_test::Slurp(layout / "index.json"));
+  Json index = top;
+  if (top["manifests"].size() == 1 &&
+      top["manifests"][0]["mediaType"] ==
+          "application/vnd.oci.image.index.v1+json") {
+    index = Json::parse(blob(top["manifests"][0]["digest"]));
+  }
+  Json statement;
+  for (const Json& m : index["manifests"]) {
+    auto annotations = m.value("annotations", Json::object());
+    if (annotations.value("vnd.docker.reference.type", "") ==
+        "attestation-manifest") {
+      Json manifest = Json::parse(blob(m["digest"]));
+      EXPECT_EQ(manifest["layers"].size(), 1u) << manifest.dump();
+      if (manifest["layers"].empty()) return Json();
+      statement = Json::parse(blob(manifest["layers"][0]["digest"]));
+    }
+  }
+  EXPECT_TRUE(statement.is_object()) << index.dump();
+  return statement;
+}
+
 // --attest type=provenance through the real CLI: the OCI layout's index
 // holds an attestation manifest whose in-toto statement carries the SLSA
 // provenance predicate of this build; without the flag, no attestation.
@@ -246,36 +275,14 @@ TEST_F(ReproCliTest, ProvenanceIsAttachedOnlyWhenAsked) {
   CliRun b = cli_test::RunKilnIn(
       dir_,
       "--root " + root +
-          " build --progress quiet --attest type=provenance,mode=max"
+          " build --progress quiet"
+          " --attest type=provenance,mode=max,reproducible=true"
           " -o type=oci,tar=false,dest=" +
           layout + " " + ctx,
       "");
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  auto blob = [&](const std::string& digest) {
-    return cli_test::Slurp(fs::path(layout) / "blobs/sha256" /
-                           digest.substr(7));
-  };
-  Json top = Json::parse(cli_test::Slurp(fs::path(layout) / "index.json"));
-  Json index = top;
-  if (top["manifests"].size() == 1 &&
-      top["manifests"][0]["mediaType"] ==
-          "application/vnd.oci.image.index.v1+json") {
-    index = Json::parse(blob(top["manifests"][0]["digest"]));
-  }
-  Json statement;
-  std::string image_digest;
-  for (const Json& m : index["manifests"]) {
-    auto annotations = m.value("annotations", Json::object());
-    if (annotations.value("vnd.docker.reference.type", "") ==
-        "attestation-manifest") {
-      Json manifest = Json::parse(blob(m["digest"]));
-      ASSERT_EQ(manifest["layers"].size(), 1u) << manifest.dump();
-      statement = Json::parse(blob(manifest["layers"][0]["digest"]));
-    } else {
-      image_digest = m["digest"];
-    }
-  }
-  ASSERT_TRUE(statement.is_object()) << index.dump();
+  Json statement = AttestationStatement(layout);
+  ASSERT_TRUE(statement.is_object());
   EXPECT_EQ(statement["predicateType"], "https://slsa.dev/provenance/v0.2");
   const Json& p = statement["predicate"];
   EXPECT_EQ(p["buildType"], "https://mobyproject.org/buildkit@v1");
@@ -300,6 +307,49 @@ TEST_F(ReproCliTest, ProvenanceIsAttachedOnlyWhenAsked) {
   ASSERT_GE(steps.size(), 3u) << p.dump();
   EXPECT_NE(steps.back()["op"].dump().find("/app/epoch"), std::string::npos);
   EXPECT_FALSE(p["metadata"]["buildInvocationID"].get<std::string>().empty());
+  EXPECT_EQ(p["metadata"]["reproducible"], true);
+  EXPECT_EQ(p["metadata"]["completeness"]["parameters"], true);
+  EXPECT_EQ(p["invocation"]["environment"]["platform"],
+            llb::FormatPlatform(llb::HostPlatform()))
+      << "the build machine's platform";
+
+  // mode=min (the default): no build-arg or label values in the predicate.
+  std::string min_layout = (dir_ / "min").string();
+  CliRun m =
+      cli_test::RunKilnIn(dir_,
+                          "--root " + root +
+                              " build --progress quiet --attest type=provenance"
+                              " --build-arg PRIVATE_TOKEN=hunter2-private-arg"
+                              " -o type=oci,tar=false,dest=" +
+                              min_layout + " " + ctx,
+                          "");
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  Json min_statement = AttestationStatement(min_layout);
+  ASSERT_TRUE(min_statement.is_object());
+  const std::string min_dump = min_statement["predicate"].dump();
+  EXPECT_EQ(min_dump.find("hunter2-private-arg"), std::string::npos)
+      << min_dump;
+  EXPECT_EQ(min_dump.find("build-arg:"), std::string::npos) << min_dump;
+  EXPECT_EQ(
+      min_statement["predicate"]["metadata"]["completeness"]["parameters"],
+      false);
+  EXPECT_EQ(min_statement["predicate"]["metadata"]["reproducible"], false);
+  EXPECT_EQ(min_statement["predicate"]["invocation"]["environment"]["platform"],
+            llb::FormatPlatform(llb::HostPlatform()));
+
+  // Another provenance version than kiln's v0.2 is refused, not mislabeled.
+  CliRun v1 = cli_test::RunKilnIn(
+      dir_,
+      "--root " + root +
+          " build --progress quiet --attest type=provenance,version=v1"
+          " -o type=oci,tar=false,dest=" +
+          (dir_ / "v1").string() + " " + ctx,
+      "");
+  EXPECT_NE(v1.exit_code, 0);
+  EXPECT_NE(
+      v1.err.find("provenance version v1 is not supported by kiln (v0.2 only)"),
+      std::string::npos)
+      << v1.err;
 
   // Off unless asked for: a plain single-manifest layout.
   std::string plain = (dir_ / "plain").string();
