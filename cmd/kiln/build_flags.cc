@@ -42,7 +42,7 @@ Docker options (with CONTEXT; those marked * also with --frontend):
   --build-context NAME=VALUE * A named context (repeatable): a directory,
                                docker-image://REF, oci-layout://DIR@DIGEST,
                                a git or http(s) URL, target:STAGE
-  --attest type=provenance[,mode=min|max]
+  --attest type=provenance[,mode=min|max][,reproducible=true]
                              * SLSA provenance v0.2 for the image (off
                                unless asked for); type=sbom is not
                                supported (exit code 1)
