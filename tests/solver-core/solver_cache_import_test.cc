@@ -57,6 +57,34 @@ class SolverCacheImportTest : public SolverTest {
     ASSERT_NO_FATAL_FAILURE(OpenEngine());
   }
 
+  // Builds once, recording, and exports the cache into a new layout_.
+  void BuildAndExport(SolveResult* built) {
+    CacheRecorder recorder;
+    SolveRequest first;
+    first.cache_recorder = &recorder;
+    auto solved = Solve(Build(), first);
+    ASSERT_TRUE(solved.ok()) << solved.status().ToString();
+    *built = *std::move(solved);
+    layout_ = MakeTempDir("kiln-cache-layout");
+    CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
+    auto exported = ExportCache(out, recorder, {built->snapshot}, Services());
+    ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  }
+
+  // On a fresh root, solves Build() with layout_ imported.
+  void SolveFromLayout(RecordingSink* sink, SolveResult* reused) {
+    ASSERT_NO_FATAL_FAILURE(FreshRoot());
+    CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
+    auto cache = ImportedCache::Load(in, Services());
+    ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+    SolveRequest second;
+    second.cache_imports = {cache->get()};
+    second.progress = sink;
+    auto solved = Solve(Build(), second);
+    ASSERT_TRUE(solved.ok()) << solved.status().ToString();
+    *reused = *std::move(solved);
+  }
+
   std::vector<std::string> old_roots_;
   std::string layout_;
 };
@@ -102,33 +130,20 @@ TEST_F(SolverCacheImportTest, ImportedResultsAnswerAFreshRoot) {
 }
 
 TEST_F(SolverCacheImportTest, AMissingBlobMakesTheStepRun) {
-  CacheRecorder recorder;
-  SolveRequest first;
-  first.cache_recorder = &recorder;
-  auto built = Solve(Build(), first);
-  ASSERT_TRUE(built.ok()) << built.status().ToString();
-  layout_ = MakeTempDir("kiln-cache-layout");
-  CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
-  ASSERT_TRUE(ExportCache(out, recorder, {built->snapshot}, Services()).ok());
+  SolveResult built;
+  ASSERT_NO_FATAL_FAILURE(BuildAndExport(&built));
   // The top layer's blob (the second RUN's) goes missing.
-  auto top = solver_->layers().GetLayer(built->snapshot);
+  auto top = solver_->layers().GetLayer(built.snapshot);
   ASSERT_TRUE(top.has_value());
   fs::remove(layout_ + "/blobs/sha256/" +
              std::string(top->descriptor.digest.hex()));
 
-  ASSERT_NO_FATAL_FAILURE(FreshRoot());
-  CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
-  auto cache = ImportedCache::Load(in, Services());
-  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
   RecordingSink sink;
-  SolveRequest second;
-  second.cache_imports = {cache->get()};
-  second.progress = &sink;
-  auto reused = Solve(Build(), second);
-  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
-  EXPECT_EQ(reused->stats.cached, 1);
-  EXPECT_EQ(reused->stats.executed, 1);
-  EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
+  SolveResult reused;
+  ASSERT_NO_FATAL_FAILURE(SolveFromLayout(&sink, &reused));
+  EXPECT_EQ(reused.stats.cached, 1);
+  EXPECT_EQ(reused.stats.executed, 1);
+  EXPECT_EQ(ReadResultFile(reused, "/two.txt"), "two\n");
   EXPECT_NE(sink.logs().find("could not be used"), std::string::npos)
       << sink.logs();
 }
@@ -137,14 +152,8 @@ TEST_F(SolverCacheImportTest, AMissingBlobMakesTheStepRun) {
 // outputs (here none) is no answer — the step runs, nothing crashes, and
 // the local index never learns the bad record.
 TEST_F(SolverCacheImportTest, ARecordWithoutItsResultsMakesTheStepRun) {
-  CacheRecorder recorder;
-  SolveRequest first;
-  first.cache_recorder = &recorder;
-  auto built = Solve(Build(), first);
-  ASSERT_TRUE(built.ok()) << built.status().ToString();
-  layout_ = MakeTempDir("kiln-cache-layout");
-  CacheSpec out{.type = "local", .attrs = {{"dest", layout_}}};
-  ASSERT_TRUE(ExportCache(out, recorder, {built->snapshot}, Services()).ok());
+  SolveResult built;
+  ASSERT_NO_FATAL_FAILURE(BuildAndExport(&built));
   // Rewrite the cache config with every record's results emptied, then the
   // manifest and index.json that name it.
   using Json = nlohmann::json;
@@ -168,19 +177,12 @@ TEST_F(SolverCacheImportTest, ARecordWithoutItsResultsMakesTheStepRun) {
   put(manifest.dump(), index["manifests"][0]);
   WriteFile(layout_ + "/index.json", index.dump());
 
-  ASSERT_NO_FATAL_FAILURE(FreshRoot());
-  CacheSpec in{.type = "local", .attrs = {{"src", layout_}}};
-  auto cache = ImportedCache::Load(in, Services());
-  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
   RecordingSink sink;
-  SolveRequest second;
-  second.cache_imports = {cache->get()};
-  second.progress = &sink;
-  auto reused = Solve(Build(), second);
-  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
-  EXPECT_EQ(reused->stats.executed, 2);
-  EXPECT_EQ(reused->stats.cached, 0);
-  EXPECT_EQ(ReadResultFile(*reused, "/two.txt"), "two\n");
+  SolveResult reused;
+  ASSERT_NO_FATAL_FAILURE(SolveFromLayout(&sink, &reused));
+  EXPECT_EQ(reused.stats.executed, 2);
+  EXPECT_EQ(reused.stats.cached, 0);
+  EXPECT_EQ(ReadResultFile(reused, "/two.txt"), "two\n");
   EXPECT_NE(sink.logs().find("0 results for 1 outputs"), std::string::npos)
       << sink.logs();
 }
