@@ -116,8 +116,10 @@ TEST_F(CacheCliTest, SecondRootReusesTheRegistryCache) {
       << first.err;
 
   const size_t log_before = registry_->Log().size();
-  CliRun second = Kiln(
-      "b", "build --progress plain -t app:1 --cache-from " + cache + " " + ctx);
+  CliRun second = Kiln("b",
+                       "build --progress plain -t app:1 --import-cache "
+                       "type=registry,ref=" +
+                           cache + " " + ctx);
   ASSERT_EQ(second.exit_code, 0) << second.err;
   // No RUN step ran: no output of theirs, both reported CACHED.
   EXPECT_FALSE(RanRun(second.err)) << second.err;
