@@ -12,6 +12,7 @@
 #include "kiln/solver/exporter.h"
 #include "layer_diff_test_util.h"
 #include "support/engine_setup.h"
+#include "support/export_fixture.h"
 #include "support/test_util.h"
 
 namespace kiln::solver {
@@ -22,20 +23,11 @@ using testing::TempDir;
 using testing::WriteFile;
 using Json = nlohmann::json;
 
-class ExportPlatformsTest : public ::testing::Test {
+class ExportPlatformsTest : public testing::ExportFixture {
  protected:
+  ExportPlatformsTest() : ExportFixture("kiln-export-platforms-") {}
   void SetUp() override {
-    auto snaps =
-        OpenSnapshotter(tmp_.path() + "/snaps", SnapshotterKind::kCopy);
-    ASSERT_TRUE(snaps.ok());
-    snaps_ = std::move(*snaps);
-    auto stores = testing::OpenStores(tmp_.path());
-    ASSERT_TRUE(stores.ok()) << stores.status().ToString();
-    content_ = std::move(stores->content);
-    images_ = std::move(stores->images);
-    std::filesystem::create_directories(tmp_.path() + "/work");
-    env_ = ExportEnv{snaps_.get(), content_.get(), images_.get(),
-                     nullptr,      nullptr,        tmp_.path() + "/work"};
+    ASSERT_NO_FATAL_FAILURE(ExportFixture::SetUp());
     testing::CommitStep(*snaps_, tmp_.path(), "amd", "",
                         [](const std::string& d) {
                           WriteFile(d + "/out-amd64", "amd64\n");
@@ -55,26 +47,6 @@ class ExportPlatformsTest : public ::testing::Test {
                                     .created_by = {},
                                     .attestations = {}});
   }
-
-  Result<std::map<std::string, std::string>> Run(const std::string& spec) {
-    auto req = ParseOutputSpec(spec);
-    if (!req.ok()) return req.status();
-    return ExportPlatforms(*req, sources_, env_);
-  }
-  Json Blob(const std::string& digest) {
-    auto d = Digest::Parse(digest);
-    EXPECT_TRUE(d.ok()) << digest;
-    auto bytes = content_->ReadAll(*d);
-    EXPECT_TRUE(bytes.ok()) << digest;
-    return Json::parse(bytes.ok() ? *bytes : std::string("null"));
-  }
-
-  TempDir tmp_{"kiln-export-platforms-"};
-  std::unique_ptr<Snapshotter> snaps_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
-  ExportEnv env_;
-  std::vector<ExportSource> sources_;
 };
 
 TEST_F(ExportPlatformsTest, OciDirHoldsAnIndexInPlatformOrder) {
