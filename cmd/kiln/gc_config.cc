@@ -299,18 +299,27 @@ Result<std::vector<solver::PruneOptions>> ParseGcConfig(
   return loader.Worker(*table);
 }
 
+namespace {
+
+// The text of the config file at `path`. NotFound when it cannot be opened.
+Result<std::string> ReadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return NotFoundError("reading config " + path + ": cannot open the file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
 Result<std::vector<solver::PruneOptions>> LoadGcPolicies(
     const std::string& config_path, const std::string& root_dir) {
   const int64_t disk = DiskBytesOf(root_dir);
   if (config_path.empty()) return ParseGcConfig("", "defaults", disk);
-  std::ifstream in(config_path, std::ios::binary);
-  if (!in) {
-    return NotFoundError("reading config " + config_path +
-                         ": cannot open the file");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseGcConfig(text.str(), config_path, disk);
+  KILN_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(config_path));
+  return ParseGcConfig(text, config_path, disk);
 }
 
 Result<WorkerSettings> ParseWorkerSettings(std::string_view text,
@@ -343,14 +352,8 @@ Result<WorkerSettings> ParseWorkerSettings(std::string_view text,
 
 Result<WorkerSettings> LoadWorkerSettings(const std::string& config_path) {
   if (config_path.empty()) return WorkerSettings{};
-  std::ifstream in(config_path, std::ios::binary);
-  if (!in) {
-    return NotFoundError("reading config " + config_path +
-                         ": cannot open the file");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseWorkerSettings(text.str(), config_path);
+  KILN_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(config_path));
+  return ParseWorkerSettings(text, config_path);
 }
 
 }  // namespace kiln::cli
